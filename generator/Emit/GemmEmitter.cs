@@ -1,0 +1,208 @@
+// Licensed under the MIT license.
+// GEMM family: the layer driver (group/batch/column-panel/row-tile loops, implicit im2col) and the register-blocked
+// micro-kernels F32Gemm_{MR}x{NV}v_{A}_{bias}[_Res][_Act]_{Isa}, emitted once per model as shared helpers.
+
+using System.Collections.Generic;
+using ModelGen.Generator.Common;
+using ModelGen.Generator.Model;
+using ModelGen.Generator.Targets;
+
+namespace ModelGen.Generator.Emit;
+
+internal static class GemmEmitter
+{
+    /// <summary>Operand parameter names of a GEMM layer.</summary>
+    internal sealed record Names(string A, string B, string C, string? Bias, string? R, string? Scratch);
+
+    public static IEnumerable<string> Remarks(GemmSpec g, TargetProfile profile)
+    {
+        string a = g.ALayout == GemmALayout.Packed ? $"A packed [{(g.M + g.MR - 1) / g.MR}][{g.K}][{g.MR}]" : $"A row-major (lda {g.Lda})";
+        string b = g.BLayout switch
+        {
+            GemmBLayout.Packed => $"B packed [{(g.N + g.PackedNR - 1) / g.PackedNR}][{g.K}][{g.PackedNR}]",
+            GemmBLayout.Im2ColPanel => "B = implicit im2col panels packed per column tile",
+            _ => $"B row-major (ldb {g.Ldb})",
+        };
+        yield return $"lowering ({profile.Name}): GEMM M={g.M} N={g.N} K={g.K}" +
+            (g.Groups > 1 ? $" x {g.Groups} groups" : "") + (g.Batch > 1 ? $" x batch {g.Batch}" : "") + $"; {a}; {b}";
+        var tiles = new List<string>();
+        for (int i = 0; i < profile.Isas.Count; i++)
+        {
+            GemmTile t = profile.Tile(i);
+            tiles.Add($"{t.MR}x{t.NR} ({t.Isa.Name})");
+        }
+        yield return "tiles MRxNR: " + string.Join(", ", tiles) +
+            $"; epilogue: bias {g.Bias}{(g.Residual ? " + residual" : "")}, activation {g.Activation}";
+    }
+
+    public static void EmitBody(GemmSpec g, Names n, SourceWriter w, EmitContext ctx)
+    {
+        ctx.PerIsa(w, (isa, index) => EmitDriver(g, n, ctx.Profile.Tile(index), w, ctx));
+    }
+
+    private static void EmitDriver(GemmSpec g, Names n, GemmTile tile, SourceWriter w, EmitContext ctx)
+    {
+        string kernel = RequireKernel(g, tile, ctx);
+        int nr = tile.NR;
+        string L(long v) => EmitContext.Long(v);
+        bool groups = g.Groups > 1, batch = g.Batch > 1;
+        if (groups) w.OpenBlock($"for (int g = 0; g < {g.Groups}; g++)");
+        if (batch) w.OpenBlock($"for (int n = 0; n < {g.Batch}; n++)");
+        string gOff(long stride) => groups && stride != 0 ? $" + g * {L(stride)}L" : "";
+        string bOff(long stride) => batch && stride != 0 ? $" + n * {L(stride)}L" : "";
+        w.WriteLine($"float* a = {n.A}{gOff(g.AGroupStride)}{bOff(g.ABatchStride)};");
+        w.WriteLine($"float* b = {n.B}{gOff(g.BGroupStride)}{bOff(g.BBatchStride)};");
+        w.WriteLine($"float* c = {n.C}{gOff(g.CGroupStride)}{bOff(g.CBatchStride)};");
+        w.WriteLine(n.Bias is null ? "float* bias = null;" : $"float* bias = {n.Bias}{gOff(g.BiasGroupStride)};");
+        w.WriteLine(n.R is null ? "float* r = null;" : $"float* r = {n.R}{gOff(g.CGroupStride)}{bOff(g.CBatchStride)};");
+        w.OpenBlock($"for (int n0 = 0; n0 < {g.N}; n0 += {nr})");
+        w.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {g.N} - n0);");
+        switch (g.BLayout)
+        {
+            case GemmBLayout.Im2ColPanel:
+            {
+                ConvGeometry cg = g.Conv!;
+                w.WriteLine("// Implicit im2col: this column tile's K x NR panel, zero-padded, into scratch.");
+                w.WriteLine($"{EmitContext.RuntimeNs}.Im2Col.PackPanel(b, {n.Scratch}, {cg.Channels}, {cg.InH}, {cg.InW}, {cg.KernelH}, {cg.KernelW}, " +
+                    $"{cg.StrideH}, {cg.StrideW}, {cg.DilationH}, {cg.DilationW}, {cg.PadTop}, {cg.PadLeft}, {cg.OutW}, n0, nc, {nr});");
+                w.WriteLine($"float* bp = {n.Scratch};");
+                w.WriteLine($"const nint ldb = {nr};");
+                break;
+            }
+            case GemmBLayout.Packed:
+                w.WriteLine($"float* bp = b + (n0 / {g.PackedNR}) * {L((long)g.K * g.PackedNR)}L + (n0 % {g.PackedNR});");
+                w.WriteLine($"const nint ldb = {g.PackedNR};");
+                break;
+            default:
+                w.WriteLine("float* bp = b + n0;");
+                w.WriteLine($"const nint ldb = {L(g.Ldb)};");
+                break;
+        }
+        w.OpenBlock($"for (int m0 = 0; m0 < {g.M}; m0 += {g.MR})");
+        string aPtr = g.ALayout == GemmALayout.Packed ? $"a + (m0 / {g.MR}) * {L((long)g.MR * g.K)}L" : $"a + m0 * {L(g.Lda)}L";
+        string biasPtr = g.Bias switch
+        {
+            GemmBias.PerRow => "bias + m0",
+            GemmBias.PerColumn => "bias + n0",
+            _ => "null",
+        };
+        string rPtr = g.Residual ? $"r + m0 * {L(g.Ldr)}L + n0" : "null";
+        w.WriteLine($"{kernel}({aPtr}, {L(g.Lda)}, bp, ldb, c + m0 * {L(g.Ldc)}L + n0, {L(g.Ldc)}, {g.K}, {biasPtr}, {rPtr}, {L(g.Ldr)}, " +
+            $"{EmitContext.Math}.Min({g.MR}, {g.M} - m0), nc);");
+        w.CloseBlock();
+        w.CloseBlock();
+        if (batch) w.CloseBlock();
+        if (groups) w.CloseBlock();
+    }
+
+    /// <summary>Registers the micro-kernel for this spec and tile; returns its name.</summary>
+    private static string RequireKernel(GemmSpec g, GemmTile tile, EmitContext ctx)
+    {
+        string aName = g.ALayout == GemmALayout.Packed ? "PackedA" : "RowA";
+        string biasName = g.Bias switch { GemmBias.PerRow => "_BiasRow", GemmBias.PerColumn => "_BiasCol", _ => "" };
+        string name = $"F32Gemm_{tile.MR}x{tile.NR}_{aName}{biasName}{(g.Residual ? "_Res" : "")}{ActivationEmitter.Name(g.Activation)}" +
+            (g.Activation.Kind is ActivationKind.Clip or ActivationKind.LeakyRelu ? "_" + ActivationKey(g.Activation) : "") + "_" + tile.Isa.Name;
+        ctx.RequireHelper(name, w => EmitKernel(name, g, tile, w));
+        return name;
+    }
+
+    private static string ActivationKey(Activation a) =>
+        Hashing.Combine(Hashing.Combine(Hashing.Start, (ulong)System.BitConverter.DoubleToInt64Bits(a.Alpha)), (ulong)System.BitConverter.DoubleToInt64Bits(a.Beta))
+            .ToString("x8", System.Globalization.CultureInfo.InvariantCulture).Substring(0, 8);
+
+    private static void EmitKernel(string name, GemmSpec g, GemmTile tile, SourceWriter w)
+    {
+        Isa isa = tile.Isa;
+        int mr = tile.MR, nv = tile.NV, width = isa.Width, nr = tile.NR;
+        string V = isa.VectorType;
+        bool packedA = g.ALayout == GemmALayout.Packed;
+        w.WriteLine($"/// <summary>{mr}x{nr} fp32 GEMM micro-kernel ({isa.Name}): C = act(A x B{(g.Bias != GemmBias.None ? " + bias" : "")}{(g.Residual ? " + R" : "")}).</summary>");
+        w.WriteLine($"/// <remarks>A {(packedA ? $"packed [k][{mr}]" : "row-major (rows past mc clamped)")}; B rows of {nr} floats every ldb; " +
+            "mc/nc give the valid rows/columns of this tile (partial tiles go through a scalar epilogue).</remarks>");
+        w.WriteLine(EmitContext.MethodImpl);
+        w.WriteLine(EmitContext.SkipLocalsInit);
+        w.OpenBlock($"private static void {name}(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, float* r, nint ldr, int mc, int nc)");
+        if (!packedA)
+        {
+            for (int i = 0; i < mr; i++)
+            {
+                w.WriteLine(i == 0 ? "float* a0 = a;" : $"float* a{i} = a + lda * {EmitContext.Math}.Min({i}, mc - 1);");
+            }
+        }
+        for (int i = 0; i < mr; i++)
+        {
+            var decl = new List<string>();
+            for (int j = 0; j < nv; j++) decl.Add($"acc{i}x{j} = {isa.Zero}");
+            w.WriteLine($"{V} {string.Join(", ", decl)};");
+        }
+        w.OpenBlock("for (int p = 0; p < k; p++)");
+        for (int j = 0; j < nv; j++) w.WriteLine($"{V} b{j} = {isa.Load(j == 0 ? "b" : $"b + {j * width}")};");
+        for (int i = 0; i < mr; i++)
+        {
+            string aElem = packedA ? $"a[{i}]" : $"a{i}[p]";
+            w.WriteLine($"{V} va{i} = {isa.Broadcast(aElem)};");
+            for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {isa.Fma($"va{i}", $"b{j}", $"acc{i}x{j}")};");
+        }
+        if (packedA) w.WriteLine($"a += {mr};");
+        w.WriteLine("b += ldb;");
+        w.CloseBlock();
+
+        // Bias, in vector form, before either store path.
+        if (g.Bias == GemmBias.PerRow)
+        {
+            for (int i = 0; i < mr; i++)
+            {
+                string bi = i == 0 ? "bias[0]" : $"bias[{EmitContext.Math}.Min({i}, mc - 1)]";
+                w.WriteLine($"{{ {V} bv = {isa.Broadcast(bi)}; {string.Join(" ", Range(nv, j => $"acc{i}x{j} += bv;"))} }}");
+            }
+        }
+        else if (g.Bias == GemmBias.PerColumn)
+        {
+            for (int j = 0; j < nv; j++)
+            {
+                w.WriteLine($"{{ {V} bv = {isa.Load(j == 0 ? "bias" : $"bias + {j * width}")}; {string.Join(" ", Range(mr, i => $"acc{i}x{j} += bv;"))} }}");
+            }
+        }
+
+        // Full tile: vector epilogue straight into C.
+        w.OpenBlock($"if (mc == {mr} && nc == {nr})");
+        string? pro = ActivationEmitter.Prologue(g.Activation, isa);
+        if (pro is not null) w.WriteLine(pro);
+        for (int i = 0; i < mr; i++)
+        {
+            for (int j = 0; j < nv; j++)
+            {
+                string off = $"{(i == 0 ? "" : $"{i} * ldc")}{(i > 0 && j > 0 ? " + " : "")}{(j == 0 ? "" : (j * width).ToString())}";
+                string cp = off.Length == 0 ? "c" : $"c + {off}";
+                string v = $"acc{i}x{j}";
+                if (g.Residual)
+                {
+                    string roff = off.Replace("ldc", "ldr");
+                    v = $"{v} + {isa.Load(roff.Length == 0 ? "r" : $"r + {roff}")}";
+                }
+                w.WriteLine(isa.Store(ActivationEmitter.Apply(g.Activation, isa, g.Residual ? $"({v})" : v), cp));
+            }
+        }
+        w.WriteLine("return;");
+        w.CloseBlock();
+
+        // Partial tile: spill the accumulators, then a scalar epilogue over the valid rows and columns only.
+        w.WriteLine($"float* t = stackalloc float[{mr * nr}];");
+        for (int i = 0; i < mr; i++)
+        {
+            for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"t + {i * nr + j * width}"));
+        }
+        w.OpenBlock("for (int i = 0; i < mc; i++)");
+        w.OpenBlock("for (int j = 0; j < nc; j++)");
+        w.WriteLine($"float v = t[i * {nr} + j]{(g.Residual ? " + r[i * ldr + j]" : "")};");
+        w.WriteLine($"c[i * ldc + j] = {ActivationEmitter.ApplyScalar(g.Activation, "v")};");
+        w.CloseBlock();
+        w.CloseBlock();
+        w.CloseBlock();
+    }
+
+    private static IEnumerable<string> Range(int count, System.Func<int, string> f)
+    {
+        for (int i = 0; i < count; i++) yield return f(i);
+    }
+}

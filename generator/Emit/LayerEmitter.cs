@@ -1,0 +1,107 @@
+// Licensed under the MIT license.
+// One generated method per layer: a remarks block (ONNX node, op, attributes, shapes, lowering and tiles), then the
+// body from the kernel family's emitter.
+
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Generator.Common;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator.Emit;
+
+internal static class LayerEmitter
+{
+    public static void EmitLayer(LayerSpec layer, SourceWriter w, EmitContext ctx)
+    {
+        w.WriteLine($"/// <summary>Layer {layer.Index}: {Identifiers.XmlText(layer.Remarks.Count > 0 ? layer.Remarks[0] : layer.MethodName)}.</summary>");
+        w.WriteLine("/// <remarks>");
+        w.WriteLine("/// <code>");
+        foreach (string line in layer.Remarks.Skip(1).Concat(KernelRemarks(layer.Kernel, ctx)))
+        {
+            w.WriteLine("/// " + Identifiers.XmlText(line));
+        }
+        w.WriteLine($"/// profile: {Identifiers.XmlText(ctx.Profile.Name)}");
+        w.WriteLine("/// </code>");
+        w.WriteLine("/// </remarks>");
+        w.WriteLine(EmitContext.MethodImpl);
+        w.WriteLine(EmitContext.SkipLocalsInit);
+        string parameters = string.Join(", ", layer.Operands.Select(o => $"{PointerType(o, ctx.Spec)} {o.Parameter}"));
+        w.OpenBlock($"private static void {layer.MethodName}({parameters})");
+        EmitBody(layer, w, ctx);
+        w.CloseBlock();
+    }
+
+    internal static string PointerType(Operand o, ModelSpec spec) =>
+        o.Kind == OperandKind.Weight ? "float*" : ElementType(spec.Tensors[o.Id].ElementType) + "*";
+
+    internal static string ElementType(string onnxType) => onnxType switch
+    {
+        "Float" => "float",
+        "Double" => "double",
+        "Int64" => "long",
+        "Int32" => "int",
+        "Int8" => "sbyte",
+        "UInt8" => "byte",
+        "Int16" => "short",
+        "UInt16" => "ushort",
+        "UInt32" => "uint",
+        "UInt64" => "ulong",
+        "Bool" => "bool",
+        _ => "float",
+    };
+
+    private static IEnumerable<string> KernelRemarks(KernelSpec kernel, EmitContext ctx) => kernel switch
+    {
+        GemmSpec g => GemmEmitter.Remarks(g, ctx.Profile),
+        DepthwiseConvSpec d => ConvEmitter.Remarks(d),
+        PoolSpec p => PoolEmitter.Remarks(p),
+        GlobalPoolSpec p => PoolEmitter.Remarks(p),
+        BinarySpec b => ElementwiseEmitter.Remarks(b),
+        UnarySpec u => ElementwiseEmitter.Remarks(u),
+        ChannelAffineSpec c => ElementwiseEmitter.Remarks(c),
+        SoftmaxSpec s => ReductionEmitter.Remarks(s),
+        CopySpec c => DataMovementEmitter.Remarks(c),
+        ConcatSpec c => DataMovementEmitter.Remarks(c),
+        _ => Enumerable.Empty<string>(),
+    };
+
+    private static void EmitBody(LayerSpec layer, SourceWriter w, EmitContext ctx)
+    {
+        string? P(string name) => layer.Operands.Any(o => o.Parameter == name) ? name : null;
+        switch (layer.Kernel)
+        {
+            case GemmSpec g:
+                GemmEmitter.EmitBody(g, new GemmEmitter.Names(g.AName, g.BName, g.YName, g.BiasName, g.RName, g.ScratchName), w, ctx);
+                break;
+            case DepthwiseConvSpec d:
+                ConvEmitter.EmitDepthwise(d, "X", "W", P("B"), "Y", w, ctx);
+                break;
+            case PoolSpec p:
+                PoolEmitter.EmitPool(p, "X", "Y", w);
+                break;
+            case GlobalPoolSpec p:
+                PoolEmitter.EmitGlobalPool(p, "X", "Y", w, ctx);
+                break;
+            case BinarySpec b:
+                ElementwiseEmitter.EmitBinary(b, "A", "B", "C", w, ctx);
+                break;
+            case UnarySpec u:
+                ElementwiseEmitter.EmitUnary(u, "X", "Y", w, ctx);
+                break;
+            case ChannelAffineSpec c:
+                ElementwiseEmitter.EmitChannelAffine(c, "X", "Scale", "Shift", "Y", w, ctx);
+                break;
+            case SoftmaxSpec s:
+                ReductionEmitter.EmitSoftmax(s, "X", "Y", w);
+                break;
+            case CopySpec c:
+                DataMovementEmitter.EmitCopy(c, "X", "Y", w);
+                break;
+            case ConcatSpec c:
+                DataMovementEmitter.EmitConcat(c, layer.Operands.Where(o => !o.Writes).Select(o => o.Parameter).ToList(), "Y", w);
+                break;
+            default:
+                throw new System.InvalidOperationException("no emitter for " + layer.Kernel.GetType().Name);
+        }
+    }
+}

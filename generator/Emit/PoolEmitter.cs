@@ -1,0 +1,137 @@
+// Licensed under the MIT license.
+// Pooling kernels over NCHW planes: windowed Max/Average/Lp pooling and global pooling. Window clipping follows ONNX
+// Runtime: the average divisor counts padding only when count_include_pad is set (window clipped to the padded extent).
+
+using System.Collections.Generic;
+using ModelGen.Generator.Common;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator.Emit;
+
+internal static class PoolEmitter
+{
+    public static IEnumerable<string> Remarks(PoolSpec p)
+    {
+        ConvGeometry g = p.Geometry;
+        yield return $"lowering: {p.Kind} pool over {p.Planes} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, window {g.KernelH}x{g.KernelW}, " +
+            $"stride {g.StrideH}x{g.StrideW}, dilation {g.DilationH}x{g.DilationW}, pad top/left {g.PadTop}/{g.PadLeft}" +
+            (p.Kind == PoolKind.Average ? $", count_include_pad={(p.CountIncludePad ? 1 : 0)}" : "");
+    }
+
+    public static void EmitPool(PoolSpec p, string x, string y, SourceWriter w)
+    {
+        ConvGeometry g = p.Geometry;
+        // Window end clipped to the padded input (ONNX Runtime's divisor for count_include_pad).
+        int hLimit = g.InH + p.PadBottom, wLimit = g.InW + p.PadRight;
+        w.OpenBlock($"for (int c = 0; c < {p.Planes}; c++)");
+        w.WriteLine($"float* xp = {x} + (long)c * {(long)g.InH * g.InW}L;");
+        w.WriteLine($"float* yp = {y} + (long)c * {(long)g.OutH * g.OutW}L;");
+        w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
+        w.WriteLine($"int hs = oy * {g.StrideH} - {g.PadTop};");
+        w.OpenBlock($"for (int ox = 0; ox < {g.OutW}; ox++)");
+        w.WriteLine($"int ws = ox * {g.StrideW} - {g.PadLeft};");
+        switch (p.Kind)
+        {
+            case PoolKind.Max:
+                w.WriteLine("float m = float.NegativeInfinity;");
+                w.OpenBlock($"for (int ky = 0; ky < {g.KernelH}; ky++)");
+                w.WriteLine($"int iy = hs + ky * {g.DilationH};");
+                w.WriteLine($"if ((uint)iy >= {g.InH}u) continue;");
+                w.OpenBlock($"for (int kx = 0; kx < {g.KernelW}; kx++)");
+                w.WriteLine($"int ix = ws + kx * {g.DilationW};");
+                w.WriteLine($"if ((uint)ix >= {g.InW}u) continue;");
+                w.WriteLine($"float v = xp[iy * {g.InW} + ix];");
+                w.WriteLine("if (v > m || float.IsNaN(v)) m = v;");
+                w.CloseBlock();
+                w.CloseBlock();
+                w.WriteLine($"yp[oy * {g.OutW} + ox] = m;");
+                break;
+            case PoolKind.Average:
+            case PoolKind.Lp:
+            {
+                bool lp = p.Kind == PoolKind.Lp;
+                w.WriteLine($"int he = {EmitContext.Math}.Min(hs + {(g.KernelH - 1) * g.DilationH + 1}, {hLimit});");
+                w.WriteLine($"int we = {EmitContext.Math}.Min(ws + {(g.KernelW - 1) * g.DilationW + 1}, {wLimit});");
+                w.WriteLine("float s = 0f; int count = 0;");
+                w.OpenBlock($"for (int ky = 0; ky < {g.KernelH}; ky++)");
+                w.WriteLine($"int iy = hs + ky * {g.DilationH};");
+                w.WriteLine($"if ((uint)iy >= {g.InH}u) continue;");
+                w.OpenBlock($"for (int kx = 0; kx < {g.KernelW}; kx++)");
+                w.WriteLine($"int ix = ws + kx * {g.DilationW};");
+                w.WriteLine($"if ((uint)ix >= {g.InW}u) continue;");
+                w.WriteLine($"float v = xp[iy * {g.InW} + ix];");
+                w.WriteLine(lp ? LpAccumulate(p.P) : "s += v;");
+                w.WriteLine("count++;");
+                w.CloseBlock();
+                w.CloseBlock();
+                if (lp)
+                {
+                    w.WriteLine($"yp[oy * {g.OutW} + ox] = {LpFinish(p.P, "s")};");
+                }
+                else if (p.CountIncludePad)
+                {
+                    w.WriteLine($"int size = ((he - hs + {g.DilationH - 1}) / {g.DilationH}) * ((we - ws + {g.DilationW - 1}) / {g.DilationW});");
+                    w.WriteLine($"yp[oy * {g.OutW} + ox] = s / size;");
+                }
+                else
+                {
+                    w.WriteLine($"yp[oy * {g.OutW} + ox] = count == 0 ? 0f : s / count;");
+                }
+                break;
+            }
+        }
+        w.CloseBlock();
+        w.CloseBlock();
+        w.CloseBlock();
+    }
+
+    private static string LpAccumulate(int p) => p switch
+    {
+        1 => "s += global::System.MathF.Abs(v);",
+        2 => "s += v * v;",
+        _ => $"s += global::System.MathF.Pow(global::System.MathF.Abs(v), {p}f);",
+    };
+
+    private static string LpFinish(int p, string s) => p switch
+    {
+        1 => s,
+        2 => $"global::System.MathF.Sqrt({s})",
+        _ => $"global::System.MathF.Pow({s}, 1f / {p}f)",
+    };
+
+    public static IEnumerable<string> Remarks(GlobalPoolSpec p)
+    {
+        yield return $"lowering: global {p.Kind} pool, {p.Outer} planes of {p.Inner} elements, vectorised reduction";
+    }
+
+    public static void EmitGlobalPool(GlobalPoolSpec p, string x, string y, SourceWriter w, EmitContext ctx)
+    {
+        w.OpenBlock($"for (int c = 0; c < {p.Outer}; c++)");
+        w.WriteLine($"float* xp = {x} + (long)c * {p.Inner};");
+        bool max = p.Kind == PoolKind.Max;
+        if (p.Kind == PoolKind.Lp)
+        {
+            w.WriteLine("float s = 0f;");
+            w.WriteLine($"for (int i = 0; i < {p.Inner}; i++) {{ float v = xp[i]; {LpAccumulate(p.P)} }}");
+            w.WriteLine($"{y}[c] = {LpFinish(p.P, "s")};");
+            w.CloseBlock();
+            return;
+        }
+        w.WriteLine(max ? "float s = float.NegativeInfinity;" : "float s = 0f;");
+        w.WriteLine("int i = 0;");
+        ctx.PerIsa(w, (isa, _) =>
+        {
+            if (isa.IsScalar || p.Inner < isa.Width) return;
+            w.WriteLine($"var acc = {(max ? isa.Load("xp") : isa.Zero)};");
+            w.WriteLine($"for (; i <= {p.Inner - isa.Width}; i += {isa.Width}) acc = {(max ? isa.Max("acc", isa.Load("xp + i")) : $"acc + {isa.Load("xp + i")}")};");
+            w.WriteLine(max
+                ? $"for (int l = 0; l < {isa.Width}; l++) s = {EmitContext.MathF}.Max(s, {isa.GetElement("acc", "l")});"
+                : $"s = {isa.StaticType}.Sum(acc);");
+        });
+        w.WriteLine(max
+            ? $"for (; i < {p.Inner}; i++) s = {EmitContext.MathF}.Max(s, xp[i]);"
+            : $"for (; i < {p.Inner}; i++) s += xp[i];");
+        w.WriteLine(max ? $"{y}[c] = s;" : $"{y}[c] = s / {p.Inner}f;");
+        w.CloseBlock();
+    }
+}

@@ -1,0 +1,124 @@
+// Licensed under the MIT license.
+// Kernel specs: the per-family, shape-specialised parameters a layer is emitted from (one emitter per family in Emit/).
+// Cacheability contract for every record here: numbers, enums, strings, nested records and EquatableArray only.
+
+using ModelGen.Generator.Common;
+
+namespace ModelGen.Generator.Model;
+
+/// <summary>How GEMM operand A (M x K) is laid out.</summary>
+internal enum GemmALayout
+{
+    /// <summary>Weights packed at construction as [ceil(M/MR)][K][MR], zero-padded rows (conv weights).</summary>
+    Packed,
+    /// <summary>Row-major a[m * lda + k] (activations; rows past M are clamped, never read).</summary>
+    RowMajor,
+}
+
+/// <summary>How GEMM operand B (K x N) is read.</summary>
+internal enum GemmBLayout
+{
+    /// <summary>Row-major b[k * ldb + n] read in place (an arena tensor; tail columns over-read into the arena's padding).</summary>
+    RowMajor,
+    /// <summary>Weights packed at construction as [ceil(N/NRp)][K][NRp], zero-padded columns.</summary>
+    Packed,
+    /// <summary>Panels of K x NR packed per column tile from a convolution input (implicit im2col) into scratch.</summary>
+    Im2ColPanel,
+}
+
+internal enum GemmBias
+{
+    None,
+    /// <summary>bias[m] (convolution output channels).</summary>
+    PerRow,
+    /// <summary>bias[n] (fully connected outputs), zero-padded to the packed width.</summary>
+    PerColumn,
+}
+
+/// <summary>2-D convolution geometry for the implicit im2col packer (per group).</summary>
+internal sealed record ConvGeometry(
+    int Channels, int InH, int InW, int KernelH, int KernelW, int StrideH, int StrideW,
+    int DilationH, int DilationW, int PadTop, int PadLeft, int OutH, int OutW);
+
+/// <summary>
+/// C[g,b] = act(A[g] x B[g,b] + bias + R) for every group g and batch b: M x K times K x N.
+/// Operands: A, B, C, optional Bias, optional R (residual), optional S (scratch for B panels).
+/// </summary>
+internal sealed record GemmSpec : KernelSpec
+{
+    /// <summary>Layer parameter names of the operands (ONNX spec names: X/W/B/Y for Conv, A/B/C/Y for Gemm).</summary>
+    public required string AName { get; init; }
+    public required string BName { get; init; }
+    public required string YName { get; init; }
+    public string? BiasName { get; init; }
+    public string? RName { get; init; }
+    public string? ScratchName { get; init; }
+    public required int M { get; init; }
+    public required int N { get; init; }
+    public required int K { get; init; }
+    public required GemmALayout ALayout { get; init; }
+    public long Lda { get; init; }
+    public required GemmBLayout BLayout { get; init; }
+    public long Ldb { get; init; }
+    /// <summary>Column width of packed B panels (Packed layout).</summary>
+    public int PackedNR { get; init; }
+    public required long Ldc { get; init; }
+    public GemmBias Bias { get; init; }
+    public bool Residual { get; init; }
+    public long Ldr { get; init; }
+    public required Activation Activation { get; init; }
+    public required int MR { get; init; }
+    public int Groups { get; init; } = 1;
+    public long AGroupStride { get; init; }
+    public long BGroupStride { get; init; }
+    public long CGroupStride { get; init; }
+    public long BiasGroupStride { get; init; }
+    public int Batch { get; init; } = 1;
+    public long ABatchStride { get; init; }
+    public long BBatchStride { get; init; }
+    public long CBatchStride { get; init; }
+    public ConvGeometry? Conv { get; init; }
+}
+
+/// <summary>Depthwise 2-D convolution (one input channel per group), NCHW, with optional channel multiplier.</summary>
+internal sealed record DepthwiseConvSpec(
+    int Batch, int Channels, int Multiplier, ConvGeometry Geometry, bool HasBias, Activation Activation) : KernelSpec;
+
+internal enum PoolKind
+{
+    Max,
+    Average,
+    Lp,
+}
+
+/// <summary>2-D pooling over NCHW planes (1-D and 3-D pools are mapped onto it where possible).</summary>
+internal sealed record PoolSpec(
+    PoolKind Kind, int Planes, ConvGeometry Geometry, int PadBottom, int PadRight, bool CountIncludePad, int P) : KernelSpec;
+
+/// <summary>Reduction over the inner spatial extent of [Outer, Inner] (GlobalAveragePool/GlobalMaxPool).</summary>
+internal sealed record GlobalPoolSpec(PoolKind Kind, int Outer, int Inner, int P) : KernelSpec;
+
+/// <summary>Element-wise unary operation (activation functions and math).</summary>
+internal sealed record UnarySpec(string Op, long Count, float Alpha, float Beta) : KernelSpec;
+
+/// <summary>
+/// Element-wise binary operation with multidirectional broadcasting, as loops over the output shape (after merging
+/// contiguous axes) with per-input strides (0 on broadcast axes). Operands A, B, C.
+/// </summary>
+internal sealed record BinarySpec(
+    string Op, EquatableArray<int> Shape, EquatableArray<long> AStrides, EquatableArray<long> BStrides, Activation Activation) : KernelSpec;
+
+/// <summary>y = x * scale[c] + shift[c] over [Outer, Channels, Inner] (BatchNormalization not folded into a Conv).</summary>
+internal sealed record ChannelAffineSpec(int Outer, int Channels, int Inner, Activation Activation) : KernelSpec;
+
+/// <summary>Softmax / LogSoftmax over an axis of a [Outer, Axis, Inner] view.</summary>
+internal sealed record SoftmaxSpec(int Outer, int Axis, int Inner, bool Log) : KernelSpec;
+
+/// <summary>Copies Count contiguous elements (graph outputs that alias inputs or constants).</summary>
+internal sealed record CopySpec(long Count) : KernelSpec;
+
+/// <summary>Concatenation: Outer blocks; block i of input j has InnerSizes[j] elements; output block size OutInner.</summary>
+internal sealed record ConcatSpec(long Outer, EquatableArray<long> InnerSizes, long OutInner) : KernelSpec;
+
+/// <summary>Throws NotSupportedException (models with unsupported nodes still compile).</summary>
+internal sealed record UnsupportedSpec(string Message) : KernelSpec;

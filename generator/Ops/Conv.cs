@@ -1,0 +1,155 @@
+// Licensed under the MIT license.
+// Conv — https://onnx.ai/onnx/operators/onnx__Conv.html (opsets 1, 11, 22). 1-D and 2-D, any group count, strides,
+// dilations, explicit pads and auto_pad. Lowering: depthwise -> direct kernel; otherwise GEMM per group with the
+// weights packed at construction (BatchNorm folded in) and the input read in place (1x1, stride 1) or through
+// implicit im2col panels. Bias, residual Add and activation run in the GEMM epilogue.
+
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Generator.Ir;
+using ModelGen.Generator.Model;
+using ModelGen.Generator.Onnx;
+using ModelGen.Generator.Ops.Shared;
+using ModelGen.Generator.Passes;
+using ModelGen.Generator.Targets;
+
+namespace ModelGen.Generator.Ops;
+
+internal sealed class Conv : OpHandler
+{
+    public override string OpType => "Conv";
+
+    private static readonly string[] s_attributes = { "auto_pad", "dilations", "group", "kernel_shape", "pads", "strides" };
+
+    public override void Infer(Node node, InferContext ctx)
+    {
+        RequireInputs(node, 2, 4); // a 4th input is the residual fused by Passes/FuseActivations
+        RequireOutputs(node, 1, 1);
+        node.Attributes.RejectUnknown(s_attributes);
+        Value x = node.Inputs[0]!, w = node.Inputs[1]!;
+        int[] xs = ShapeOf(x, "X"), ws = ShapeOf(w, "W");
+        if (xs.Length < 3) throw new InvalidNodeException($"X must be N x C x spatial, got {Shapes.Format(xs)}");
+        if (xs.Length > 4) throw new UnsupportedNodeException($"{xs.Length - 2}-D convolution");
+        if (ws.Length != xs.Length) throw new InvalidNodeException($"W {Shapes.Format(ws)} must have the rank of X {Shapes.Format(xs)}");
+        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        long group = node.Attributes.GetInt("group", 1);
+        if (group <= 0 || xs[1] % group != 0 || ws[0] % group != 0)
+            throw new InvalidNodeException($"group {group} must divide the input channels {xs[1]} and output channels {ws[0]}");
+        if (ws[1] * group != xs[1]) throw new InvalidNodeException($"W has {ws[1]} input channels per group; X has {xs[1]} channels in {group} groups");
+        if (node.Input(2) is { } b && (b.Shape is null || Shapes.Product(b.Shape) != ws[0]))
+            throw new InvalidNodeException($"B must have {ws[0]} elements");
+        SpatialAttributes a = Spatial(node, xs, ws);
+        var output = new int[xs.Length];
+        output[0] = xs[0];
+        output[1] = ws[0];
+        for (int i = 0; i < a.Output.Length; i++) output[2 + i] = a.Output[i];
+        ctx.SetOutput(node, 0, OnnxDataType.Float, output);
+    }
+
+    private static SpatialAttributes Spatial(Node node, int[] xs, int[] ws)
+    {
+        int n = xs.Length - 2;
+        var spatial = new int[n];
+        var kernel = new int[n];
+        Array.Copy(xs, 2, spatial, 0, n);
+        Array.Copy(ws, 2, kernel, 0, n);
+        return SpatialAttributes.Resolve(node, spatial, kernel, ceilMode: false);
+    }
+
+    internal static ConvGeometry Geometry(int channels, int[] xs, int[] ws, SpatialAttributes a)
+    {
+        bool twoD = xs.Length == 4;
+        int last = xs.Length - 3;
+        return new ConvGeometry(
+            Channels: channels,
+            InH: twoD ? xs[2] : 1, InW: xs[xs.Length - 1],
+            KernelH: twoD ? ws[2] : 1, KernelW: ws[ws.Length - 1],
+            StrideH: twoD ? a.Strides[0] : 1, StrideW: a.Strides[last],
+            DilationH: twoD ? a.Dilations[0] : 1, DilationW: a.Dilations[last],
+            PadTop: twoD ? a.PadsBegin[0] : 0, PadLeft: a.PadsBegin[last],
+            OutH: twoD ? a.Output[0] : 1, OutW: a.Output[last]);
+    }
+
+    public override void Lower(Node node, LoweringContext ctx)
+    {
+        Value x = node.Inputs[0]!, w = node.Inputs[1]!;
+        Value? b = node.Input(2), r = node.Input(3);
+        Value y = node.Outputs[0];
+        if (w.Constant is null) throw new UnsupportedNodeException("weights computed at run time");
+        if (b is not null && b.Constant is null) throw new UnsupportedNodeException("bias computed at run time");
+        int[] xs = x.Shape!, ws = w.Shape!;
+        SpatialAttributes a = Spatial(node, xs, ws);
+        int groups = (int)node.Attributes.GetInt("group", 1);
+        int channels = xs[1], oc = ws[0], cg = ws[1];
+        Activation act = node.FusedActivation ?? Activation.None;
+        ConvGeometry geometry = Geometry(cg, xs, ws, a);
+        long inPlane = (long)geometry.InH * geometry.InW, outPlane = (long)geometry.OutH * geometry.OutW;
+
+        if (groups == channels && cg == 1 && r is null)
+        {
+            var operands = new List<Operand> { ctx.In("X", x), ctx.In("W", w) };
+            if (b is not null) operands.Add(ctx.In("B", b));
+            operands.Add(ctx.Out("Y", y));
+            ctx.AddLayer(node, new DepthwiseConvSpec(xs[0], channels, oc / channels, geometry, b is not null, act), operands);
+            return;
+        }
+
+        TargetProfile profile = ctx.Profile;
+        int mr = profile.GemmMR;
+        int m = oc / groups, k = cg * geometry.KernelH * geometry.KernelW;
+        int n = (int)outPlane;
+        int[] packOperands = PackOperands(w.Constant, w.Name, ctx);
+        long packedA = (long)groups * ((m + mr - 1) / mr) * mr * k;
+        int packed = ctx.Transform("PackA", w.Name + ":packed", packOperands,
+            new[] { LoweringContext.Lit.Int(groups), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) },
+            packedA, new[] { groups, (m + mr - 1) / mr, k, mr });
+
+        // A 1x1, stride-1, unpadded convolution reads its input in place as the GEMM's B (rows of pixels), when the input
+        // lives in the arena (the kernel may over-read a tile past a row end into the arena's padding).
+        bool pointwise = geometry.KernelH == 1 && geometry.KernelW == 1 && geometry.StrideH == 1 && geometry.StrideW == 1
+            && geometry.PadTop == 0 && geometry.PadLeft == 0 && geometry.OutH == geometry.InH && geometry.OutW == geometry.InW
+            && !x.IsGraphInput && !x.IsGraphOutput;
+        int maxNr = Enumerable.Range(0, profile.Isas.Count).Max(i => profile.Tile(i).NR);
+        var ops = new List<Operand> { ctx.In("X", x), new Operand("W", OperandKind.Weight, packed) };
+        if (b is not null) ops.Add(ctx.In("B", b));
+        if (r is not null) ops.Add(ctx.In("R", r));
+        ops.Add(ctx.Out("Y", y));
+        if (!pointwise) ops.Add(ctx.Scratch("S", node, (long)k * maxNr));
+        var spec = new GemmSpec
+        {
+            AName = "W", BName = "X", YName = "Y", BiasName = b is null ? null : "B", RName = r is null ? null : "R",
+            ScratchName = pointwise ? null : "S",
+            M = m, N = n, K = k,
+            ALayout = GemmALayout.Packed,
+            BLayout = pointwise ? GemmBLayout.RowMajor : GemmBLayout.Im2ColPanel,
+            Ldb = n,
+            Ldc = n,
+            Ldr = n,
+            Bias = b is null ? GemmBias.None : GemmBias.PerRow,
+            Residual = r is not null,
+            Activation = act,
+            MR = mr,
+            Groups = groups,
+            AGroupStride = packedA / groups,
+            BGroupStride = cg * inPlane,
+            CGroupStride = m * outPlane,
+            BiasGroupStride = m,
+            Batch = xs[0],
+            BBatchStride = channels * inPlane,
+            CBatchStride = oc * outPlane,
+            Conv = pointwise ? null : geometry,
+        };
+        ctx.AddLayer(node, spec, ops);
+    }
+
+    /// <summary>The PackA operands: the raw weight, and a per-row scale when BatchNorm was folded (no extra copy).</summary>
+    private static int[] PackOperands(Constant w, string name, LoweringContext ctx)
+    {
+        if (w.Recipe is { Kind: "ScaleRows" } recipe)
+        {
+            return new[] { ctx.RawWeight(recipe.Operands[0], name), ctx.RawWeight(recipe.Operands[1], name + ":bn") };
+        }
+        return new[] { ctx.RawWeight(w, name), -1 };
+    }
+}

@@ -1,0 +1,31 @@
+// Licensed under the MIT license.
+// The one table from (domain, op_type) to handler. Adding an op = adding its file and one line here.
+
+using System.Collections.Generic;
+
+namespace ModelGen.Generator.Ops;
+
+internal static class OpRegistry
+{
+    private static readonly Dictionary<string, OpHandler> s_handlers = Build();
+
+    public static OpHandler? Find(string domain, string opType) =>
+        s_handlers.TryGetValue((domain == "ai.onnx" ? "" : domain) + ":" + opType, out OpHandler? h) ? h : null;
+
+    public static IEnumerable<OpHandler> All => s_handlers.Values;
+
+    private static Dictionary<string, OpHandler> Build()
+    {
+        var handlers = new OpHandler[]
+        {
+            new Conv(), new Gemm(), new MatMul(), new BatchNormalization(),
+            new Unary("Relu", 6), new Unary("LeakyRelu", 6), new Clip(),
+            new Binary("Add", 7), new Binary("Sub", 7), new Binary("Mul", 7), new Binary("Div", 7),
+            new MaxPool(), new AveragePool(), new GlobalPool("GlobalAveragePool"), new GlobalPool("GlobalMaxPool"),
+            new Concat(), new Reshape(), new Flatten(), new Softmax(), new Dropout(), new Identity(), new ConstantOp(),
+        };
+        var map = new Dictionary<string, OpHandler>();
+        foreach (OpHandler h in handlers) map[h.Domain + ":" + h.OpType] = h;
+        return map;
+    }
+}

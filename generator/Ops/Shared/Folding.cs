@@ -1,0 +1,71 @@
+// Licensed under the MIT license.
+// Build-time evaluation helpers shared by the ops' Fold methods (small tensors only: shape arithmetic and constants).
+
+using System;
+using ModelGen.Generator.Ir;
+using ModelGen.Generator.Onnx;
+using ModelGen.Generator.Passes;
+
+namespace ModelGen.Generator.Ops.Shared;
+
+internal static class Folding
+{
+    /// <summary>True when every present input is a readable constant and every output is small enough to fold.</summary>
+    public static bool CanFold(Node node)
+    {
+        foreach (Value? v in node.Inputs)
+        {
+            if (v is not null && (v.Constant is null || !v.Constant.IsMaterializable)) return false;
+        }
+        foreach (Value o in node.Outputs)
+        {
+            if (o.Shape is null || Shapes.Product(o.Shape) > InferContext.MaxFoldElements) return false;
+        }
+        return true;
+    }
+
+    public static bool IsFloat(OnnxDataType t) => t is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 or OnnxDataType.BFloat16;
+
+    /// <summary>Evaluates a broadcasting binary op in double (float types, rounded to float32 per op) or int64.</summary>
+    public static Constant Binary(Constant a, Constant b, int[] outShape, OnnxDataType outType, byte[] model,
+        Func<double, double, double> onDouble, Func<long, long, long> onLong)
+    {
+        long[] sa = Shapes.BroadcastStrides(a.Shape, outShape), sb = Shapes.BroadcastStrides(b.Shape, outShape);
+        long count = Shapes.Product(outShape);
+        var idx = new int[outShape.Length];
+        if (IsFloat(outType))
+        {
+            double[] da = a.ToDoubles(model), db = b.ToDoubles(model);
+            var r = new float[count];
+            for (long i = 0; i < count; i++)
+            {
+                long ia = 0, ib = 0;
+                for (int d = 0; d < idx.Length; d++) { ia += idx[d] * sa[d]; ib += idx[d] * sb[d]; }
+                r[i] = (float)onDouble((float)da[ia], (float)db[ib]);
+                Increment(idx, outShape);
+            }
+            return outType == OnnxDataType.Double
+                ? Constant.FromDoubles(outShape, Array.ConvertAll(r, x => (double)x))
+                : Constant.FromFloats(outShape, r);
+        }
+        long[] la = a.ToLongs(model), lb = b.ToLongs(model);
+        var l = new long[count];
+        for (long i = 0; i < count; i++)
+        {
+            long ia = 0, ib = 0;
+            for (int d = 0; d < idx.Length; d++) { ia += idx[d] * sa[d]; ib += idx[d] * sb[d]; }
+            l[i] = onLong(la[ia], lb[ib]);
+            Increment(idx, outShape);
+        }
+        return Constant.FromLongs(outType, outShape, l);
+    }
+
+    public static void Increment(int[] idx, int[] shape)
+    {
+        for (int d = idx.Length - 1; d >= 0; d--)
+        {
+            if (++idx[d] < shape[d]) return;
+            idx[d] = 0;
+        }
+    }
+}

@@ -1,0 +1,66 @@
+// Licensed under the MIT license.
+// Shared validation and lowering of windowed pools (MaxPool, AveragePool, LpPool) over 1-D and 2-D spatial axes.
+
+using ModelGen.Generator.Ir;
+using ModelGen.Generator.Model;
+using ModelGen.Generator.Onnx;
+using ModelGen.Generator.Passes;
+
+namespace ModelGen.Generator.Ops.Shared;
+
+internal abstract class PoolBase : OpHandler
+{
+    protected abstract PoolKind Kind { get; }
+
+    protected abstract string[] KnownAttributes(Node node);
+
+    protected virtual bool CeilMode(Node node) => node.Attributes.GetInt("ceil_mode", 0) != 0;
+
+    protected virtual bool AllowDilations(Node node) => true;
+
+    public override void Infer(Node node, InferContext ctx)
+    {
+        RequireInputs(node, 1, 1);
+        RequireOutputs(node, 1, 2);
+        node.Attributes.RejectUnknown(KnownAttributes(node));
+        if (node.Outputs.Count > 1 && node.Outputs[1].Consumers.Count + node.Outputs[1].GraphOutputIndices.Count > 0)
+            throw new UnsupportedNodeException("the Indices output is used");
+        Value x = node.Inputs[0]!;
+        int[] s = ShapeOf(x, "the input");
+        if (s.Length < 3) throw new InvalidNodeException($"the input must be N x C x spatial, got {Shapes.Format(s)}");
+        if (s.Length > 4) throw new UnsupportedNodeException($"{s.Length - 2}-D pooling");
+        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        int[] spatial = new int[s.Length - 2];
+        System.Array.Copy(s, 2, spatial, 0, spatial.Length);
+        SpatialAttributes a = SpatialAttributes.Resolve(node, spatial, null, CeilMode(node), AllowDilations(node));
+        var output = new int[s.Length];
+        output[0] = s[0];
+        output[1] = s[1];
+        for (int i = 0; i < a.Output.Length; i++) output[2 + i] = a.Output[i];
+        ctx.SetOutput(node, 0, x.Type, output);
+        if (node.Outputs.Count > 1) ctx.SetOutput(node, 1, OnnxDataType.Int64, output);
+    }
+
+    protected virtual bool CountIncludePad(Node node) => false;
+
+    protected virtual int P(Node node) => 2;
+
+    public override void Lower(Node node, LoweringContext ctx)
+    {
+        int[] s = node.Inputs[0]!.Shape!;
+        int[] spatial = new int[s.Length - 2];
+        System.Array.Copy(s, 2, spatial, 0, spatial.Length);
+        SpatialAttributes a = SpatialAttributes.Resolve(node, spatial, null, CeilMode(node), AllowDilations(node));
+        bool twoD = spatial.Length == 2;
+        var g = new ConvGeometry(
+            Channels: 1,
+            InH: twoD ? spatial[0] : 1, InW: spatial[spatial.Length - 1],
+            KernelH: twoD ? a.Kernel[0] : 1, KernelW: a.Kernel[a.Kernel.Length - 1],
+            StrideH: twoD ? a.Strides[0] : 1, StrideW: a.Strides[a.Strides.Length - 1],
+            DilationH: twoD ? a.Dilations[0] : 1, DilationW: a.Dilations[a.Dilations.Length - 1],
+            PadTop: twoD ? a.PadsBegin[0] : 0, PadLeft: a.PadsBegin[a.PadsBegin.Length - 1],
+            OutH: twoD ? a.Output[0] : 1, OutW: a.Output[a.Output.Length - 1]);
+        var spec = new PoolSpec(Kind, s[0] * s[1], g, twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1], CountIncludePad(node), P(node));
+        ctx.AddLayer(node, spec, new[] { ctx.In("X", node.Inputs[0]!), ctx.Out("Y", node.Outputs[0]) });
+    }
+}

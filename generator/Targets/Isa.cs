@@ -1,0 +1,65 @@
+// Licensed under the MIT license.
+// How one instruction-set path spells vector operations in generated C#. Profiles list these in dispatch order.
+
+namespace ModelGen.Generator.Targets;
+
+/// <summary>A vector ISA as C# text: the generated code has one branch per ISA, guarded by <see cref="Guard"/>.</summary>
+internal sealed class Isa
+{
+    private Isa(string name, string guard, string vectorType, int width, string staticType, string fma, string maxMin)
+    {
+        MaxMinClass = maxMin;
+        Name = name;
+        Guard = guard;
+        VectorType = vectorType;
+        Width = width;
+        StaticType = staticType;
+        FmaFormat = fma;
+    }
+
+    /// <summary>Suffix used in kernel names (e.g. <c>Avx512</c>).</summary>
+    public string Name { get; }
+    /// <summary>A constant-folded condition (the JIT and NativeAOT remove the other branches).</summary>
+    public string Guard { get; }
+    public string VectorType { get; }
+    public int Width { get; }
+    public string StaticType { get; }
+    private string FmaFormat { get; }
+    /// <summary>The intrinsic class whose Max/Min compile to one instruction (maxps semantics; .NET 9's Vector Max adds NaN fix-ups).</summary>
+    private string MaxMinClass { get; }
+    public bool IsScalar => Width == 1;
+
+    private const string X86 = "global::System.Runtime.Intrinsics.X86.";
+    private const string Ri = "global::System.Runtime.Intrinsics.";
+
+    public static readonly Isa Avx512 = new(
+        "Avx512", X86 + "Avx512F.IsSupported", Ri + "Vector512<float>", 16, Ri + "Vector512",
+        X86 + "Avx512F.FusedMultiplyAdd({0}, {1}, {2})", X86 + "Avx512F");
+
+    public static readonly Isa Avx2 = new(
+        "Avx2", X86 + "Fma.IsSupported && " + X86 + "Avx2.IsSupported", Ri + "Vector256<float>", 8, Ri + "Vector256",
+        X86 + "Fma.MultiplyAdd({0}, {1}, {2})", X86 + "Avx");
+
+    public static readonly Isa Neon = new(
+        "Neon", "global::System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported", Ri + "Vector128<float>", 4, Ri + "Vector128",
+        "global::System.Runtime.Intrinsics.Arm.AdvSimd.FusedMultiplyAdd({2}, {0}, {1})", "global::System.Runtime.Intrinsics.Arm.AdvSimd");
+
+    public static readonly Isa Scalar = new("Scalar", "true", "float", 1, "", "{0} * {1} + {2}", "global::System.MathF");
+
+    public string Load(string pointer) => IsScalar ? $"*({pointer})" : $"{StaticType}.Load({pointer})";
+
+    public string Store(string value, string pointer) => IsScalar ? $"*({pointer}) = {value};" : $"{StaticType}.Store({value}, {pointer});";
+
+    public string Broadcast(string scalar) => IsScalar ? scalar : $"{StaticType}.Create({scalar})";
+
+    public string Zero => IsScalar ? "0f" : $"{VectorType}.Zero";
+
+    /// <summary>a * b + c.</summary>
+    public string Fma(string a, string b, string c) => string.Format(FmaFormat, a, b, c);
+
+    public string Max(string a, string b) => $"{MaxMinClass}.Max({a}, {b})";
+
+    public string Min(string a, string b) => $"{MaxMinClass}.Min({a}, {b})";
+
+    public string GetElement(string v, string i) => IsScalar ? v : $"{StaticType}.GetElement({v}, {i})";
+}

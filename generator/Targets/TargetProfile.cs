@@ -1,0 +1,52 @@
+// Licensed under the MIT license.
+// Target profiles as data: which ISA paths the generated code carries, and the tile shapes per kernel family.
+
+using System;
+using System.Collections.Generic;
+
+namespace ModelGen.Generator.Targets;
+
+/// <summary>GEMM tile for one ISA: MR rows (shared by all ISAs, it fixes the weight packing) and NV vectors of columns.</summary>
+internal sealed record GemmTile(Isa Isa, int MR, int NV)
+{
+    public int NR => NV * Isa.Width;
+}
+
+/// <summary>A target profile: ISA dispatch order, tiles and enabled fusions.</summary>
+internal sealed class TargetProfile
+{
+    public required string Name { get; init; }
+    /// <summary>ISA branches in dispatch order; the last one must be <see cref="Isa.Scalar"/>.</summary>
+    public required IReadOnlyList<Isa> Isas { get; init; }
+    /// <summary>Rows of the packed weight panels (GEMM MR), common to every ISA path.</summary>
+    public required int GemmMR { get; init; }
+    /// <summary>Column vectors per GEMM tile, per ISA (same order as <see cref="Isas"/>).</summary>
+    public required IReadOnlyList<int> GemmNV { get; init; }
+    /// <summary>Column width of packed-B weight panels (Gemm/MatMul with constant B); a multiple of every ISA width.</summary>
+    public required int PackedBNR { get; init; }
+    public bool FuseBatchNorm { get; init; } = true;
+    public bool FuseActivations { get; init; } = true;
+
+    public GemmTile Tile(int isaIndex) => new(Isas[isaIndex], GemmMR, GemmNV[isaIndex]);
+
+    public static readonly TargetProfile X64 = new()
+    {
+        Name = "x64",
+        Isas = new[] { Isa.Avx512, Isa.Avx2, Isa.Scalar },
+        // 6 rows x 4 zmm = 24 accumulators (of 32 zmm); 6 x 2 ymm = 12 (of 16 ymm); scalar 6 x 4.
+        GemmMR = 6,
+        GemmNV = new[] { 4, 2, 4 },
+        PackedBNR = 64,
+    };
+
+    public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };
+
+    public static TargetProfile? Find(string name)
+    {
+        foreach (TargetProfile p in All)
+        {
+            if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) return p;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,74 @@
+// Licensed under the MIT license.
+// Implicit im2col: packs one column panel (K x NR) of a convolution's virtual im2col matrix, straight from NCHW input.
+
+namespace ModelGen.Runtime;
+
+/// <summary>Panel packing for convolution as GEMM.</summary>
+/// <remarks>
+/// Cost model: a panel is K x NR floats (K = C*KH*KW), written once and then read by every row tile of the weights,
+/// so it stays in L1/L2 while the micro-kernel streams it. Only one panel exists at a time (scratch = K*NR floats),
+/// instead of a full K x (OH*OW) im2col matrix.
+/// </remarks>
+public static unsafe class Im2Col
+{
+    /// <summary>
+    /// Writes panel[k][j] = x[c][oy*sh - padTop + ky*dh][ox*sw - padLeft + kx*dw] (0 outside the input) for
+    /// k = (c*kh + ky)*kw + kx and output pixels p = n0 + j (j &lt; nCount); columns nCount..nr are zeroed.
+    /// </summary>
+    public static void PackPanel(
+        float* x, float* panel, int channels, int inH, int inW, int kh, int kw, int sh, int sw, int dh, int dw,
+        int padTop, int padLeft, int outW, int n0, int nCount, int nr)
+    {
+        int k = channels * kh * kw;
+        if (nCount < nr)
+        {
+            for (int r = 0; r < k; r++)
+            {
+                float* d = panel + (long)r * nr;
+                for (int j = nCount; j < nr; j++) d[j] = 0f;
+            }
+        }
+        int col = 0, p = n0;
+        while (col < nCount)
+        {
+            // One run of consecutive output pixels on the same output row.
+            int oy = p / outW, ox = p - oy * outW;
+            int len = System.Math.Min(outW - ox, nCount - col);
+            int row = 0;
+            for (int c = 0; c < channels; c++)
+            {
+                float* plane = x + (long)c * inH * inW;
+                for (int ky = 0; ky < kh; ky++)
+                {
+                    int iy = oy * sh - padTop + ky * dh;
+                    for (int kx = 0; kx < kw; kx++, row++)
+                    {
+                        float* d = panel + (long)row * nr + col;
+                        if ((uint)iy >= (uint)inH)
+                        {
+                            for (int t = 0; t < len; t++) d[t] = 0f;
+                            continue;
+                        }
+                        float* line = plane + (long)iy * inW;
+                        int ix = ox * sw - padLeft + kx * dw;
+                        if (sw == 1)
+                        {
+                            // Interior copy with zero borders resolved by index arithmetic, no per-element test.
+                            int t = 0;
+                            for (; t < len && ix + t < 0; t++) d[t] = 0f;
+                            int end = System.Math.Min(len, inW - ix);
+                            for (; t < end; t++) d[t] = line[ix + t];
+                            for (; t < len; t++) d[t] = 0f;
+                        }
+                        else
+                        {
+                            for (int t = 0; t < len; t++, ix += sw) d[t] = (uint)ix < (uint)inW ? line[ix] : 0f;
+                        }
+                    }
+                }
+            }
+            col += len;
+            p += len;
+        }
+    }
+}

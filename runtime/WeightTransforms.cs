@@ -1,0 +1,121 @@
+// Licensed under the MIT license.
+// Construction-time weight preparation called by generated constructors: packing into the layouts the generated
+// kernels read, BatchNormalization folding, and conversions. Each function has a plain scalar body: it runs once.
+
+using System;
+
+namespace ModelGen.Runtime;
+
+/// <summary>Weight packing and folding for generated model constructors.</summary>
+/// <remarks>Every destination is zeroed memory from <see cref="NativeBuffer"/>; padding stays zero.</remarks>
+public static unsafe class WeightTransforms
+{
+    /// <summary>
+    /// Packs row-major A [groups*m][k] into per-group panels [ceil(m/mr)][k][mr] (zero-padded rows), optionally
+    /// multiplying row r by <paramref name="rowScale"/>[r] (BatchNormalization folded into a convolution).
+    /// </summary>
+    /// <param name="dst">Destination, groups*ceil(m/mr)*mr*k floats.</param>
+    /// <param name="src">Source rows (a convolution weight [OC][IC/g*KH*KW]).</param>
+    /// <param name="rowScale">Per-row multiplier, or null.</param>
+    /// <param name="groups">Number of groups (row blocks of <paramref name="m"/>).</param>
+    /// <param name="m">Rows per group.</param>
+    /// <param name="k">Columns.</param>
+    /// <param name="mr">Panel height.</param>
+    public static void PackA(float* dst, float* src, float* rowScale, int groups, int m, int k, int mr)
+    {
+        int panels = (m + mr - 1) / mr;
+        for (int g = 0; g < groups; g++)
+        {
+            float* gd = dst + (long)g * panels * mr * k;
+            for (int r = 0; r < m; r++)
+            {
+                long row = (long)g * m + r;
+                float scale = rowScale == null ? 1f : rowScale[row];
+                float* s = src + row * k;
+                float* d = gd + (long)(r / mr) * mr * k + (r % mr);
+                for (int c = 0; c < k; c++) d[(long)c * mr] = s[c] * scale;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs B [batch][k][n] (or [batch][n][k] when <paramref name="transposed"/>) into [batch][ceil(n/nr)][k][nr] column
+    /// panels (zero-padded columns), multiplied by <paramref name="alpha"/>.
+    /// </summary>
+    public static void PackB(float* dst, float* src, int batch, int k, int n, int nr, int transposed, float alpha)
+    {
+        int panels = (n + nr - 1) / nr;
+        for (int b = 0; b < batch; b++)
+        {
+            float* sb = src + (long)b * k * n;
+            float* db = dst + (long)b * panels * k * nr;
+            for (int kk = 0; kk < k; kk++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    float v = transposed != 0 ? sb[(long)j * k + kk] : sb[(long)kk * n + j];
+                    db[(long)(j / nr) * k * nr + (long)kk * nr + (j % nr)] = v * alpha;
+                }
+            }
+        }
+    }
+
+    /// <summary>dst[r][c] = src[r][c] * scale[r] (a convolution weight with BatchNormalization folded in).</summary>
+    public static void ScaleRows(float* dst, float* src, float* scale, int rows, long cols)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            for (long c = 0; c < cols; c++) dst[r * cols + c] = src[r * cols + c] * scale[r];
+        }
+    }
+
+    /// <summary>
+    /// dst[i] = src[i % count] * scale for i &lt; length: a Gemm C of 1 or N elements broadcast along the output row and
+    /// scaled by beta (the destination's padding stays zero).
+    /// </summary>
+    public static void BroadcastScaled(float* dst, float* src, long count, long length, float scale)
+    {
+        for (long i = 0; i < length; i++) dst[i] = src[i % count] * scale;
+    }
+
+    /// <summary>Copies <paramref name="n"/> values scaled by <paramref name="scale"/> (the rest of the destination stays zero).</summary>
+    public static void Scale(float* dst, float* src, int n, float scale)
+    {
+        for (int i = 0; i < n; i++) dst[i] = src[i] * scale;
+    }
+
+    /// <summary>scale[c] = gamma[c] / sqrt(var[c] + epsilon) (computed in double, rounded once).</summary>
+    public static void BatchNormScale(float* dst, float* gamma, float* variance, int channels, double epsilon)
+    {
+        for (int c = 0; c < channels; c++) dst[c] = (float)(gamma[c] / Math.Sqrt(variance[c] + epsilon));
+    }
+
+    /// <summary>shift[c] = (bias[c] - mean[c]) * gamma[c] / sqrt(var[c] + epsilon) + beta[c]; a null bias counts as 0.</summary>
+    public static void BatchNormBias(float* dst, float* bias, float* gamma, float* beta, float* mean, float* variance, int channels, double epsilon)
+    {
+        for (int c = 0; c < channels; c++)
+        {
+            double scale = gamma[c] / Math.Sqrt(variance[c] + epsilon);
+            double b = bias == null ? 0 : bias[c];
+            dst[c] = (float)((b - mean[c]) * scale + beta[c]);
+        }
+    }
+
+    /// <summary>Converts IEEE half-precision values (little-endian) to float32.</summary>
+    public static void ConvertFromHalf(float* dst, byte* src, long count)
+    {
+        for (long i = 0; i < count; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf((ushort)(src[2 * i] | (src[2 * i + 1] << 8)));
+    }
+
+    /// <summary>Converts little-endian doubles to float32.</summary>
+    public static void ConvertFromDouble(float* dst, byte* src, long count)
+    {
+        for (long i = 0; i < count; i++) dst[i] = (float)BitConverter.Int64BitsToDouble(*(long*)(src + 8 * i));
+    }
+
+    /// <summary>Copies literal values (constants folded at build time).</summary>
+    public static void CopyLiteral(float* dst, ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++) dst[i] = values[i];
+    }
+}
