@@ -1,0 +1,118 @@
+// Licensed under the MIT license.
+// The generated class's contract: buffer validation, no allocation per Run, independent instances on several threads,
+// repeatable results, Dispose.
+
+using ModelGen.Runtime;
+using ModelGen.TestSupport;
+using Xunit;
+
+namespace ModelGen.Conformance.Tests;
+
+public sealed class RuntimeContractTests : IClassFixture<RuntimeContractTests.Squeezenet>
+{
+    /// <summary>One compiled squeezenet assembly shared by the tests of this class.</summary>
+    public sealed class Squeezenet : IDisposable
+    {
+        public Squeezenet()
+        {
+            Run = GeneratorHarness.Run(Paths.SharedModel("squeezenet1.1.onnx"));
+            Assembly = Run.Load();
+        }
+
+        public GeneratorRun Run { get; }
+        public LoadedAssembly Assembly { get; }
+
+        public ICompiledModel Create() => Assembly.Create("TestApp.Squeezenet11");
+
+        public void Dispose() => Assembly.Dispose();
+    }
+
+    private readonly Squeezenet _fixture;
+
+    public RuntimeContractTests(Squeezenet fixture) => _fixture = fixture;
+
+    [Fact]
+    public void Wrong_buffer_lengths_throw_ArgumentException_naming_the_tensor_and_sizes()
+    {
+        using ICompiledModel model = _fixture.Create();
+        var input = new float[model.Inputs[0].ElementCount];
+        var output = new float[model.Outputs[0].ElementCount];
+        var e = Assert.Throws<ArgumentException>(() => model.Run(new ReadOnlyMemory<float>[] { input.AsMemory(1) }, new Memory<float>[] { output }));
+        Assert.Contains("data_0", e.Message);
+        Assert.Contains(model.Inputs[0].ElementCount.ToString(), e.Message);
+        Assert.Contains((model.Inputs[0].ElementCount - 1).ToString(), e.Message);
+        e = Assert.Throws<ArgumentException>(() => model.Run(new ReadOnlyMemory<float>[] { input }, new Memory<float>[] { new float[7] }));
+        Assert.Contains("softmaxout_1", e.Message);
+        Assert.Contains("7", e.Message);
+        Assert.Throws<ArgumentException>(() => model.Run(ReadOnlySpan<ReadOnlyMemory<float>>.Empty, new Memory<float>[] { output }));
+        Assert.Throws<ArgumentException>(() => model.Run(new ReadOnlyMemory<float>[] { input }, new Memory<float>[] { output, output }));
+    }
+
+    [Fact]
+    public void Tensor_info_and_constants_describe_the_model()
+    {
+        using ICompiledModel model = _fixture.Create();
+        Assert.Equal("data_0", model.Inputs[0].Name);
+        Assert.Equal(new[] { 1, 3, 224, 224 }, model.Inputs[0].Shape);
+        Assert.Equal(1 * 3 * 224 * 224, model.Inputs[0].ElementCount);
+        Assert.Equal(new[] { 1, 1000, 1, 1 }, model.Outputs[0].Shape);
+        Type type = model.GetType();
+        Assert.Equal(150528, (int)type.GetField("Data0ElementCount")!.GetRawConstantValue()!);
+        Assert.Equal(1000, (int)type.GetField("Softmaxout1ElementCount")!.GetRawConstantValue()!);
+        Assert.True((long)type.GetField("ActivationBytes")!.GetRawConstantValue()! > 0);
+    }
+
+    [Fact]
+    public void Run_allocates_nothing()
+    {
+        using ICompiledModel model = _fixture.Create();
+        float[] input = OrtComparison.RandomInput(model.Inputs[0].ElementCount, 7);
+        var output = new float[model.Outputs[0].ElementCount];
+        var inputs = new ReadOnlyMemory<float>[] { input };
+        var outputs = new Memory<float>[] { output };
+        for (int i = 0; i < 3; i++) model.Run(inputs, outputs);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) model.Run(inputs, outputs);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Instances_on_several_threads_give_the_single_threaded_results()
+    {
+        const int threads = 4;
+        float[][] inputs = Enumerable.Range(0, threads).Select(i => OrtComparison.RandomInput(150528, 100 + i)).ToArray();
+        float[][] expected = new float[threads][];
+        using (ICompiledModel single = _fixture.Create())
+        {
+            for (int i = 0; i < threads; i++) expected[i] = OrtComparison.RunCompiled(single, new[] { inputs[i] })[0];
+        }
+        float[][] actual = new float[threads][];
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+        {
+            using ICompiledModel model = _fixture.Create();
+            for (int repeat = 0; repeat < 3; repeat++) actual[i] = OrtComparison.RunCompiled(model, new[] { inputs[i] })[0];
+        });
+        for (int i = 0; i < threads; i++) Assert.Equal(expected[i], actual[i]);
+    }
+
+    [Fact]
+    public void Repeated_runs_are_bit_identical_and_independent_of_previous_inputs()
+    {
+        using ICompiledModel model = _fixture.Create();
+        float[] a = OrtComparison.RandomInput(150528, 1), b = OrtComparison.RandomInput(150528, 2);
+        float[] first = OrtComparison.RunCompiled(model, new[] { a })[0];
+        OrtComparison.RunCompiled(model, new[] { b });
+        float[] again = OrtComparison.RunCompiled(model, new[] { a })[0];
+        Assert.Equal(first, again);
+    }
+
+    [Fact]
+    public void Run_after_Dispose_throws_ObjectDisposedException()
+    {
+        ICompiledModel model = _fixture.Create();
+        model.Dispose();
+        model.Dispose(); // idempotent
+        Assert.Throws<ObjectDisposedException>(() => OrtComparison.RunCompiled(model, new[] { new float[150528] }));
+    }
+}
