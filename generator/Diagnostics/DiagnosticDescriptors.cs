@@ -43,7 +43,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InitializerIsInput = Make(
         "MG0005", "Initializer is also a graph input",
-        "Graph input '{0}' has an initializer; ModelGen treats it as a constant and the generated Run does not take it",
+        "{0} graph input(s) have initializers ({1}); ModelGen treats them as constants and the generated Run does not take them",
         InputCategory, DiagnosticSeverity.Info,
         "In IR version 4 and later an initializer that is also listed as a graph input is an overridable default. ModelGen compiles it as a constant.");
 

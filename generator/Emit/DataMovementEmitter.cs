@@ -43,4 +43,54 @@ internal static class DataMovementEmitter
         }
         if (c.Outer > 1) w.CloseBlock();
     }
+
+    public static IEnumerable<string> Remarks(StridedCopySpec c)
+    {
+        yield return $"lowering: strided copy over [{string.Join("x", c.Shape)}], input strides [{string.Join(",", c.InStrides)}], offset {c.Offset}";
+    }
+
+    public static void EmitStridedCopy(StridedCopySpec c, string x, string y, SourceWriter w)
+    {
+        int rank = c.Shape.Count;
+        int inner = c.Shape[rank - 1];
+        long innerStride = c.InStrides[rank - 1];
+        for (int i = 0; i < rank - 1; i++) w.OpenBlock($"for (int i{i} = 0; i{i} < {c.Shape[i]}; i{i}++)");
+        var src = new List<string> { EmitContext.Long(c.Offset) + "L" };
+        long outStride = inner;
+        var dst = new List<string>();
+        for (int i = rank - 2; i >= 0; i--)
+        {
+            if (c.InStrides[i] != 0) src.Add($"i{i} * {EmitContext.Long(c.InStrides[i])}L");
+            dst.Add($"i{i} * {EmitContext.Long(outStride)}L");
+            outStride *= c.Shape[i];
+        }
+        w.WriteLine($"float* xs = {x} + {string.Join(" + ", src)};");
+        w.WriteLine($"float* yd = {y}{(dst.Count == 0 ? "" : " + " + string.Join(" + ", dst))};");
+        if (innerStride == 1)
+        {
+            w.WriteLine($"{MemoryCopy}(xs, yd, {EmitContext.Long((long)inner * 4)}L, {EmitContext.Long((long)inner * 4)}L);");
+        }
+        else
+        {
+            w.WriteLine($"for (int j = 0; j < {inner}; j++) yd[j] = xs[j * {EmitContext.Long(innerStride)}L];");
+        }
+        for (int i = 0; i < rank - 1; i++) w.CloseBlock();
+    }
+
+    public static IEnumerable<string> Remarks(GatherSpec g)
+    {
+        yield return $"lowering: gather of {g.Indices.Count} slices of {g.Inner} elements from an axis of {g.AxisLength}, {g.Outer} outer blocks";
+    }
+
+    public static void EmitGather(GatherSpec g, string x, string y, SourceWriter w)
+    {
+        w.WriteLine($"int* indices = stackalloc int[{g.Indices.Count}] {{ {string.Join(", ", g.Indices)} }};");
+        w.OpenBlock($"for (long o = 0; o < {EmitContext.Long(g.Outer)}L; o++)");
+        w.OpenBlock($"for (int j = 0; j < {g.Indices.Count}; j++)");
+        w.WriteLine($"float* xs = {x} + (o * {g.AxisLength} + indices[j]) * {EmitContext.Long(g.Inner)}L;");
+        w.WriteLine($"float* yd = {y} + (o * {g.Indices.Count} + j) * {EmitContext.Long(g.Inner)}L;");
+        w.WriteLine($"{MemoryCopy}(xs, yd, {EmitContext.Long(g.Inner * 4)}L, {EmitContext.Long(g.Inner * 4)}L);");
+        w.CloseBlock();
+        w.CloseBlock();
+    }
 }

@@ -62,6 +62,8 @@ internal static class LayerEmitter
         SoftmaxSpec s => ReductionEmitter.Remarks(s),
         CopySpec c => DataMovementEmitter.Remarks(c),
         ConcatSpec c => DataMovementEmitter.Remarks(c),
+        StridedCopySpec c => DataMovementEmitter.Remarks(c),
+        GatherSpec g => DataMovementEmitter.Remarks(g),
         _ => Enumerable.Empty<string>(),
     };
 
@@ -99,6 +101,12 @@ internal static class LayerEmitter
                 break;
             case ConcatSpec c:
                 DataMovementEmitter.EmitConcat(c, layer.Operands.Where(o => !o.Writes).Select(o => o.Parameter).ToList(), "Y", w);
+                break;
+            case StridedCopySpec c:
+                DataMovementEmitter.EmitStridedCopy(c, "X", "Y", w);
+                break;
+            case GatherSpec g:
+                DataMovementEmitter.EmitGather(g, "X", "Y", w);
                 break;
             default:
                 throw new System.InvalidOperationException("no emitter for " + layer.Kernel.GetType().Name);

@@ -122,3 +122,12 @@ internal sealed record ConcatSpec(long Outer, EquatableArray<long> InnerSizes, l
 
 /// <summary>Throws NotSupportedException (models with unsupported nodes still compile).</summary>
 internal sealed record UnsupportedSpec(string Message) : KernelSpec;
+
+/// <summary>
+/// y[i] = x[Offset + sum_d(i_d * InStrides[d])] over the output Shape (axes merged where contiguous): Transpose, Slice,
+/// Expand, Gather of one index, DepthToSpace... Strides may be 0 (broadcast) or negative (reversed slices).
+/// </summary>
+internal sealed record StridedCopySpec(EquatableArray<int> Shape, EquatableArray<long> InStrides, long Offset) : KernelSpec;
+
+/// <summary>Gather along an axis with build-time indices: Outer blocks, each of Indices.Count slices of Inner elements.</summary>
+internal sealed record GatherSpec(long Outer, int AxisLength, EquatableArray<int> Indices, long Inner) : KernelSpec;

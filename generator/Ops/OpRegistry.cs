@@ -23,6 +23,8 @@ internal static class OpRegistry
             new Binary("Add", 7), new Binary("Sub", 7), new Binary("Mul", 7), new Binary("Div", 7),
             new MaxPool(), new AveragePool(), new GlobalPool("GlobalAveragePool"), new GlobalPool("GlobalMaxPool"),
             new Concat(), new Reshape(), new Flatten(), new Softmax(), new Dropout(), new Identity(), new ConstantOp(),
+            new ShapeOp(size: false), new ShapeOp(size: true), new Gather(), new Unsqueeze(squeeze: false), new Unsqueeze(squeeze: true),
+            new Slice(), new Cast(), new Transpose(), new Expand(), new ConstantOfShape(), new RangeOp(),
         };
         var map = new Dictionary<string, OpHandler>();
         foreach (OpHandler h in handlers) map[h.Domain + ":" + h.OpType] = h;

@@ -76,12 +76,13 @@ internal static class Importer
         Dictionary<string, int[]>? pinned = ParseInputShapes(inputShapeOption, g, diagnostics);
         if (pinned is null) return null;
 
+        var constantInputs = new List<string>();
         foreach (OnnxValueInfoProto input in g.Inputs)
         {
             Value v = graph.GetOrAddValue(input.Name);
             if (v.Constant is not null)
             {
-                if (graph.IrVersion >= 4) diagnostics.Report(DiagnosticDescriptors.InitializerIsInput, input.Name);
+                constantInputs.Add(input.Name);
                 continue;
             }
             if (!CheckFloatTensor(input, "graph input", diagnostics)) continue;
@@ -91,6 +92,13 @@ internal static class Importer
             v.Shape = shape;
             v.GraphInputIndex = graph.Inputs.Count;
             graph.Inputs.Add(v);
+        }
+        // Before IR version 4 every initializer had to be listed as an input: that is not worth a diagnostic.
+        if (graph.IrVersion >= 4 && constantInputs.Count > 0)
+        {
+            string names = string.Join(", ", constantInputs.GetRange(0, Math.Min(5, constantInputs.Count)).ConvertAll(n => "'" + n + "'"))
+                + (constantInputs.Count > 5 ? $" and {constantInputs.Count - 5} more" : "");
+            diagnostics.Report(DiagnosticDescriptors.InitializerIsInput, constantInputs.Count, names);
         }
         foreach (string name in pinned.Keys)
         {
@@ -102,7 +110,10 @@ internal static class Importer
         {
             string domain = n.Domain == "ai.onnx" ? "" : n.Domain;
             graph.Opsets.TryGetValue(domain, out int opset);
-            var node = new Node(n.Name, n.OpType, domain, opset) { Attributes = new Attributes(n.Attributes) };
+            // Unnamed nodes (common in older exporters) are named after their op, position and first output for diagnostics.
+            string nodeName = n.Name.Length > 0 ? n.Name
+                : $"{n.OpType}#{graph.Nodes.Count}" + (n.Outputs.Count > 0 && n.Outputs[0].Length > 0 ? $" -> {n.Outputs[0]}" : "");
+            var node = new Node(nodeName, n.OpType, domain, opset) { Attributes = new Attributes(n.Attributes) };
             foreach (string name in n.Inputs)
             {
                 if (name.Length == 0)

@@ -30,12 +30,8 @@ internal static class ShapeInference
                     inputsKnown = false;
                 }
             }
-            if (!inputsKnown)
-            {
-                foreach (Value output in node.Outputs) blocked.Add(output);
-                continue;
-            }
 
+            // Unknown ops are reported even downstream of another unsupported node: users get the whole list in one build.
             OpHandler? handler = OpRegistry.Find(node.Domain, node.OpType);
             string? unsupportedReason = null;
             if (handler is null)
@@ -45,6 +41,12 @@ internal static class ShapeInference
             else if (node.Opset < handler.MinOpset || node.Opset > handler.MaxOpset)
             {
                 unsupportedReason = $" (supported opsets {handler.MinOpset} to {handler.MaxOpset})";
+            }
+            else if (!inputsKnown)
+            {
+                // A known op whose inputs could not be inferred (downstream of an unsupported node): nothing to check.
+                foreach (Value output in node.Outputs) blocked.Add(output);
+                continue;
             }
             else
             {

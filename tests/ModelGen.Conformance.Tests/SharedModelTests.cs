@@ -23,6 +23,7 @@ public sealed class SharedModelTests
         { "squeezenet1.1.onnx", "Squeezenet11", 1e-5, 1e-4 },
         { "tv-resnet18.onnx", "TvResnet18", 1e-4, 1e-4 },
         { "tv-mobilenet_v2.onnx", "TvMobilenetV2", 1e-4, 1e-4 },
+        { "micro-kws-m-fp32.onnx", "MicroKwsMFp32", 1e-5, 1e-4 },
     };
 
     [Theory]

@@ -60,6 +60,33 @@ internal static class Folding
         return Constant.FromLongs(outType, outShape, l);
     }
 
+    /// <summary>y[i] = x[offset + sum_d(i_d * strides[d])] at build time (Transpose, Slice, Expand, Gather folding).</summary>
+    public static Constant Remap(Constant x, int[] outShape, long[] strides, long offset, byte[] model)
+    {
+        long count = Shapes.Product(outShape);
+        var idx = new int[outShape.Length];
+        var positions = new long[count];
+        for (long i = 0; i < count; i++)
+        {
+            long p = offset;
+            for (int d = 0; d < idx.Length; d++) p += idx[d] * strides[d];
+            positions[i] = p;
+            Increment(idx, outShape);
+        }
+        if (x.Type == OnnxDataType.Double)
+        {
+            double[] v = x.ToDoubles(model);
+            return Constant.FromDoubles(outShape, Array.ConvertAll(positions, p => v[p]));
+        }
+        if (IsFloat(x.Type))
+        {
+            float[] v = x.ToFloats(model);
+            return Constant.FromFloats(outShape, Array.ConvertAll(positions, p => v[p]));
+        }
+        long[] l = x.ToLongs(model);
+        return Constant.FromLongs(x.Type, outShape, Array.ConvertAll(positions, p => l[p]));
+    }
+
     public static void Increment(int[] idx, int[] shape)
     {
         for (int d = idx.Length - 1; d >= 0; d--)
