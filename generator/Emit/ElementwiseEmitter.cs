@@ -3,6 +3,7 @@
 // vectorised when both inputs are contiguous or broadcast along it), and per-channel affine (BatchNormalization).
 
 using System.Collections.Generic;
+using System.Linq;
 using ModelGen.Generator.Common;
 using ModelGen.Generator.Model;
 using ModelGen.Generator.Passes;
@@ -12,70 +13,81 @@ namespace ModelGen.Generator.Emit;
 
 internal static class ElementwiseEmitter
 {
-    public static IEnumerable<string> Remarks(BinarySpec b)
+    public static IEnumerable<string> Remarks(BroadcastSpec b)
     {
-        yield return $"lowering: {b.Op} over [{string.Join("x", b.Shape)}] (axes merged), strides A [{string.Join(",", b.AStrides)}] B [{string.Join(",", b.BStrides)}]" +
+        yield return $"lowering: {b.Op} over [{string.Join("x", b.Shape)}] (axes merged), input strides " +
+            string.Join(" ", b.Strides.Select(s => "[" + string.Join(",", s) + "]")) +
             (b.Activation.Kind != ActivationKind.None ? $", then {b.Activation}" : "");
     }
 
-    private static string ScalarOp(string op, string a, string b) => op switch
+    /// <summary>The scalar formula of an N-ary element-wise op over operand expressions.</summary>
+    private static string ScalarOp(string op, IReadOnlyList<string> v)
     {
-        "Add" => $"{a} + {b}",
-        "Sub" => $"{a} - {b}",
-        "Mul" => $"{a} * {b}",
-        "Div" => $"{a} / {b}",
-        "Max" => $"{EmitContext.MathF}.Max({a}, {b})",
-        "Min" => $"{EmitContext.MathF}.Min({a}, {b})",
-        "Pow" => $"{EmitContext.MathF}.Pow({a}, {b})",
-        _ => throw new System.InvalidOperationException("binary op " + op),
-    };
+        string M = EmitContext.MathF;
+        return op switch
+        {
+            "Add" => $"{v[0]} + {v[1]}",
+            "Sub" => $"{v[0]} - {v[1]}",
+            "Mul" => $"{v[0]} * {v[1]}",
+            "Div" => $"{v[0]} / {v[1]}",
+            "Pow" => $"{M}.Pow({v[0]}, {v[1]})",
+            "Max" => v.Skip(1).Aggregate(v[0], (acc, x) => $"{M}.Max({acc}, {x})"),
+            "Min" => v.Skip(1).Aggregate(v[0], (acc, x) => $"{M}.Min({acc}, {x})"),
+            "Sum" => string.Join(" + ", v),
+            "Mean" => $"({string.Join(" + ", v)}) / {v.Count}f",
+            "PRelu" => $"({v[0]} < 0f ? {v[0]} * {v[1]} : {v[0]})",
+            "Equal" => $"{v[0]} == {v[1]}",
+            "Less" => $"{v[0]} < {v[1]}",
+            "Greater" => $"{v[0]} > {v[1]}",
+            "LessOrEqual" => $"{v[0]} <= {v[1]}",
+            "GreaterOrEqual" => $"{v[0]} >= {v[1]}",
+            "Where" => $"({v[0]} ? {v[1]} : {v[2]})",
+            _ => throw new System.InvalidOperationException("element-wise op " + op),
+        };
+    }
 
-    private static string? VectorOp(string op, Isa isa, string a, string b) => op switch
+    /// <summary>The vector formula, or null when the op has none (comparisons, Where, Pow run scalar).</summary>
+    private static string? VectorOp(string op, Isa isa, IReadOnlyList<string> v) => op switch
     {
-        "Add" => $"{a} + {b}",
-        "Sub" => $"{a} - {b}",
-        "Mul" => $"{a} * {b}",
-        "Div" => $"{a} / {b}",
-        "Max" => isa.Max(a, b),
-        "Min" => isa.Min(a, b),
+        "Add" => $"{v[0]} + {v[1]}",
+        "Sub" => $"{v[0]} - {v[1]}",
+        "Mul" => $"{v[0]} * {v[1]}",
+        "Div" => $"{v[0]} / {v[1]}",
+        "Max" => v.Skip(1).Aggregate(v[0], (acc, x) => isa.Max(acc, x)),
+        "Min" => v.Skip(1).Aggregate(v[0], (acc, x) => isa.Min(acc, x)),
+        "Sum" => string.Join(" + ", v),
+        "Mean" => $"({string.Join(" + ", v)}) / {isa.Broadcast(v.Count + "f")}",
+        "PRelu" => $"({isa.Max(v[0], isa.Zero)} + {isa.Min(v[0], isa.Zero)} * {v[1]})",
         _ => null,
     };
 
-    public static void EmitBinary(BinarySpec b, string a, string bb, string c, SourceWriter w, EmitContext ctx)
+    public static void EmitBroadcast(BroadcastSpec b, IReadOnlyList<string> inputs, IReadOnlyList<string> inputTypes, string y, string outputType,
+        SourceWriter w, EmitContext ctx)
     {
         int rank = b.Shape.Count;
         int inner = b.Shape[rank - 1];
-        long sa = b.AStrides[rank - 1], sb = b.BStrides[rank - 1];
-        var cStrides = new long[rank];
+        int n = inputs.Count;
+        var outStrides = new long[rank];
         long acc = 1;
         for (int i = rank - 1; i >= 0; i--)
         {
-            cStrides[i] = acc;
+            outStrides[i] = acc;
             acc *= b.Shape[i];
         }
-        // Outer loops over all but the innermost axis.
-        string pa = a, pb = bb, pc = c;
-        for (int i = 0; i < rank - 1; i++)
+        for (int i = 0; i < rank - 1; i++) w.OpenBlock($"for (int i{i} = 0; i{i} < {b.Shape[i]}; i{i}++)");
+        string Offset(IReadOnlyList<long> s)
         {
-            w.OpenBlock($"for (int i{i} = 0; i{i} < {b.Shape[i]}; i{i}++)");
+            var parts = new List<string>();
+            for (int i = 0; i < rank - 1; i++) if (s[i] != 0) parts.Add($"i{i} * {EmitContext.Long(s[i])}L");
+            return parts.Count == 0 ? "" : " + " + string.Join(" + ", parts);
         }
-        if (rank > 1)
-        {
-            string Offset(EquatableArray<long> s)
-            {
-                var parts = new List<string>();
-                for (int i = 0; i < rank - 1; i++) if (s[i] != 0) parts.Add($"i{i} * {EmitContext.Long(s[i])}L");
-                return parts.Count == 0 ? "" : " + " + string.Join(" + ", parts);
-            }
-            w.WriteLine($"float* pa = {a}{Offset(b.AStrides)};");
-            w.WriteLine($"float* pb = {bb}{Offset(b.BStrides)};");
-            w.WriteLine($"float* pc = {c}{Offset(new EquatableArray<long>(cStrides))};");
-            pa = "pa"; pb = "pb"; pc = "pc";
-        }
-        string ea = sa == 0 ? $"{pa}[0]" : $"{pa}[j]";
-        string eb = sb == 0 ? $"{pb}[0]" : $"{pb}[j]";
+        for (int k = 0; k < n; k++) w.WriteLine($"{inputTypes[k]}* p{k} = {inputs[k]}{Offset(b.Strides[k])};");
+        w.WriteLine($"{outputType}* py = {y}{Offset(outStrides)};");
         w.WriteLine("int j = 0;");
-        bool vectorizable = VectorOp(b.Op, Isa.Scalar, "x", "y") is not null && (sa is 0 or 1) && (sb is 0 or 1) && !(sa == 0 && sb == 0);
+        var innerStrides = b.Strides.Select(s => s[rank - 1]).ToList();
+        bool allFloat = inputTypes.All(t => t == "float") && outputType == "float";
+        bool vectorizable = allFloat && VectorOp(b.Op, Isa.Scalar, inputs) is not null
+            && innerStrides.All(s => s is 0 or 1) && innerStrides.Any(s => s == 1);
         if (vectorizable)
         {
             ctx.PerIsa(w, (isa, _) =>
@@ -83,15 +95,29 @@ internal static class ElementwiseEmitter
                 if (isa.IsScalar || inner < isa.Width) return;
                 string? pro = ActivationEmitter.Prologue(b.Activation, isa);
                 if (pro is not null) w.WriteLine(pro);
-                if (sa == 0) w.WriteLine($"var va = {isa.Broadcast(ea)};");
-                if (sb == 0) w.WriteLine($"var vb = {isa.Broadcast(eb)};");
-                string la = sa == 0 ? "va" : isa.Load($"{pa} + j");
-                string lb = sb == 0 ? "vb" : isa.Load($"{pb} + j");
-                w.WriteLine($"for (; j <= {inner - isa.Width}; j += {isa.Width}) {isa.Store(ActivationEmitter.Apply(b.Activation, isa, "(" + VectorOp(b.Op, isa, la, lb) + ")"), $"{pc} + j")}");
+                var operands = new List<string>();
+                for (int k = 0; k < n; k++)
+                {
+                    if (innerStrides[k] == 0)
+                    {
+                        w.WriteLine($"var v{k} = {isa.Broadcast($"p{k}[0]")};");
+                        operands.Add($"v{k}");
+                    }
+                    else
+                    {
+                        operands.Add(isa.Load($"p{k} + j"));
+                    }
+                }
+                string expr = ActivationEmitter.Apply(b.Activation, isa, "(" + VectorOp(b.Op, isa, operands) + ")");
+                w.WriteLine($"for (; j <= {inner - isa.Width}; j += {isa.Width}) {isa.Store(expr, "py + j")}");
             });
         }
-        string scalar = ActivationEmitter.ApplyScalar(b.Activation, "(" + ScalarOp(b.Op, sa <= 1 ? ea : $"{pa}[j * {sa}]", sb <= 1 ? eb : $"{pb}[j * {sb}]") + ")");
-        w.WriteLine($"for (; j < {inner}; j++) {pc}[j] = {scalar};");
+        var scalars = innerStrides.Select((s, k) => s == 0 ? $"p{k}[0]" : s == 1 ? $"p{k}[j]" : $"p{k}[j * {EmitContext.Long(s)}L]").ToList();
+        // A constant condition arrives as float weights (0 or 1).
+        if (b.Op == "Where" && inputTypes[0] != "bool") scalars[0] = $"({scalars[0]} != 0f)";
+        string scalar = ScalarOp(b.Op, scalars);
+        if (allFloat) scalar = ActivationEmitter.ApplyScalar(b.Activation, "(" + scalar + ")");
+        w.WriteLine($"for (; j < {inner}; j++) py[j] = {scalar};");
         for (int i = 0; i < rank - 1; i++) w.CloseBlock();
     }
 
@@ -157,7 +183,7 @@ internal static class ElementwiseEmitter
             "Mish" => $"{v} * {M}.Tanh({v} > 20f ? {v} : {M}.Log(1f + {M}.Exp({v})))",
             "Identity" => v,
             "ThresholdedRelu" => $"({v} > {a} ? {v} : 0f)",
-            "Shrink" => $"({v} < -{b} ? {v} + {a} : {v} > {b} ? {v} - {a} : 0f)",
+            "Shrink" => $"({v} < -{b} ? {v} + {a} : {v} > {b} ? {v} - {a} : 0f)", // a = bias, b = lambd
             "Scale" => $"{v} * {a}",
             "ImageScaler" => $"{v} * {a}",
             _ => throw new System.InvalidOperationException("unary op " + u.Op),

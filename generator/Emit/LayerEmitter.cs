@@ -34,6 +34,9 @@ internal static class LayerEmitter
     internal static string PointerType(Operand o, ModelSpec spec) =>
         o.Kind == OperandKind.Weight ? "float*" : ElementType(spec.Tensors[o.Id].ElementType) + "*";
 
+    internal static string ElementTypeOf(Operand o, ModelSpec spec) =>
+        o.Kind == OperandKind.Weight ? "float" : ElementType(spec.Tensors[o.Id].ElementType);
+
     internal static string ElementType(string onnxType) => onnxType switch
     {
         "Float" => "float",
@@ -56,10 +59,11 @@ internal static class LayerEmitter
         DepthwiseConvSpec d => ConvEmitter.Remarks(d),
         PoolSpec p => PoolEmitter.Remarks(p),
         GlobalPoolSpec p => PoolEmitter.Remarks(p),
-        BinarySpec b => ElementwiseEmitter.Remarks(b),
+        BroadcastSpec b => ElementwiseEmitter.Remarks(b),
         UnarySpec u => ElementwiseEmitter.Remarks(u),
         ChannelAffineSpec c => ElementwiseEmitter.Remarks(c),
         SoftmaxSpec s => ReductionEmitter.Remarks(s),
+        ReduceSpec r => ReductionEmitter.Remarks(r),
         CopySpec c => DataMovementEmitter.Remarks(c),
         ConcatSpec c => DataMovementEmitter.Remarks(c),
         StridedCopySpec c => DataMovementEmitter.Remarks(c),
@@ -84,9 +88,14 @@ internal static class LayerEmitter
             case GlobalPoolSpec p:
                 PoolEmitter.EmitGlobalPool(p, "X", "Y", w, ctx);
                 break;
-            case BinarySpec b:
-                ElementwiseEmitter.EmitBinary(b, "A", "B", "C", w, ctx);
+            case BroadcastSpec b:
+            {
+                var ins = layer.Operands.Where(o => !o.Writes).ToList();
+                Operand outOp = layer.Operands.Single(o => o.Writes);
+                ElementwiseEmitter.EmitBroadcast(b, ins.Select(o => o.Parameter).ToList(), ins.Select(o => ElementTypeOf(o, ctx.Spec)).ToList(),
+                    outOp.Parameter, ElementTypeOf(outOp, ctx.Spec), w, ctx);
                 break;
+            }
             case UnarySpec u:
                 ElementwiseEmitter.EmitUnary(u, "X", "Y", w, ctx);
                 break;
@@ -95,6 +104,9 @@ internal static class LayerEmitter
                 break;
             case SoftmaxSpec s:
                 ReductionEmitter.EmitSoftmax(s, "X", "Y", w);
+                break;
+            case ReduceSpec r:
+                ReductionEmitter.EmitReduce(r, "X", "Y", w, ctx);
                 break;
             case CopySpec c:
                 DataMovementEmitter.EmitCopy(c, "X", "Y", w);

@@ -39,4 +39,109 @@ internal static class ReductionEmitter
         w.CloseBlock();
         w.CloseBlock();
     }
+
+    public static IEnumerable<string> Remarks(ReduceSpec r)
+    {
+        yield return $"lowering: {r.Op} over reduced [{string.Join("x", r.Reduced)}] (strides {string.Join(",", r.ReducedStrides)}) " +
+            $"for each of [{string.Join("x", r.Kept)}] (strides {string.Join(",", r.KeptStrides)})";
+    }
+
+    public static void EmitReduce(ReduceSpec r, string x, string y, SourceWriter w, EmitContext ctx)
+    {
+        string M = EmitContext.MathF;
+        bool arg = r.Op is "ArgMax" or "ArgMin";
+        long count = 1;
+        foreach (int d in r.Reduced) count *= d;
+        // Kept loops, with a running output index.
+        w.WriteLine("long o = 0;");
+        for (int i = 0; i < r.Kept.Count; i++) w.OpenBlock($"for (int k{i} = 0; k{i} < {r.Kept[i]}; k{i}++)");
+        var keptTerms = new List<string>();
+        for (int i = 0; i < r.Kept.Count; i++) if (r.KeptStrides[i] != 0) keptTerms.Add($"k{i} * {EmitContext.Long(r.KeptStrides[i])}L");
+        w.WriteLine($"float* xp = {x}{(keptTerms.Count == 0 ? "" : " + " + string.Join(" + ", keptTerms))};");
+        bool contiguous = r.Reduced.Count == 1 && r.ReducedStrides[0] == 1;
+        if (r.Op == "ReduceLogSumExp")
+        {
+            // Max-subtracted, as ONNX Runtime computes it (stable for large inputs).
+            w.WriteLine("float m = float.NegativeInfinity;");
+            EmitReducedLoops(r, w, v => $"m = {M}.Max(m, {v});");
+            w.WriteLine("float acc = 0f;");
+            EmitReducedLoops(r, w, v => $"acc += {M}.Exp({v} - m);");
+            w.WriteLine($"{y}[o++] = float.IsNegativeInfinity(m) ? m : {M}.Log(acc) + m;");
+        }
+        else if (arg)
+        {
+            bool max = r.Op == "ArgMax";
+            string cmp = max ? (r.SelectLastIndex ? ">=" : ">") : (r.SelectLastIndex ? "<=" : "<");
+            w.WriteLine($"float best = xp[0]; long index = 0;");
+            w.OpenBlock($"for (long t = 1; t < {EmitContext.Long(count)}L; t++)");
+            w.WriteLine($"float v = xp[t * {EmitContext.Long(r.ReducedStrides[0])}L];");
+            w.WriteLine($"if (v {cmp} best) {{ best = v; index = t; }}");
+            w.CloseBlock();
+            w.WriteLine($"{y}[o++] = index;");
+        }
+        else
+        {
+            (string init, System.Func<string, string> step, System.Func<string, string> finish) = r.Op switch
+            {
+                "ReduceSum" => ("0f", (System.Func<string, string>)(v => $"acc += {v};"), (System.Func<string, string>)(a => a)),
+                "ReduceMean" => ("0f", v => $"acc += {v};", a => $"{a} / {EmitContext.Long(count)}f"),
+                "ReduceMax" => ("float.NegativeInfinity", v => $"acc = {M}.Max(acc, {v});", a => a),
+                "ReduceMin" => ("float.PositiveInfinity", v => $"acc = {M}.Min(acc, {v});", a => a),
+                "ReduceProd" => ("1f", v => $"acc *= {v};", a => a),
+                "ReduceL1" => ("0f", v => $"acc += {M}.Abs({v});", a => a),
+                "ReduceL2" => ("0f", v => $"{{ float t = {v}; acc += t * t; }}", a => $"{M}.Sqrt({a})"),
+                "ReduceLogSum" => ("0f", v => $"acc += {v};", a => $"{M}.Log({a})"),
+                "ReduceSumSquare" => ("0f", v => $"{{ float t = {v}; acc += t * t; }}", a => a),
+                _ => throw new System.InvalidOperationException(r.Op),
+            };
+            w.WriteLine($"float acc = {init};");
+            bool vectorSum = contiguous && r.Op is "ReduceSum" or "ReduceMean" or "ReduceSumSquare" or "ReduceL2" or "ReduceL1" or "ReduceLogSum";
+            bool vectorMinMax = contiguous && r.Op is "ReduceMax" or "ReduceMin";
+            if (vectorSum || vectorMinMax)
+            {
+                int len = r.Reduced[0];
+                w.WriteLine("int t0 = 0;");
+                ctx.PerIsa(w, (isa, _) =>
+                {
+                    if (isa.IsScalar || len < 2 * isa.Width) return;
+                    bool sq = r.Op is "ReduceSumSquare" or "ReduceL2";
+                    bool abs = r.Op == "ReduceL1";
+                    if (vectorMinMax)
+                    {
+                        bool max = r.Op == "ReduceMax";
+                        w.WriteLine($"var va = {isa.Load("xp")};");
+                        w.WriteLine($"for (t0 = {isa.Width}; t0 <= {len - isa.Width}; t0 += {isa.Width}) va = {(max ? isa.Max("va", isa.Load("xp + t0")) : isa.Min("va", isa.Load("xp + t0")))};");
+                        w.WriteLine($"for (int l = 0; l < {isa.Width}; l++) acc = {M}.{(max ? "Max" : "Min")}(acc, {isa.GetElement("va", "l")});");
+                    }
+                    else
+                    {
+                        string load = isa.Load("xp + t0");
+                        string term = sq ? $"{{ var t = {load}; va = {isa.Fma("t", "t", "va")}; }}" : abs ? $"va += {isa.StaticType}.Abs({load});" : $"va += {load};";
+                        w.WriteLine($"var va = {isa.Zero};");
+                        w.WriteLine($"for (; t0 <= {len - isa.Width}; t0 += {isa.Width}) {term}");
+                        w.WriteLine($"acc = {isa.StaticType}.Sum(va);");
+                    }
+                });
+                w.WriteLine($"for (; t0 < {len}; t0++) {step("xp[t0]")}");
+            }
+            else
+            {
+                EmitReducedLoops(r, w, step);
+            }
+            w.WriteLine($"{y}[o++] = {finish("acc")};");
+        }
+        for (int i = 0; i < r.Kept.Count; i++) w.CloseBlock();
+    }
+
+    private static void EmitReducedLoops(ReduceSpec r, SourceWriter w, System.Func<string, string> step)
+    {
+        var terms = new List<string>();
+        for (int i = 0; i < r.Reduced.Count; i++)
+        {
+            w.OpenBlock($"for (int r{i} = 0; r{i} < {r.Reduced[i]}; r{i}++)");
+            if (r.ReducedStrides[i] != 0) terms.Add($"r{i} * {EmitContext.Long(r.ReducedStrides[i])}L");
+        }
+        w.WriteLine(step(terms.Count == 0 ? "xp[0]" : $"xp[{string.Join(" + ", terms)}]"));
+        for (int i = 0; i < r.Reduced.Count; i++) w.CloseBlock();
+    }
 }

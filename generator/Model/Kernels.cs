@@ -102,11 +102,11 @@ internal sealed record GlobalPoolSpec(PoolKind Kind, int Outer, int Inner, int P
 internal sealed record UnarySpec(string Op, long Count, float Alpha, float Beta) : KernelSpec;
 
 /// <summary>
-/// Element-wise binary operation with multidirectional broadcasting, as loops over the output shape (after merging
-/// contiguous axes) with per-input strides (0 on broadcast axes). Operands A, B, C.
+/// Element-wise N-ary operation with multidirectional broadcasting (Add, Mul, Pow, Sum, PRelu, Equal, Where...), as
+/// loops over the output shape (contiguous axes merged) with per-input strides (0 on broadcast axes). Operands X0..Xn, Y.
 /// </summary>
-internal sealed record BinarySpec(
-    string Op, EquatableArray<int> Shape, EquatableArray<long> AStrides, EquatableArray<long> BStrides, Activation Activation) : KernelSpec;
+internal sealed record BroadcastSpec(
+    string Op, EquatableArray<int> Shape, EquatableArray<EquatableArray<long>> Strides, Activation Activation) : KernelSpec;
 
 /// <summary>y = x * scale[c] + shift[c] over [Outer, Channels, Inner] (BatchNormalization not folded into a Conv).</summary>
 internal sealed record ChannelAffineSpec(int Outer, int Channels, int Inner, Activation Activation) : KernelSpec;
@@ -131,3 +131,11 @@ internal sealed record StridedCopySpec(EquatableArray<int> Shape, EquatableArray
 
 /// <summary>Gather along an axis with build-time indices: Outer blocks, each of Indices.Count slices of Inner elements.</summary>
 internal sealed record GatherSpec(long Outer, int AxisLength, EquatableArray<int> Indices, long Inner) : KernelSpec;
+
+/// <summary>
+/// Reduction over the Reduced axes for every position of the Kept axes (both merged, with input strides): ReduceSum,
+/// ReduceMean, ReduceMax..., ArgMax/ArgMin (int64 output). Output is dense in kept order.
+/// </summary>
+internal sealed record ReduceSpec(
+    string Op, EquatableArray<int> Kept, EquatableArray<long> KeptStrides, EquatableArray<int> Reduced, EquatableArray<long> ReducedStrides,
+    bool SelectLastIndex) : KernelSpec;

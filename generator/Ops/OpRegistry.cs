@@ -19,14 +19,16 @@ internal static class OpRegistry
         var handlers = new OpHandler[]
         {
             new Conv(), new Gemm(), new MatMul(), new BatchNormalization(),
-            new Unary("Relu", 6), new Unary("LeakyRelu", 6), new Clip(),
-            new Binary("Add", 7), new Binary("Sub", 7), new Binary("Mul", 7), new Binary("Div", 7),
+            new Clip(),
             new MaxPool(), new AveragePool(), new GlobalPool("GlobalAveragePool"), new GlobalPool("GlobalMaxPool"),
             new Concat(), new Reshape(), new Flatten(), new Softmax(), new Dropout(), new Identity(), new ConstantOp(),
             new ShapeOp(size: false), new ShapeOp(size: true), new Gather(), new Unsqueeze(squeeze: false), new Unsqueeze(squeeze: true),
             new Slice(), new Cast(), new Transpose(), new Expand(), new ConstantOfShape(), new RangeOp(),
         };
         var map = new Dictionary<string, OpHandler>();
+        foreach (Unary.Definition d in Unary.Definitions) map[":" + d.OpType] = new Unary(d);
+        foreach (Elementwise.Definition d in Elementwise.Definitions) map[":" + d.OpType] = new Elementwise(d);
+        foreach (string op in Reduce.ReduceOps) map[":" + op] = new Reduce(op);
         foreach (OpHandler h in handlers) map[h.Domain + ":" + h.OpType] = h;
         return map;
     }
