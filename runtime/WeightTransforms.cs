@@ -39,6 +39,25 @@ public static unsafe class WeightTransforms
     }
 
     /// <summary>
+    /// Packs the transpose of each group's [k][m] block (a ConvTranspose weight [C_in][C_out/g * KH * KW]) into panels
+    /// [ceil(m/mr)][k][mr], so the GEMM computes W^T x X.
+    /// </summary>
+    public static void PackATransposed(float* dst, float* src, int groups, int m, int k, int mr)
+    {
+        int panels = (m + mr - 1) / mr;
+        for (int g = 0; g < groups; g++)
+        {
+            float* gs = src + (long)g * k * m;
+            float* gd = dst + (long)g * panels * mr * k;
+            for (int r = 0; r < m; r++)
+            {
+                float* d = gd + (long)(r / mr) * mr * k + (r % mr);
+                for (int c = 0; c < k; c++) d[(long)c * mr] = gs[(long)c * m + r];
+            }
+        }
+    }
+
+    /// <summary>
     /// Packs B [batch][k][n] (or [batch][n][k] when <paramref name="transposed"/>) into [batch][ceil(n/nr)][k][nr] column
     /// panels (zero-padded columns), multiplied by <paramref name="alpha"/>.
     /// </summary>

@@ -185,7 +185,7 @@ internal static class ElementwiseEmitter
             "ThresholdedRelu" => $"({v} > {a} ? {v} : 0f)",
             "Shrink" => $"({v} < -{b} ? {v} + {a} : {v} > {b} ? {v} - {a} : 0f)", // a = bias, b = lambd
             "Scale" => $"{v} * {a}",
-            "ImageScaler" => $"{v} * {a}",
+            "Affine" => $"{a} * {v} + {b}",
             _ => throw new System.InvalidOperationException("unary op " + u.Op),
         };
     }

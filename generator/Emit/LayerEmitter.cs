@@ -13,6 +13,9 @@ internal static class LayerEmitter
 {
     public static void EmitLayer(LayerSpec layer, SourceWriter w, EmitContext ctx)
     {
+        // Build-time tables some kernels index (static RVA data, members of the partial class).
+        if (layer.Kernel is PadSpec pad) TensorEmitter.EmitPadTables(layer.MethodName, pad, w);
+        if (layer.Kernel is ResizeSpec resize) TensorEmitter.EmitResizeTables(layer.MethodName, resize, w);
         w.WriteLine($"/// <summary>Layer {layer.Index}: {Identifiers.XmlText(layer.Remarks.Count > 0 ? layer.Remarks[0] : layer.MethodName)}.</summary>");
         w.WriteLine("/// <remarks>");
         w.WriteLine("/// <code>");
@@ -64,6 +67,12 @@ internal static class LayerEmitter
         ChannelAffineSpec c => ElementwiseEmitter.Remarks(c),
         SoftmaxSpec s => ReductionEmitter.Remarks(s),
         ReduceSpec r => ReductionEmitter.Remarks(r),
+        PadSpec p => TensorEmitter.Remarks(p),
+        ResizeSpec r => TensorEmitter.Remarks(r),
+        InstanceNormSpec n => NormalizationEmitter.Remarks(n),
+        LayerNormSpec n => NormalizationEmitter.Remarks(n),
+        LrnSpec n => NormalizationEmitter.Remarks(n),
+        Col2ImSpec c => ConvEmitter.Remarks(c),
         CopySpec c => DataMovementEmitter.Remarks(c),
         ConcatSpec c => DataMovementEmitter.Remarks(c),
         StridedCopySpec c => DataMovementEmitter.Remarks(c),
@@ -104,6 +113,24 @@ internal static class LayerEmitter
                 break;
             case SoftmaxSpec s:
                 ReductionEmitter.EmitSoftmax(s, "X", "Y", w);
+                break;
+            case InstanceNormSpec n:
+                NormalizationEmitter.EmitInstanceNorm(n, w);
+                break;
+            case LayerNormSpec n:
+                NormalizationEmitter.EmitLayerNorm(n, w);
+                break;
+            case Col2ImSpec c:
+                ConvEmitter.EmitCol2Im(c, "Col", P("B"), "Y", w);
+                break;
+            case LrnSpec n:
+                NormalizationEmitter.EmitLrn(n, w);
+                break;
+            case ResizeSpec r:
+                TensorEmitter.EmitResize(layer.MethodName, r, "X", "Y", w);
+                break;
+            case PadSpec p:
+                TensorEmitter.EmitPad(layer.MethodName, p, "X", "Y", w);
                 break;
             case ReduceSpec r:
                 ReductionEmitter.EmitReduce(r, "X", "Y", w, ctx);

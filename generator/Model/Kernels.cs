@@ -139,3 +139,29 @@ internal sealed record GatherSpec(long Outer, int AxisLength, EquatableArray<int
 internal sealed record ReduceSpec(
     string Op, EquatableArray<int> Kept, EquatableArray<long> KeptStrides, EquatableArray<int> Reduced, EquatableArray<long> ReducedStrides,
     bool SelectLastIndex) : KernelSpec;
+
+/// <summary>Pad of an N-d tensor (constant, reflect, edge, wrap); pads may be negative (crop).</summary>
+internal sealed record PadSpec(string Mode, EquatableArray<int> InShape, EquatableArray<int> Begin, EquatableArray<int> OutShape, float Value) : KernelSpec;
+
+/// <summary>InstanceNormalization: per (n, c) plane of Spatial elements, y = scale[c] * (x - mean) / sqrt(var + eps) + b[c].</summary>
+internal sealed record InstanceNormSpec(int Batch, int Channels, int Spatial, float Epsilon) : KernelSpec;
+
+/// <summary>LayerNormalization over the Inner elements of each of Outer rows, with Scale and optional B of Inner elements.</summary>
+internal sealed record LayerNormSpec(int Outer, int Inner, float Epsilon, bool HasBias) : KernelSpec;
+
+/// <summary>Local response normalisation across channels.</summary>
+internal sealed record LrnSpec(int Batch, int Channels, int Spatial, int Size, float Alpha, float Beta, float Bias) : KernelSpec;
+
+/// <summary>
+/// ConvTranspose's scatter step: Y[n, g*Mg + m, oy, ox] = bias + sum over (kh, kw) of Col[(m, kh, kw), iy * W + ix] where
+/// oy = iy * sh - padTop + kh * dh (and likewise for x). Col holds the GEMM W^T x X per group.
+/// </summary>
+internal sealed record Col2ImSpec(int Batch, int Groups, int OutChannelsPerGroup, ConvGeometry Geometry, bool HasBias) : KernelSpec;
+
+/// <summary>
+/// Resize of an N-d tensor from build-time tap tables: for every output coordinate along each axis, Taps source indices
+/// and weights (index -1 = outside the input for tf_crop_and_resize: the element takes the extrapolation value).
+/// </summary>
+internal sealed record ResizeSpec(
+    EquatableArray<int> InShape, EquatableArray<int> OutShape, EquatableArray<int> Taps,
+    EquatableArray<EquatableArray<int>> Indices, EquatableArray<EquatableArray<string>> Weights, float Extrapolation) : KernelSpec;

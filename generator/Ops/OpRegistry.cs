@@ -24,6 +24,8 @@ internal static class OpRegistry
             new Concat(), new Reshape(), new Flatten(), new Softmax(), new Dropout(), new Identity(), new ConstantOp(),
             new ShapeOp(size: false), new ShapeOp(size: true), new Gather(), new Unsqueeze(squeeze: false), new Unsqueeze(squeeze: true),
             new Slice(), new Cast(), new Transpose(), new Expand(), new ConstantOfShape(), new RangeOp(),
+            new Pad(), new ImageScaler(), new Crop(), new InstanceNormalization(), new LayerNormalization(), new Lrn(), new ConvTranspose(),
+            new Resize(upsample: false), new Resize(upsample: true),
         };
         var map = new Dictionary<string, OpHandler>();
         foreach (Unary.Definition d in Unary.Definitions) map[":" + d.OpType] = new Unary(d);

@@ -50,6 +50,8 @@ internal sealed class Unary : OpHandler
         new Definition("Round", 11),
         new Definition("Sign", 9),
         new Definition("Erf", 9),
+        // Experimental op removed in opset 10 (ONNX Runtime still runs it, e.g. in fns-candy): y = alpha * x + beta.
+        new Definition("Affine", 1, "alpha", 1f, "beta", 0f),
     };
 
     private readonly Definition _def;
@@ -59,6 +61,8 @@ internal sealed class Unary : OpHandler
     public override string OpType => _def.OpType;
 
     public override int MinOpset => _def.MinOpset;
+
+    public override int MaxOpset => _def.OpType == "Affine" ? 9 : base.MaxOpset;
 
     /// <summary>The op name the emitter uses (Gelu's tanh approximation is its own formula).</summary>
     private string Kernel(Node node) =>
@@ -124,6 +128,7 @@ internal sealed class Unary : OpHandler
             "Sign" => v > 0 ? 1 : v < 0 ? -1 : v,
             "ThresholdedRelu" => v > a ? v : 0,
             "Shrink" => v < -b ? v + a : v > b ? v - a : 0,
+            "Affine" => a * v + b,
             _ => throw new UnsupportedNodeException($"{op} on constants"),
         };
     }

@@ -16,19 +16,30 @@ namespace ModelGen.Conformance.Tests;
 
 public sealed class SharedModelTests
 {
-    public static TheoryData<string, string, double, double> Models => new()
+    public static TheoryData<string, string, double, double, float, float> Models => new()
     {
-        // model file, generated class, atol, rtol
-        { "mnist-8.onnx", "Mnist8", 1e-4, 1e-4 },
-        { "squeezenet1.1.onnx", "Squeezenet11", 1e-5, 1e-4 },
-        { "tv-resnet18.onnx", "TvResnet18", 1e-4, 1e-4 },
-        { "tv-mobilenet_v2.onnx", "TvMobilenetV2", 1e-4, 1e-4 },
-        { "micro-kws-m-fp32.onnx", "MicroKwsMFp32", 1e-5, 1e-4 },
+        // model file, generated class, atol, rtol, input range
+        { "mnist-8.onnx", "Mnist8", 1e-4, 1e-4, -1f, 1f },
+        { "squeezenet1.1.onnx", "Squeezenet11", 1e-5, 1e-4, -1f, 1f },
+        { "tv-resnet18.onnx", "TvResnet18", 1e-4, 1e-4, -1f, 1f },
+        { "tv-mobilenet_v2.onnx", "TvMobilenetV2", 1e-4, 1e-4, -1f, 1f },
+        { "micro-kws-m-fp32.onnx", "MicroKwsMFp32", 1e-5, 1e-4, -1f, 1f },
+        { "tv-efficientnet_b0.onnx", "TvEfficientnetB0", 1e-4, 1e-4, -1f, 1f },
+        { "tv-shufflenet_v2_x1_0.onnx", "TvShufflenetV2X10", 1e-4, 1e-4, -1f, 1f },
+        { "ultraface-rfb-320.onnx", "UltrafaceRfb320", 1e-4, 1e-4, -1f, 1f },
+        { "ultraface-rfb-640.onnx", "UltrafaceRfb640", 1e-4, 1e-4, -1f, 1f },
+        // YOLOX takes raw 0..255 pixels; on [-1, 1] inputs a handful of box outputs (10 of 301,665) drift up to 7e-4 through
+        // 110 chained SiLUs, where ONNX Runtime uses an approximate vectorised logistic.
+        { "yolox-nano.onnx", "YoloxNano", 1e-4, 1e-4, 0f, 255f },
+        // Style transfer on 0..255 pixels (its ImageScaler subtracts the ImageNet means). InstanceNormalization of
+        // near-constant planes (inputs in [-1, 1]) amplifies float rounding in ONNX Runtime's statistics (ModelGen uses
+        // double), so the realistic input range is the meaningful comparison; outputs are pixels scaled by 150.
+        { "fns-candy.onnx", "FnsCandy", 1e-3, 1e-4, 0f, 255f },
     };
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void Matches_onnx_runtime_on_random_inputs(string file, string className, double atol, double rtol)
+    public void Matches_onnx_runtime_on_random_inputs(string file, string className, double atol, double rtol, float lo, float hi)
     {
         string path = Paths.SharedModel(file);
         GeneratorRun run = GeneratorHarness.Run(path);
@@ -37,7 +48,7 @@ public sealed class SharedModelTests
         using ICompiledModel model = asm.Create("TestApp." + className);
         for (int seed = 1; seed <= 2; seed++)
         {
-            string? error = OrtComparison.Compare(path, model, new Tolerance(atol, rtol), seed * 1000);
+            string? error = OrtComparison.Compare(path, model, new Tolerance(atol, rtol), seed * 1000, lo, hi);
             Assert.True(error is null, error);
         }
     }

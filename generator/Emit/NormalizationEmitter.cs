@@ -1,0 +1,79 @@
+// Licensed under the MIT license.
+// Normalisation kernels: InstanceNormalization, LayerNormalization, LRN (statistics in double, one pass to accumulate,
+// one pass to write).
+
+using System.Collections.Generic;
+using ModelGen.Generator.Common;
+using ModelGen.Generator.Model;
+using ModelGen.Generator.Passes;
+
+namespace ModelGen.Generator.Emit;
+
+internal static class NormalizationEmitter
+{
+    private const string M = "global::System.Math";
+
+    public static IEnumerable<string> Remarks(InstanceNormSpec s)
+    {
+        yield return $"lowering: instance normalisation of {s.Batch}x{s.Channels} planes of {s.Spatial} elements, epsilon {s.Epsilon}";
+    }
+
+    public static void EmitInstanceNorm(InstanceNormSpec s, SourceWriter w)
+    {
+        w.OpenBlock($"for (int n = 0; n < {s.Batch}; n++)");
+        w.OpenBlock($"for (int c = 0; c < {s.Channels}; c++)");
+        w.WriteLine($"long off = ((long)n * {s.Channels} + c) * {s.Spatial}L;");
+        w.WriteLine("float* xp = X + off; float* yp = Y + off;");
+        EmitMeanInvStd("xp", s.Spatial, s.Epsilon, w);
+        w.WriteLine("double a = Scale[c] * inv, b = B[c] - mean * a;");
+        w.WriteLine("float fa = (float)a, fb = (float)b;");
+        w.WriteLine($"for (int i = 0; i < {s.Spatial}; i++) yp[i] = xp[i] * fa + fb;");
+        w.CloseBlock();
+        w.CloseBlock();
+    }
+
+    private static void EmitMeanInvStd(string xp, int count, float epsilon, SourceWriter w)
+    {
+        w.WriteLine("double sum = 0, sq = 0;");
+        w.WriteLine($"for (int i = 0; i < {count}; i++) {{ double v = {xp}[i]; sum += v; }}");
+        w.WriteLine($"double mean = sum / {count};");
+        w.WriteLine($"for (int i = 0; i < {count}; i++) {{ double d = {xp}[i] - mean; sq += d * d; }}");
+        w.WriteLine($"double inv = 1.0 / {M}.Sqrt(sq / {count} + {LoweringContext.FloatLiteral(epsilon)});");
+    }
+
+    public static IEnumerable<string> Remarks(LayerNormSpec s)
+    {
+        yield return $"lowering: layer normalisation of {s.Outer} rows of {s.Inner} elements, epsilon {s.Epsilon}";
+    }
+
+    public static void EmitLayerNorm(LayerNormSpec s, SourceWriter w)
+    {
+        w.OpenBlock($"for (int o = 0; o < {s.Outer}; o++)");
+        w.WriteLine($"float* xp = X + (long)o * {s.Inner}L; float* yp = Y + (long)o * {s.Inner}L;");
+        EmitMeanInvStd("xp", s.Inner, s.Epsilon, w);
+        w.WriteLine($"for (int i = 0; i < {s.Inner}; i++) yp[i] = (float)((xp[i] - mean) * inv * Scale[i]{(s.HasBias ? " + B[i]" : "")});");
+        w.CloseBlock();
+    }
+
+    public static IEnumerable<string> Remarks(LrnSpec s)
+    {
+        yield return $"lowering: LRN over {s.Channels} channels (size {s.Size}, alpha {s.Alpha}, beta {s.Beta}, bias {s.Bias}), {s.Spatial} pixels";
+    }
+
+    public static void EmitLrn(LrnSpec s, SourceWriter w)
+    {
+        int before = (s.Size - 1) / 2, after = s.Size - 1 - before;
+        w.OpenBlock($"for (int n = 0; n < {s.Batch}; n++)");
+        w.OpenBlock($"for (int c = 0; c < {s.Channels}; c++)");
+        w.WriteLine($"int lo = {M}.Max(0, c - {before}), hi = {M}.Min({s.Channels - 1}, c + {after});");
+        w.WriteLine($"float* yp = Y + ((long)n * {s.Channels} + c) * {s.Spatial}L;");
+        w.WriteLine($"float* xc = X + ((long)n * {s.Channels} + c) * {s.Spatial}L;");
+        w.OpenBlock($"for (int i = 0; i < {s.Spatial}; i++)");
+        w.WriteLine("float sum = 0f;");
+        w.WriteLine($"for (int k = lo; k <= hi; k++) {{ float v = X[((long)n * {s.Channels} + k) * {s.Spatial}L + i]; sum += v * v; }}");
+        w.WriteLine($"yp[i] = xc[i] / global::System.MathF.Pow({LoweringContext.FloatLiteral(s.Bias)} + {LoweringContext.FloatLiteral(s.Alpha / s.Size)} * sum, {LoweringContext.FloatLiteral(s.Beta)});");
+        w.CloseBlock();
+        w.CloseBlock();
+        w.CloseBlock();
+    }
+}

@@ -1,0 +1,147 @@
+// Licensed under the MIT license.
+// Shape-changing kernels with build-time index tables: Pad and Resize. Tables are emitted as static RVA data
+// (no allocation), one per padded or resized axis.
+
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Generator.Common;
+using ModelGen.Generator.Model;
+using ModelGen.Generator.Ops;
+using ModelGen.Generator.Passes;
+
+namespace ModelGen.Generator.Emit;
+
+internal static class TensorEmitter
+{
+    public static IEnumerable<string> Remarks(PadSpec p)
+    {
+        yield return $"lowering: {p.Mode} pad [{string.Join("x", p.InShape)}] -> [{string.Join("x", p.OutShape)}], begin [{string.Join(",", p.Begin)}]" +
+            (p.Mode == "constant" ? $", value {p.Value}" : "") + "; interior rows copied, borders from build-time index tables";
+    }
+
+    /// <summary>Static index tables go before the layer method (they are members of the partial class).</summary>
+    public static void EmitPadTables(string method, PadSpec p, SourceWriter w)
+    {
+        for (int d = 0; d < p.InShape.Count; d++)
+        {
+            if (p.Begin[d] == 0 && p.InShape[d] == p.OutShape[d]) continue;
+            var table = Enumerable.Range(0, p.OutShape[d]).Select(o => Pad.Source(p.Mode, o - p.Begin[d], p.InShape[d]));
+            w.WriteLine($"private static global::System.ReadOnlySpan<int> {method}_Source{d} => new int[] {{ {string.Join(", ", table)} }};");
+        }
+    }
+
+    public static void EmitPad(string method, PadSpec p, string x, string y, SourceWriter w)
+    {
+        int rank = p.InShape.Count;
+        long[] inStrides = Ir.Shapes.Strides(p.InShape.ToArray());
+        string value = LoweringContext.FloatLiteral(p.Value);
+        bool Padded(int d) => !(p.Begin[d] == 0 && p.InShape[d] == p.OutShape[d]);
+        var srcTerms = new List<string>();
+        var padTests = new List<string>();
+        for (int d = 0; d < rank - 1; d++)
+        {
+            w.OpenBlock($"for (int i{d} = 0; i{d} < {p.OutShape[d]}; i{d}++)");
+            if (Padded(d))
+            {
+                w.WriteLine($"int s{d} = {method}_Source{d}[i{d}];");
+                if (p.Mode == "constant") padTests.Add($"s{d} < 0");
+            }
+            else
+            {
+                w.WriteLine($"int s{d} = i{d};");
+            }
+            if (inStrides[d] != 0) srcTerms.Add($"s{d} * {EmitContext.Long(inStrides[d])}L");
+        }
+        long outRow = p.OutShape[rank - 1];
+        var dstTerms = new List<string>();
+        long acc = outRow;
+        for (int d = rank - 2; d >= 0; d--)
+        {
+            dstTerms.Add($"i{d} * {EmitContext.Long(acc)}L");
+            acc *= p.OutShape[d];
+        }
+        w.WriteLine($"float* yr = {y}{(dstTerms.Count == 0 ? "" : " + " + string.Join(" + ", dstTerms))};");
+        if (padTests.Count > 0)
+        {
+            w.OpenBlock($"if ({string.Join(" || ", padTests)})");
+            w.WriteLine($"new global::System.Span<float>(yr, {outRow}).Fill({value});");
+            w.WriteLine(rank > 1 ? "continue;" : "return;");
+            w.CloseBlock();
+        }
+        w.WriteLine($"float* xr = {x}{(srcTerms.Count == 0 ? "" : " + " + string.Join(" + ", srcTerms))};");
+        int last = rank - 1, inW = p.InShape[last], b = p.Begin[last];
+        // Interior: output columns whose source column is in range copy straight through.
+        int lo = System.Math.Max(0, b), hi = System.Math.Min(p.OutShape[last], b + inW);
+        if (hi > lo)
+        {
+            w.WriteLine($"global::System.Buffer.MemoryCopy(xr + {lo - b}, yr + {lo}, {EmitContext.Long((long)(hi - lo) * 4)}L, {EmitContext.Long((long)(hi - lo) * 4)}L);");
+        }
+        if (lo > 0 || hi < p.OutShape[last])
+        {
+            string src = Padded(last) ? $"{method}_Source{last}[j]" : "j";
+            string elem = p.Mode == "constant" ? value : $"xr[{src}]";
+            if (lo > 0) w.WriteLine($"for (int j = 0; j < {lo}; j++) yr[j] = {elem};");
+            if (hi < p.OutShape[last]) w.WriteLine($"for (int j = {System.Math.Max(hi, 0)}; j < {p.OutShape[last]}; j++) yr[j] = {elem};");
+        }
+        for (int d = 0; d < rank - 1; d++) w.CloseBlock();
+    }
+
+    public static IEnumerable<string> Remarks(ResizeSpec r)
+    {
+        yield return $"lowering: resize [{string.Join("x", r.InShape)}] -> [{string.Join("x", r.OutShape)}], taps per axis [{string.Join(",", r.Taps)}] " +
+            "(0 = unchanged axis); source indices and weights precomputed at build time";
+    }
+
+    public static void EmitResizeTables(string method, ResizeSpec r, SourceWriter w)
+    {
+        for (int d = 0; d < r.Taps.Count; d++)
+        {
+            if (r.Taps[d] == 0) continue;
+            w.WriteLine($"private static global::System.ReadOnlySpan<int> {method}_Index{d} => new int[] {{ {string.Join(", ", r.Indices[d])} }};");
+            if (r.Weights[d].Count > 0)
+                w.WriteLine($"private static global::System.ReadOnlySpan<float> {method}_Weight{d} => new float[] {{ {string.Join(", ", r.Weights[d])} }};");
+        }
+    }
+
+    public static void EmitResize(string method, ResizeSpec r, string x, string y, SourceWriter w)
+    {
+        int rank = r.InShape.Count;
+        long[] inStrides = Ir.Shapes.Strides(r.InShape.ToArray());
+        bool extrapolate = r.Indices.Any(t => t.Any(i => i < 0));
+        w.WriteLine("long o = 0;");
+        for (int d = 0; d < rank; d++) w.OpenBlock($"for (int o{d} = 0; o{d} < {r.OutShape[d]}; o{d}++)");
+        // Nested tap loops over the resized axes; unchanged axes index directly.
+        w.WriteLine("float acc = 0f;");
+        if (extrapolate) w.WriteLine("bool outside = false;");
+        var offsets = new List<string>();
+        var factors = new List<string>();
+        int opened = 0;
+        for (int d = 0; d < rank; d++)
+        {
+            if (r.Taps[d] == 0)
+            {
+                offsets.Add($"o{d} * {EmitContext.Long(inStrides[d])}L");
+                continue;
+            }
+            int t = r.Taps[d];
+            if (t == 1)
+            {
+                w.WriteLine($"int i{d} = {method}_Index{d}[o{d}];");
+            }
+            else
+            {
+                w.OpenBlock($"for (int t{d} = 0; t{d} < {t}; t{d}++)");
+                opened++;
+                w.WriteLine($"int i{d} = {method}_Index{d}[o{d} * {t} + t{d}];");
+            }
+            if (extrapolate) w.WriteLine($"if (i{d} < 0) {{ outside = true; i{d} = 0; }}");
+            offsets.Add($"i{d} * {EmitContext.Long(inStrides[d])}L");
+            if (r.Weights[d].Count > 0) factors.Add(t == 1 ? $"{method}_Weight{d}[o{d}]" : $"{method}_Weight{d}[o{d} * {t} + t{d}]");
+        }
+        string value = $"{x}[{string.Join(" + ", offsets)}]";
+        w.WriteLine(factors.Count == 0 ? $"acc += {value};" : $"acc += {string.Join(" * ", factors)} * {value};");
+        for (int i = 0; i < opened; i++) w.CloseBlock();
+        w.WriteLine(extrapolate ? $"{y}[o++] = outside ? {LoweringContext.FloatLiteral(r.Extrapolation)} : acc;" : $"{y}[o++] = acc;");
+        for (int d = 0; d < rank; d++) w.CloseBlock();
+    }
+}
