@@ -23,6 +23,12 @@ public interface ICompiledModel : IDisposable
     /// <exception cref="InvalidOperationException">The instance is already running on another thread.</exception>
     /// <exception cref="NotSupportedException">The model contains nodes ModelGen could not compile.</exception>
     void Run(ReadOnlySpan<ReadOnlyMemory<float>> inputs, ReadOnlySpan<Memory<float>> outputs);
+
+    /// <summary>Runs one inference on raw little-endian buffers: for models with non-float inputs or outputs.</summary>
+    /// <param name="inputs">One buffer per input, each exactly <see cref="TensorInfo.ByteCount"/> bytes of <see cref="TensorInfo.ElementType"/>.</param>
+    /// <param name="outputs">One buffer per output, each exactly <see cref="TensorInfo.ByteCount"/> bytes.</param>
+    /// <exception cref="ArgumentException">A buffer count or length does not match.</exception>
+    void Run(ReadOnlySpan<ReadOnlyMemory<byte>> inputs, ReadOnlySpan<Memory<byte>> outputs);
 }
 
 /// <summary>Name and static shape of a graph input or output.</summary>
@@ -32,12 +38,32 @@ public sealed class TensorInfo
     /// <param name="name">The ONNX name.</param>
     /// <param name="shape">The static shape (row-major).</param>
     public TensorInfo(string name, int[] shape)
+        : this(name, shape, typeof(float))
+    {
+    }
+
+    /// <summary>Creates the description of a tensor of the given element type.</summary>
+    /// <param name="name">The ONNX name.</param>
+    /// <param name="shape">The static shape (row-major).</param>
+    /// <param name="elementType">The element type (float, double, long, int, short, ushort, sbyte, byte or bool).</param>
+    public TensorInfo(string name, int[] shape, Type elementType)
     {
         Name = name;
+        ElementType = elementType;
+        ElementSize = SizeOf(elementType);
         Shape = Array.AsReadOnly((int[])shape.Clone());
         long count = 1;
         foreach (int d in shape) count *= d;
         ElementCount = checked((int)count);
+    }
+
+    private static int SizeOf(Type t)
+    {
+        if (t == typeof(float) || t == typeof(int) || t == typeof(uint)) return 4;
+        if (t == typeof(double) || t == typeof(long) || t == typeof(ulong)) return 8;
+        if (t == typeof(short) || t == typeof(ushort) || t == typeof(Half)) return 2;
+        if (t == typeof(byte) || t == typeof(sbyte) || t == typeof(bool)) return 1;
+        throw new ArgumentException($"Unsupported element type {t}.", nameof(t));
     }
 
     /// <summary>The ONNX tensor name.</summary>
@@ -49,6 +75,15 @@ public sealed class TensorInfo
     /// <summary>The number of elements (the product of <see cref="Shape"/>).</summary>
     public int ElementCount { get; }
 
+    /// <summary>The element type (<c>typeof(float)</c> for image tensors).</summary>
+    public Type ElementType { get; }
+
+    /// <summary>Bytes per element.</summary>
+    public int ElementSize { get; }
+
+    /// <summary>Bytes of the whole tensor.</summary>
+    public long ByteCount => (long)ElementCount * ElementSize;
+
     /// <inheritdoc/>
-    public override string ToString() => $"{Name} [{string.Join("x", Shape)}]";
+    public override string ToString() => $"{Name} {ElementType.Name}[{string.Join("x", Shape)}]";
 }

@@ -24,6 +24,12 @@ public static class ThrowHelper
     public static void BufferCount(string parameter, int expected, int actual) =>
         throw new ArgumentException($"Expected {expected} buffers, got {actual}.", parameter);
 
+    /// <summary>Throws <see cref="NotSupportedException"/> for the float overload of a model with non-float tensors.</summary>
+    [DoesNotReturn]
+    public static void NotFloat(string model, string tensor, string type) =>
+        throw new NotSupportedException(
+            $"{model}: tensor '{tensor}' is {type}, not float; use Run(ReadOnlySpan<ReadOnlyMemory<byte>>, ReadOnlySpan<Memory<byte>>) or the typed Run.");
+
     /// <summary>Throws <see cref="InvalidOperationException"/> when one instance is run from two threads at once.</summary>
     [DoesNotReturn]
     public static void ConcurrentRun(string model) =>

@@ -133,7 +133,8 @@ public static unsafe class WeightTransforms
     }
 
     /// <summary>Copies literal values (constants folded at build time).</summary>
-    public static void CopyLiteral(float* dst, ReadOnlySpan<float> values)
+    public static void CopyLiteral<T>(T* dst, ReadOnlySpan<T> values)
+        where T : unmanaged
     {
         for (int i = 0; i < values.Length; i++) dst[i] = values[i];
     }

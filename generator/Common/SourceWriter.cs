@@ -24,7 +24,7 @@ internal sealed class SourceWriter
 
     public void OpenBlock(string? header = null)
     {
-        if (header is not null) WriteLine(header);
+        if (!string.IsNullOrEmpty(header)) WriteLine(header!);
         WriteLine("{");
         _indent++;
     }

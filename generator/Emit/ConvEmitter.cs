@@ -57,7 +57,7 @@ internal static class ConvEmitter
         {
             (int lo, int hi, int ix0) = ColumnRange(g, kx);
             if (hi <= lo) continue;
-            w.OpenBlock("");
+            w.OpenBlock();
             w.WriteLine($"float wv = wr[{kx}];");
             if (g.StrideW == 1)
             {

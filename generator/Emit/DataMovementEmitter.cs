@@ -13,13 +13,29 @@ internal static class DataMovementEmitter
 
     public static IEnumerable<string> Remarks(CopySpec c)
     {
-        yield return $"lowering: copy of {c.Count} elements";
+        yield return $"lowering: copy of {c.Bytes} bytes";
     }
 
     public static void EmitCopy(CopySpec c, string x, string y, SourceWriter w)
     {
-        long bytes = c.Count * 4;
-        w.WriteLine($"{MemoryCopy}({x}, {y}, {EmitContext.Long(bytes)}L, {EmitContext.Long(bytes)}L);");
+        w.WriteLine($"{MemoryCopy}({x}, {y}, {EmitContext.Long(c.Bytes)}L, {EmitContext.Long(c.Bytes)}L);");
+    }
+
+    public static IEnumerable<string> Remarks(CastSpec c)
+    {
+        yield return $"lowering: element-wise conversion of {c.Count} elements";
+    }
+
+    public static void EmitCast(CastSpec c, string x, string inType, string y, string outType, SourceWriter w)
+    {
+        string v = $"{x}[i]";
+        string expr = (inType, outType) switch
+        {
+            (_, "bool") when inType != "bool" => $"{v} != 0",
+            ("bool", _) when outType != "bool" => $"({outType})({v} ? 1 : 0)",
+            _ => $"({outType}){v}",
+        };
+        w.WriteLine($"for (long i = 0; i < {EmitContext.Long(c.Count)}L; i++) {y}[i] = {expr};");
     }
 
     public static IEnumerable<string> Remarks(ConcatSpec c)

@@ -34,11 +34,10 @@ internal static class LayerEmitter
         w.CloseBlock();
     }
 
-    internal static string PointerType(Operand o, ModelSpec spec) =>
-        o.Kind == OperandKind.Weight ? "float*" : ElementType(spec.Tensors[o.Id].ElementType) + "*";
+    internal static string PointerType(Operand o, ModelSpec spec) => ElementTypeOf(o, spec) + "*";
 
     internal static string ElementTypeOf(Operand o, ModelSpec spec) =>
-        o.Kind == OperandKind.Weight ? "float" : ElementType(spec.Tensors[o.Id].ElementType);
+        ElementType(o.Kind == OperandKind.Weight ? spec.Weights[o.Id].ElementType : spec.Tensors[o.Id].ElementType);
 
     internal static string ElementType(string onnxType) => onnxType switch
     {
@@ -74,6 +73,7 @@ internal static class LayerEmitter
         LrnSpec n => NormalizationEmitter.Remarks(n),
         Col2ImSpec c => ConvEmitter.Remarks(c),
         CopySpec c => DataMovementEmitter.Remarks(c),
+        CastSpec c => DataMovementEmitter.Remarks(c),
         ConcatSpec c => DataMovementEmitter.Remarks(c),
         StridedCopySpec c => DataMovementEmitter.Remarks(c),
         GatherSpec g => DataMovementEmitter.Remarks(g),
@@ -137,6 +137,9 @@ internal static class LayerEmitter
                 break;
             case CopySpec c:
                 DataMovementEmitter.EmitCopy(c, "X", "Y", w);
+                break;
+            case CastSpec c:
+                DataMovementEmitter.EmitCast(c, "X", ElementTypeOf(layer.Operands[0], ctx.Spec), "Y", ElementTypeOf(layer.Operands[1], ctx.Spec), w);
                 break;
             case ConcatSpec c:
                 DataMovementEmitter.EmitConcat(c, layer.Operands.Where(o => !o.Writes).Select(o => o.Parameter).ToList(), "Y", w);

@@ -71,7 +71,10 @@ internal static class ModelEmitter
     }
 
     private static string TensorInfo(IoSpec io) =>
-        $"new {Rt}.TensorInfo({Identifiers.StringLiteral(io.Name)}, new int[] {{ {string.Join(", ", io.Shape)} }})";
+        $"new {Rt}.TensorInfo({Identifiers.StringLiteral(io.Name)}, new int[] {{ {string.Join(", ", io.Shape)} }}, typeof({Cs(io)}))";
+
+    /// <summary>The C# element type of an input or output.</summary>
+    private static string Cs(IoSpec io) => LayerEmitter.ElementType(io.ElementType);
 
     private static string EmitClass(ModelSpec spec, bool runnable)
     {
@@ -154,8 +157,8 @@ internal static class ModelEmitter
 
         // Strongly typed Run.
         var parameters = new List<string>();
-        foreach (IoSpec io in spec.Inputs) parameters.Add($"global::System.ReadOnlySpan<float> {io.Identifier}");
-        foreach (IoSpec io in spec.Outputs) parameters.Add($"global::System.Span<float> {io.Identifier}");
+        foreach (IoSpec io in spec.Inputs) parameters.Add($"global::System.ReadOnlySpan<{Cs(io)}> {io.Identifier}");
+        foreach (IoSpec io in spec.Outputs) parameters.Add($"global::System.Span<{Cs(io)}> {io.Identifier}");
         w.WriteLine("/// <summary>Runs one inference.</summary>");
         foreach (IoSpec io in spec.Inputs) w.WriteLine($"/// <param name=\"{io.Identifier.TrimStart('@')}\">Input <c>{Identifiers.XmlText(io.Name)}</c> [{string.Join("x", io.Shape)}], row-major.</param>");
         foreach (IoSpec io in spec.Outputs) w.WriteLine($"/// <param name=\"{io.Identifier.TrimStart('@')}\">Output <c>{Identifiers.XmlText(io.Name)}</c> [{string.Join("x", io.Shape)}], row-major.</param>");
@@ -175,9 +178,9 @@ internal static class ModelEmitter
             w.WriteLine($"if (_disposed) {Rt}.ThrowHelper.Disposed(nameof({cls}));");
             w.WriteLine($"if (global::System.Threading.Interlocked.Exchange(ref _busy, 1) != 0) {Rt}.ThrowHelper.ConcurrentRun(nameof({cls}));");
             w.OpenBlock("try");
-            for (int i = 0; i < spec.Inputs.Count; i++) w.WriteLine($"fixed (float* in{i} = {spec.Inputs[i].Identifier})");
-            for (int i = 0; i < spec.Outputs.Count; i++) w.WriteLine($"fixed (float* out{i} = {spec.Outputs[i].Identifier})");
-            w.OpenBlock("");
+            for (int i = 0; i < spec.Inputs.Count; i++) w.WriteLine($"fixed ({Cs(spec.Inputs[i])}* in{i} = {spec.Inputs[i].Identifier})");
+            for (int i = 0; i < spec.Outputs.Count; i++) w.WriteLine($"fixed ({Cs(spec.Outputs[i])}* out{i} = {spec.Outputs[i].Identifier})");
+            w.OpenBlock();
             var args = Enumerable.Range(0, spec.Inputs.Count).Select(i => $"in{i}").Concat(Enumerable.Range(0, spec.Outputs.Count).Select(i => $"out{i}"));
             w.WriteLine($"Execute({string.Join(", ", args)});");
             w.CloseBlock();
@@ -189,13 +192,41 @@ internal static class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        // Untyped Run.
+        // Untyped Runs: float memory (every tensor float), and raw bytes (any element types).
         w.WriteLine("/// <inheritdoc/>");
         w.OpenBlock("public void Run(global::System.ReadOnlySpan<global::System.ReadOnlyMemory<float>> inputs, global::System.ReadOnlySpan<global::System.Memory<float>> outputs)");
+        foreach (IoSpec io in spec.Inputs.Concat(spec.Outputs).Where(io => Cs(io) != "float"))
+        {
+            w.WriteLine($"{Rt}.ThrowHelper.NotFloat(nameof({cls}), {Identifiers.StringLiteral(io.Name)}, \"{Cs(io)}\");");
+            break;
+        }
         w.WriteLine($"if (inputs.Length != {spec.Inputs.Count}) {Rt}.ThrowHelper.BufferCount(nameof(inputs), {spec.Inputs.Count}, inputs.Length);");
         w.WriteLine($"if (outputs.Length != {spec.Outputs.Count}) {Rt}.ThrowHelper.BufferCount(nameof(outputs), {spec.Outputs.Count}, outputs.Length);");
-        var runArgs = Enumerable.Range(0, spec.Inputs.Count).Select(i => $"inputs[{i}].Span").Concat(Enumerable.Range(0, spec.Outputs.Count).Select(i => $"outputs[{i}].Span"));
-        w.WriteLine($"Run({string.Join(", ", runArgs)});");
+        if (spec.Inputs.Concat(spec.Outputs).All(io => Cs(io) == "float"))
+        {
+            var runArgs = Enumerable.Range(0, spec.Inputs.Count).Select(i => $"inputs[{i}].Span").Concat(Enumerable.Range(0, spec.Outputs.Count).Select(i => $"outputs[{i}].Span"));
+            w.WriteLine($"Run({string.Join(", ", runArgs)});");
+        }
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("/// <inheritdoc/>");
+        w.OpenBlock("public void Run(global::System.ReadOnlySpan<global::System.ReadOnlyMemory<byte>> inputs, global::System.ReadOnlySpan<global::System.Memory<byte>> outputs)");
+        w.WriteLine($"if (inputs.Length != {spec.Inputs.Count}) {Rt}.ThrowHelper.BufferCount(nameof(inputs), {spec.Inputs.Count}, inputs.Length);");
+        w.WriteLine($"if (outputs.Length != {spec.Outputs.Count}) {Rt}.ThrowHelper.BufferCount(nameof(outputs), {spec.Outputs.Count}, outputs.Length);");
+        var byteArgs = new List<string>();
+        for (int i = 0; i < spec.Inputs.Count; i++)
+        {
+            IoSpec io = spec.Inputs[i];
+            w.WriteLine($"if (inputs[{i}].Length % {ElementSize(io)} != 0) {Rt}.ThrowHelper.BufferLength({Identifiers.StringLiteral(io.Name)}, nameof(inputs), {io.ElementCount * ElementSize(io)}, inputs[{i}].Length);");
+            byteArgs.Add($"global::System.Runtime.InteropServices.MemoryMarshal.Cast<byte, {Cs(io)}>(inputs[{i}].Span)");
+        }
+        for (int i = 0; i < spec.Outputs.Count; i++)
+        {
+            IoSpec io = spec.Outputs[i];
+            w.WriteLine($"if (outputs[{i}].Length % {ElementSize(io)} != 0) {Rt}.ThrowHelper.BufferLength({Identifiers.StringLiteral(io.Name)}, nameof(outputs), {io.ElementCount * ElementSize(io)}, outputs[{i}].Length);");
+            byteArgs.Add($"global::System.Runtime.InteropServices.MemoryMarshal.Cast<byte, {Cs(io)}>(outputs[{i}].Span)");
+        }
+        w.WriteLine($"Run({string.Join(", ", byteArgs)});");
         w.CloseBlock();
         w.WriteLine();
 
@@ -226,6 +257,8 @@ internal static class ModelEmitter
         return w.ToString();
     }
 
+    private static int ElementSize(IoSpec io) => Ir.Constant.ElementSize((Onnx.OnnxDataType)System.Enum.Parse(typeof(Onnx.OnnxDataType), io.ElementType));
+
     private static string TensorPointer(ModelSpec spec, int id, long elementOffset)
     {
         TensorSpec t = spec.Tensors[id];
@@ -242,7 +275,8 @@ internal static class ModelEmitter
     private static string WeightPointer(ModelSpec spec, int id)
     {
         WeightSpec wgt = spec.Weights[id];
-        return wgt.Kind == WeightSourceKind.File ? $"(float*)(model + {wgt.Offset})" : $"(float*)(packed + {wgt.Offset})";
+        string type = LayerEmitter.ElementType(wgt.ElementType) + "*";
+        return wgt.Kind == WeightSourceKind.File ? $"({type})(model + {wgt.Offset})" : $"({type})(packed + {wgt.Offset})";
     }
 
     private static void EmitExecute(ModelSpec spec, SourceWriter w)
@@ -267,7 +301,8 @@ internal static class ModelEmitter
         {
             if (wgt.Kind != WeightSourceKind.Literal) continue;
             w.WriteLine($"// '{Identifiers.XmlText(wgt.Name)}' [{string.Join("x", wgt.Shape)}], folded at build time.");
-            w.WriteLine($"private static global::System.ReadOnlySpan<float> s_literal{wgt.Id} => new float[] {{ {string.Join(", ", wgt.Literal)} }};");
+            string type = LayerEmitter.ElementType(wgt.ElementType);
+            w.WriteLine($"private static global::System.ReadOnlySpan<{type}> s_literal{wgt.Id} => new {type}[] {{ {string.Join(", ", wgt.Literal)} }};");
         }
     }
 
@@ -278,7 +313,7 @@ internal static class ModelEmitter
         foreach (WeightSpec wgt in spec.Weights)
         {
             if (wgt.Kind == WeightSourceKind.File) continue;
-            string dst = $"(float*)(packed + {wgt.Offset})";
+            string dst = WeightPointer(spec, wgt.Id);
             string call;
             if (wgt.Kind == WeightSourceKind.Literal)
             {

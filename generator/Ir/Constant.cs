@@ -27,9 +27,12 @@ internal sealed class ConstantRecipe
 
 internal sealed class Constant
 {
-    private Constant(OnnxDataType type, int[] shape) { Type = type; Shape = shape; }
+    private Constant(OnnxDataType type, int[] shape) { Type = type; StorageType = type; Shape = shape; }
 
-    public OnnxDataType Type { get; }
+    /// <summary>The logical element type (what the graph sees).</summary>
+    public OnnxDataType Type { get; private set; }
+    /// <summary>The element type of the bytes at <see cref="FileOffset"/> (differs from <see cref="Type"/> after a Cast view).</summary>
+    public OnnxDataType StorageType { get; private set; }
     public int[] Shape { get; }
     public long ElementCount => Shapes.Product(Shape);
 
@@ -57,7 +60,13 @@ internal sealed class Constant
     /// <summary>The same data with another shape (Reshape/Flatten/Squeeze of a constant costs nothing).</summary>
     public Constant WithShape(int[] shape) => new(Type, shape)
     {
-        FileOffset = FileOffset, Floats = Floats, Doubles = Doubles, Longs = Longs, Recipe = Recipe,
+        StorageType = StorageType, FileOffset = FileOffset, Floats = Floats, Doubles = Doubles, Longs = Longs, Recipe = Recipe,
+    };
+
+    /// <summary>The same data read as another numeric type (a Cast of a large constant; converted when used).</summary>
+    public Constant WithType(OnnxDataType type) => new(type, Shape)
+    {
+        StorageType = StorageType, FileOffset = FileOffset, Floats = Floats, Doubles = Doubles, Longs = Longs, Recipe = Recipe,
     };
 
     public static int ElementSize(OnnxDataType t) => t switch
@@ -191,7 +200,7 @@ internal sealed class Constant
     /// <summary>Decodes a non-float32 file slice into arrays (a fresh constant; this one is unchanged).</summary>
     private Constant Decoded(byte[] model)
     {
-        var c = new Constant(Type, Shape);
+        var c = new Constant(StorageType, Shape);
         return DecodeRaw(c, model, FileOffset, (int)ElementCount);
     }
 
@@ -213,7 +222,7 @@ internal sealed class Constant
         if (Longs is not null) return Array.ConvertAll(Longs, l => (float)l);
         if (FileOffset >= 0)
         {
-            if (Type != OnnxDataType.Float) return Decoded(model).ToFloats(model);
+            if (StorageType != OnnxDataType.Float) return Decoded(model).ToFloats(model);
             var f = new float[ElementCount];
             Buffer.BlockCopy(model, FileOffset, f, 0, f.Length * 4);
             return f;
@@ -225,7 +234,7 @@ internal sealed class Constant
     {
         if (Doubles is not null) return Doubles;
         if (Longs is not null) return Array.ConvertAll(Longs, l => (double)l);
-        if (FileOffset >= 0 && Type != OnnxDataType.Float) return Decoded(model).ToDoubles(model);
+        if (FileOffset >= 0 && StorageType != OnnxDataType.Float) return Decoded(model).ToDoubles(model);
         return Array.ConvertAll(ToFloats(model), f => (double)f);
     }
 
@@ -233,7 +242,7 @@ internal sealed class Constant
     public long[] ToLongs(byte[] model)
     {
         if (Longs is not null) return Longs;
-        if (FileOffset >= 0 && Type != OnnxDataType.Float) return Decoded(model).ToLongs(model);
+        if (FileOffset >= 0 && StorageType != OnnxDataType.Float) return Decoded(model).ToLongs(model);
         return Array.ConvertAll(ToDoubles(model), d => (long)d);
     }
 
@@ -249,7 +258,7 @@ internal sealed class Constant
             foreach (double p in Recipe.Parameters) h = Hashing.Combine(h, (ulong)BitConverter.DoubleToInt64Bits(p));
             return h;
         }
-        if (FileOffset >= 0) return Hashing.Combine(h, Hashing.Fnv1a64(model, FileOffset, (int)ElementCount * ElementSize(Type)));
+        if (FileOffset >= 0) return Hashing.Combine(Hashing.Combine(h, (ulong)StorageType), Hashing.Fnv1a64(model, FileOffset, (int)ElementCount * ElementSize(StorageType)));
         if (Floats is not null) foreach (float f in Floats) h = Hashing.Combine(h, (ulong)BitConverter.DoubleToInt64Bits(f));
         if (Doubles is not null) foreach (double d in Doubles) h = Hashing.Combine(h, (ulong)BitConverter.DoubleToInt64Bits(d));
         if (Longs is not null) foreach (long l in Longs) h = Hashing.Combine(h, (ulong)l);

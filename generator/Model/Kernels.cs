@@ -114,8 +114,11 @@ internal sealed record ChannelAffineSpec(int Outer, int Channels, int Inner, Act
 /// <summary>Softmax / LogSoftmax over an axis of a [Outer, Axis, Inner] view.</summary>
 internal sealed record SoftmaxSpec(int Outer, int Axis, int Inner, bool Log) : KernelSpec;
 
-/// <summary>Copies Count contiguous elements (graph outputs that alias inputs or constants).</summary>
-internal sealed record CopySpec(long Count) : KernelSpec;
+/// <summary>Copies Bytes contiguous bytes (graph outputs that alias inputs or constants).</summary>
+internal sealed record CopySpec(long Bytes) : KernelSpec;
+
+/// <summary>Element-wise type conversion of Count elements (types from the operands): Cast at run time.</summary>
+internal sealed record CastSpec(long Count) : KernelSpec;
 
 /// <summary>Concatenation: Outer blocks; block i of input j has InnerSizes[j] elements; output block size OutInner.</summary>
 internal sealed record ConcatSpec(long Outer, EquatableArray<long> InnerSizes, long OutInner) : KernelSpec;

@@ -35,7 +35,7 @@ internal sealed record ModelSpec
 
 /// <summary>A graph input or output of the public API.</summary>
 /// <remarks>Cacheability contract: strings and ints only.</remarks>
-internal sealed record IoSpec(string Name, string Identifier, string ConstPrefix, EquatableArray<int> Shape, int TensorId)
+internal sealed record IoSpec(string Name, string Identifier, string ConstPrefix, EquatableArray<int> Shape, int TensorId, string ElementType)
 {
     public long ElementCount
     {
@@ -101,6 +101,8 @@ internal sealed record WeightSpec
     public EquatableArray<int> Operands { get; init; } = EquatableArray<int>.Empty;
     public EquatableArray<string> Parameters { get; init; } = EquatableArray<string>.Empty;
     public EquatableArray<int> Shape { get; init; } = EquatableArray<int>.Empty;
+    /// <summary>ONNX element type name of the weight's data (Float unless an integer or bool literal).</summary>
+    public string ElementType { get; init; } = "Float";
 }
 
 internal enum OperandKind

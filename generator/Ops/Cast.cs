@@ -89,11 +89,19 @@ internal sealed class Cast : OpHandler
     public override void Lower(Node node, LoweringContext ctx)
     {
         Value x = node.Inputs[0]!;
-        if (x.Type == OnnxDataType.Float && node.Outputs[0].Type == OnnxDataType.Float)
+        OnnxDataType to = node.Outputs[0].Type;
+        if (x.Constant is not null)
+        {
+            // A constant too large to fold (e.g. float16 weights cast to float): converted when the weight is prepared.
+            node.Outputs[0].Constant = x.Constant.WithType(to);
+            return;
+        }
+        if (x.Type == to)
         {
             ctx.Alias(node.Outputs[0], x);
             return;
         }
-        throw new UnsupportedNodeException($"cast from {x.Type} to {node.Outputs[0].Type} at run time");
+        if (!Importer.IsIoType(x.Type) || !Importer.IsIoType(to)) throw new UnsupportedNodeException($"cast from {x.Type} to {to} at run time");
+        ctx.AddLayer(node, new Model.CastSpec(Shapes.Product(node.Outputs[0].Shape!)), new[] { ctx.In("X", x), ctx.Out("Y", node.Outputs[0]) });
     }
 }

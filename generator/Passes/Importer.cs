@@ -85,10 +85,10 @@ internal static class Importer
                 constantInputs.Add(input.Name);
                 continue;
             }
-            if (!CheckFloatTensor(input, "graph input", diagnostics)) continue;
+            if (!CheckIoTensor(input, "graph input", diagnostics)) continue;
             int[]? shape = ResolveInputShape(input, pinned, diagnostics);
             if (shape is null) continue;
-            v.Type = OnnxDataType.Float;
+            v.Type = input.Type!.ElemType;
             v.Shape = shape;
             v.GraphInputIndex = graph.Inputs.Count;
             graph.Inputs.Add(v);
@@ -145,7 +145,7 @@ internal static class Importer
         }
         foreach (OnnxValueInfoProto output in g.Outputs)
         {
-            if (!CheckFloatTensor(output, "graph output", diagnostics)) continue;
+            if (!CheckIoTensor(output, "graph output", diagnostics)) continue;
             Value v = graph.GetOrAddValue(output.Name);
             v.GraphOutputIndices.Add(graph.Outputs.Count);
             graph.Outputs.Add(v);
@@ -157,7 +157,11 @@ internal static class Importer
         return diagnostics.HasErrors ? null : graph;
     }
 
-    private static bool CheckFloatTensor(OnnxValueInfoProto info, string role, DiagnosticBag diagnostics)
+    /// <summary>Element types a graph input or output may have (the generated Run takes buffers of these).</summary>
+    internal static bool IsIoType(OnnxDataType t) => t is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Int64
+        or OnnxDataType.Int32 or OnnxDataType.Int16 or OnnxDataType.UInt16 or OnnxDataType.Int8 or OnnxDataType.UInt8 or OnnxDataType.Bool;
+
+    private static bool CheckIoTensor(OnnxValueInfoProto info, string role, DiagnosticBag diagnostics)
     {
         OnnxTypeProto? type = info.Type;
         if (type is null || type.Kind != OnnxTypeKind.Tensor)
@@ -166,10 +170,10 @@ internal static class Importer
                 $"{role} '{info.Name}' of kind {type?.Kind.ToString() ?? "unknown"} (only tensors are supported)");
             return false;
         }
-        if (type.ElemType != OnnxDataType.Float)
+        if (!IsIoType(type.ElemType))
         {
             diagnostics.Report(DiagnosticDescriptors.UnsupportedElementType, info.Name, type.ElemType,
-                $"as a {role} (the generated Run takes and returns float32 buffers)");
+                $"as a {role} (supported: float, double, int64, int32, int16, uint16, int8, uint8, bool)");
             return false;
         }
         return true;

@@ -65,10 +65,10 @@ internal static class Lowering
                     continue;
                 }
             }
-            int dst = ctx.NewTensor(v.Name + ":output", Onnx.OnnxDataType.Float, v.Shape!);
+            int dst = ctx.NewTensor(v.Name + ":output", v.Type, v.Shape!);
             ctx.Tensors[dst].Location = TensorLocation.Output;
             ctx.Tensors[dst].IoIndex = j;
-            ctx.AddLayer("Copy", v.Name, new CopySpec(Shapes.Product(v.Shape!)),
+            ctx.AddLayer("Copy", v.Name, new CopySpec(Shapes.Product(v.Shape!) * Constant.ElementSize(v.Type)),
                 new[] { ctx.In("X", v), new Operand("Y", OperandKind.Tensor, dst, Writes: true) },
                 new[] { $"copies '{v.Name}' {Shapes.Format(v.Shape!)} into graph output {j}" });
         }
@@ -85,7 +85,7 @@ internal static class Lowering
             int[] shape = v.Shape ?? new int[0];
             string ident = Identifiers.Unique(Identifiers.Sanitize(v.Name), usedParams);
             string constPrefix = Identifiers.Unique(Identifiers.PascalCase(v.Name), usedConsts);
-            return new IoSpec(v.Name, ident, constPrefix, shape.ToEquatableArray(), tensorId);
+            return new IoSpec(v.Name, ident, constPrefix, shape.ToEquatableArray(), tensorId, v.Type.ToString());
         }
 
         bool runnable = ctx is not null && unsupported.Count == 0;
@@ -120,7 +120,7 @@ internal static class Lowering
             Weights = runnable ? ctx!.Weights.ToEquatableArray() : EquatableArray<WeightSpec>.Empty,
             Layers = runnable ? ctx!.Layers.ToEquatableArray() : EquatableArray<LayerSpec>.Empty,
             ArenaBytes = arena,
-            PackedWeightBytes = runnable ? ctx!.PackedWeightFloats * 4 : 0,
+            PackedWeightBytes = runnable ? ctx!.PackedWeightBytes : 0,
             UnsupportedNodes = unsupported.ToEquatableArray(),
         };
     }

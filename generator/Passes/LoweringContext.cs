@@ -36,7 +36,7 @@ internal sealed class LoweringContext
     public List<TensorBuilder> Tensors { get; } = new();
     public List<WeightSpec> Weights { get; } = new();
     public List<LayerSpec> Layers { get; } = new();
-    public long PackedWeightFloats { get; private set; }
+    public long PackedWeightBytes { get; private set; }
 
     internal sealed class TensorBuilder
     {
@@ -84,7 +84,11 @@ internal sealed class LoweringContext
 
     public bool HasTensor(Value v) => _tensorOf.ContainsKey(v);
 
-    /// <summary>A float32 weight operand with the constant's data as-is (file slice in place, else converted once).</summary>
+    /// <summary>
+    /// A weight operand holding the constant's data: float32 data of the model file is used in place; float16/double data
+    /// stored in the file is converted at construction; small folded values (and integer or bool constants, typed) are
+    /// literals; recipes are computed at construction.
+    /// </summary>
     public int RawWeight(Constant c, string name)
     {
         if (_rawWeightOf.TryGetValue(c, out int id)) return id;
@@ -95,7 +99,9 @@ internal sealed class LoweringContext
         {
             return Remember(c, RecipeWeight(c, name));
         }
-        if (c.FileOffset >= 0 && c.Type == OnnxDataType.Float)
+        // float16 and bfloat16 have no C# pointer type here: they are always used as float32.
+        OnnxDataType type = c.Type is OnnxDataType.Float16 or OnnxDataType.BFloat16 ? OnnxDataType.Float : c.Type;
+        if (type == OnnxDataType.Float && c.FileOffset >= 0 && c.StorageType == OnnxDataType.Float)
         {
             spec = new WeightSpec
             {
@@ -103,19 +109,19 @@ internal sealed class LoweringContext
                 ContentHash = hashText, Offset = c.FileOffset, Shape = c.Shape.ToEquatableArray(),
             };
         }
-        else if (c.FileOffset >= 0 && c.ElementCount > MaxLiteralElements)
+        else if (type == OnnxDataType.Float && c.FileOffset >= 0 && c.ElementCount > MaxLiteralElements)
         {
-            // float16 / double / integer weights stored in the file: converted to float32 once, at construction.
-            string kind = c.Type switch
+            // float16 / double weights stored in the file: converted to float32 once, at construction.
+            string kind = c.StorageType switch
             {
                 OnnxDataType.Float16 => "ConvertFromHalf",
                 OnnxDataType.Double => "ConvertFromDouble",
-                _ => throw new UnsupportedNodeException($"weight '{name}' of type {c.Type} cannot be used as float data"),
+                _ => throw new UnsupportedNodeException($"weight '{name}' of type {c.StorageType} cannot be used as float data"),
             };
             spec = new WeightSpec
             {
                 Id = Weights.Count, Name = name, Kind = WeightSourceKind.Transform, ElementCount = c.ElementCount,
-                ContentHash = hashText, Offset = AllocatePacked(c.ElementCount), Transform = kind,
+                ContentHash = hashText, Offset = AllocatePacked(c.ElementCount * 4), Transform = kind,
                 Parameters = new EquatableArray<string>(new[] { Lit.Int(c.FileOffset) }),
                 Shape = c.Shape.ToEquatableArray(),
             };
@@ -123,17 +129,42 @@ internal sealed class LoweringContext
         else
         {
             if (c.ElementCount > MaxLiteralElements)
-                throw new UnsupportedNodeException($"constant '{name}' ({c.ElementCount} elements) was computed at build time and is too large to embed");
-            float[] values = c.ToFloats(Model);
+                throw new UnsupportedNodeException($"constant '{name}' ({c.ElementCount} elements of {c.Type}) would have to be embedded in source");
+            int size = Constant.ElementSize(type);
             spec = new WeightSpec
             {
                 Id = Weights.Count, Name = name, Kind = WeightSourceKind.Literal, ElementCount = c.ElementCount,
-                ContentHash = hashText, Offset = AllocatePacked(c.ElementCount),
-                Literal = values.Select(FloatLiteral).ToEquatableArray(), Shape = c.Shape.ToEquatableArray(),
+                ContentHash = hashText, Offset = AllocatePacked(c.ElementCount * size),
+                Literal = Literals(c, type).ToEquatableArray(), Shape = c.Shape.ToEquatableArray(), ElementType = type.ToString(),
             };
         }
         Weights.Add(spec);
         return Remember(c, spec.Id);
+    }
+
+    private IEnumerable<string> Literals(Constant c, OnnxDataType type)
+    {
+        switch (type)
+        {
+            case OnnxDataType.Float:
+                return c.ToFloats(Model).Select(FloatLiteral);
+            case OnnxDataType.Double:
+                return c.ToDoubles(Model).Select(d => double.IsNaN(d) ? "double.NaN" : double.IsPositiveInfinity(d) ? "double.PositiveInfinity"
+                    : double.IsNegativeInfinity(d) ? "double.NegativeInfinity" : d.ToString("R", CultureInfo.InvariantCulture) + "d");
+            case OnnxDataType.Bool:
+                return c.ToLongs(Model).Select(l => l != 0 ? "true" : "false");
+            case OnnxDataType.Int64:
+                return c.ToLongs(Model).Select(l => l == long.MinValue ? "long.MinValue" : l.ToString(CultureInfo.InvariantCulture) + "L");
+            case OnnxDataType.Int32:
+                return c.ToLongs(Model).Select(l => l == int.MinValue ? "int.MinValue" : l.ToString(CultureInfo.InvariantCulture));
+            case OnnxDataType.UInt64:
+                return c.ToLongs(Model).Select(l => ((ulong)l).ToString(CultureInfo.InvariantCulture) + "UL");
+            case OnnxDataType.UInt32:
+                return c.ToLongs(Model).Select(l => ((uint)l).ToString(CultureInfo.InvariantCulture) + "U");
+            default:
+                // int8, uint8, int16, uint16: the array type fixes the conversion of these small literals.
+                return c.ToLongs(Model).Select(l => l.ToString(CultureInfo.InvariantCulture));
+        }
     }
 
     private int Remember(Constant c, int id)
@@ -177,7 +208,7 @@ internal sealed class LoweringContext
         var spec = new WeightSpec
         {
             Id = Weights.Count, Name = name, Kind = WeightSourceKind.Transform, ElementCount = elementCount,
-            ContentHash = hash.ToString("x16", CultureInfo.InvariantCulture), Offset = AllocatePacked(elementCount),
+            ContentHash = hash.ToString("x16", CultureInfo.InvariantCulture), Offset = AllocatePacked(elementCount * 4),
             Transform = kind, Operands = operands.ToEquatableArray(), Parameters = ps.ToEquatableArray(),
             Shape = (shape ?? new[] { (int)elementCount }).ToEquatableArray(),
         };
@@ -186,12 +217,12 @@ internal sealed class LoweringContext
         return spec.Id;
     }
 
-    private long AllocatePacked(long elements)
+    /// <summary>Reserves bytes in the packed-weight block; returns the byte offset (64-byte aligned).</summary>
+    private long AllocatePacked(long bytes)
     {
-        long offset = PackedWeightFloats;
-        // 64-byte alignment for every packed weight (16 floats).
-        PackedWeightFloats += (elements + 15) / 16 * 16;
-        return offset * 4;
+        long offset = PackedWeightBytes;
+        PackedWeightBytes += (bytes + 63) / 64 * 64;
+        return offset;
     }
 
     /// <summary>An input operand: the activation tensor, or the constant as a raw weight.</summary>
