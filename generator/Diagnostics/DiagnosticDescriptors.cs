@@ -67,7 +67,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor RuntimeDependentShape = Make(
         "MG0102", "Run-time-dependent shape",
-        "Node '{0}' ({1}): input '{2}' must be known at build time (a constant or computable from constants and static shapes) because it determines a shape",
+        "Node '{0}' ({1}): input {2} must be known at build time (a constant, or computable from constants and static shapes), but it is computed at run time",
         OpsCategory, DiagnosticSeverity.Error,
         "ModelGen compiles every tensor with a static shape. Inputs that determine shapes (Reshape shape, Resize scales, Pad pads, Slice starts...) must fold to constants.");
 

@@ -20,17 +20,19 @@ internal static class ElementwiseEmitter
             (b.Activation.Kind != ActivationKind.None ? $", then {b.Activation}" : "");
     }
 
-    /// <summary>The scalar formula of an N-ary element-wise op over operand expressions.</summary>
-    private static string ScalarOp(string op, IReadOnlyList<string> v)
+    /// <summary>The scalar formula of an N-ary element-wise op over operand expressions of C# type <paramref name="type"/>.</summary>
+    private static string ScalarOp(string op, IReadOnlyList<string> v, string type)
     {
-        string M = EmitContext.MathF;
+        string M = type == "float" ? EmitContext.MathF : EmitContext.Math;
         return op switch
         {
             "Add" => $"{v[0]} + {v[1]}",
             "Sub" => $"{v[0]} - {v[1]}",
             "Mul" => $"{v[0]} * {v[1]}",
             "Div" => $"{v[0]} / {v[1]}",
-            "Pow" => $"{M}.Pow({v[0]}, {v[1]})",
+            "Pow" => type == "float" ? $"{M}.Pow({v[0]}, (float){v[1]})" : $"{M}.Pow({v[0]}, (double){v[1]})",
+            "Clip" => $"{M}.Min({M}.Max({v[0]}, {v[1]}), {v[2]})",
+            "Axpy" => $"{v[0]} + {v[2]} * {v[1]}",
             "Max" => v.Skip(1).Aggregate(v[0], (acc, x) => $"{M}.Max({acc}, {x})"),
             "Min" => v.Skip(1).Aggregate(v[0], (acc, x) => $"{M}.Min({acc}, {x})"),
             "Sum" => string.Join(" + ", v),
@@ -58,6 +60,8 @@ internal static class ElementwiseEmitter
         "Sum" => string.Join(" + ", v),
         "Mean" => $"({string.Join(" + ", v)}) / {isa.Broadcast(v.Count + "f")}",
         "PRelu" => $"({isa.Max(v[0], isa.Zero)} + {isa.Min(v[0], isa.Zero)} * {v[1]})",
+        "Clip" => isa.Min(isa.Max(v[0], v[1]), v[2]),
+        "Axpy" => isa.Fma(v[1], v[2], v[0]),
         _ => null,
     };
 
@@ -86,7 +90,7 @@ internal static class ElementwiseEmitter
         w.WriteLine("int j = 0;");
         var innerStrides = b.Strides.Select(s => s[rank - 1]).ToList();
         bool allFloat = inputTypes.All(t => t == "float") && outputType == "float";
-        bool vectorizable = allFloat && VectorOp(b.Op, Isa.Scalar, inputs) is not null
+        bool vectorizable = allFloat && VectorOp(b.Op, Isa.Scalar, b.Op == "Axpy" ? inputs.Concat(new[] { "a" }).ToList() : inputs) is not null
             && innerStrides.All(s => s is 0 or 1) && innerStrides.Any(s => s == 1);
         if (vectorizable)
         {
@@ -108,6 +112,7 @@ internal static class ElementwiseEmitter
                         operands.Add(isa.Load($"p{k} + j"));
                     }
                 }
+                if (b.Op == "Axpy") operands.Add(isa.Broadcast(LoweringContext.FloatLiteral(b.Alpha)));
                 string expr = ActivationEmitter.Apply(b.Activation, isa, "(" + VectorOp(b.Op, isa, operands) + ")");
                 w.WriteLine($"for (; j <= {inner - isa.Width}; j += {isa.Width}) {isa.Store(expr, "py + j")}");
             });
@@ -115,8 +120,12 @@ internal static class ElementwiseEmitter
         var scalars = innerStrides.Select((s, k) => s == 0 ? $"p{k}[0]" : s == 1 ? $"p{k}[j]" : $"p{k}[j * {EmitContext.Long(s)}L]").ToList();
         // A constant condition arrives as float weights (0 or 1).
         if (b.Op == "Where" && inputTypes[0] != "bool") scalars[0] = $"({scalars[0]} != 0f)";
-        string scalar = ScalarOp(b.Op, scalars);
+        // The arithmetic type: the data inputs' type (Where's condition and Pow's exponent excluded).
+        string dataType = b.Op == "Where" ? inputTypes[1] : inputTypes[0];
+        if (b.Op == "Axpy") scalars.Add(LoweringContext.FloatLiteral(b.Alpha));
+        string scalar = ScalarOp(b.Op, scalars, dataType);
         if (allFloat) scalar = ActivationEmitter.ApplyScalar(b.Activation, "(" + scalar + ")");
+        else if (outputType != "bool") scalar = $"({outputType})({scalar})";
         w.WriteLine($"for (; j < {inner}; j++) py[j] = {scalar};");
         for (int i = 0; i < rank - 1; i++) w.CloseBlock();
     }
@@ -202,7 +211,16 @@ internal static class ElementwiseEmitter
         w.OpenBlock($"for (int ch = 0; ch < {s.Channels}; ch++)");
         w.WriteLine($"long off = ((long)o * {s.Channels} + ch) * {s.Inner};");
         w.WriteLine($"float* xp = {x} + off; float* yp = {y} + off;");
-        w.WriteLine($"float sc = {scale}[ch], sh = {shift}[ch];");
+        if (s.FromStatistics)
+        {
+            // BatchNormalization with statistics computed at run time.
+            w.WriteLine($"float sc = (float)({scale}[ch] / global::System.Math.Sqrt(Var[ch] + {LoweringContext.FloatLiteral(s.Epsilon)}));");
+            w.WriteLine($"float sh = {shift}[ch] - Mean[ch] * sc;");
+        }
+        else
+        {
+            w.WriteLine($"float sc = {scale}[ch], sh = {shift}[ch];");
+        }
         w.WriteLine("int i = 0;");
         ctx.PerIsa(w, (isa, _) =>
         {

@@ -67,6 +67,7 @@ internal static class LayerEmitter
         SoftmaxSpec s => ReductionEmitter.Remarks(s),
         ReduceSpec r => ReductionEmitter.Remarks(r),
         PadSpec p => TensorEmitter.Remarks(p),
+        RuntimeTransformSpec t => new[] { $"lowering: WeightTransforms.{t.Transform} at run time (the weights are a graph input)" },
         ResizeSpec r => TensorEmitter.Remarks(r),
         InstanceNormSpec n => NormalizationEmitter.Remarks(n),
         LayerNormSpec n => NormalizationEmitter.Remarks(n),
@@ -129,6 +130,14 @@ internal static class LayerEmitter
             case ResizeSpec r:
                 TensorEmitter.EmitResize(layer.MethodName, r, "X", "Y", w);
                 break;
+            case RuntimeTransformSpec t:
+            {
+                var args = new List<string> { "Y" };
+                args.AddRange(layer.Operands.Where(o => !o.Writes).Select(o => o.Parameter == "None" ? "null" : o.Parameter));
+                args.AddRange(t.Parameters);
+                w.WriteLine($"{EmitContext.RuntimeNs}.WeightTransforms.{t.Transform}({string.Join(", ", args)});");
+                break;
+            }
             case PadSpec p:
                 TensorEmitter.EmitPad(layer.MethodName, p, "X", "Y", w);
                 break;

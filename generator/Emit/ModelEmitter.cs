@@ -281,7 +281,8 @@ internal static class ModelEmitter
 
     private static void EmitExecute(ModelSpec spec, SourceWriter w)
     {
-        var ps = Enumerable.Range(0, spec.Inputs.Count).Select(i => $"float* in{i}").Concat(Enumerable.Range(0, spec.Outputs.Count).Select(i => $"float* out{i}"));
+        var ps = Enumerable.Range(0, spec.Inputs.Count).Select(i => $"{Cs(spec.Inputs[i])}* in{i}")
+            .Concat(Enumerable.Range(0, spec.Outputs.Count).Select(i => $"{Cs(spec.Outputs[i])}* out{i}"));
         w.WriteLine("/// <summary>The layers in graph order; every tensor's place was fixed by the build-time memory plan.</summary>");
         w.OpenBlock($"private void Execute({string.Join(", ", ps)})");
         w.WriteLine("byte* arena = _arena;");

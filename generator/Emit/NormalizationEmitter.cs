@@ -52,6 +52,8 @@ internal static class NormalizationEmitter
         w.WriteLine($"float* xp = X + (long)o * {s.Inner}L; float* yp = Y + (long)o * {s.Inner}L;");
         EmitMeanInvStd("xp", s.Inner, s.Epsilon, w);
         w.WriteLine($"for (int i = 0; i < {s.Inner}; i++) yp[i] = (float)((xp[i] - mean) * inv * Scale[i]{(s.HasBias ? " + B[i]" : "")});");
+        if (s.WritesMean) w.WriteLine("Mean[o] = (float)mean;");
+        if (s.WritesInvStdDev) w.WriteLine("InvStdDev[o] = (float)inv;");
         w.CloseBlock();
     }
 

@@ -34,6 +34,7 @@ internal static class PoolEmitter
         {
             case PoolKind.Max:
                 w.WriteLine("float m = float.NegativeInfinity;");
+                if (p.Indices) w.WriteLine("long at = 0;");
                 w.OpenBlock($"for (int ky = 0; ky < {g.KernelH}; ky++)");
                 w.WriteLine($"int iy = hs + ky * {g.DilationH};");
                 w.WriteLine($"if ((uint)iy >= {g.InH}u) continue;");
@@ -41,10 +42,13 @@ internal static class PoolEmitter
                 w.WriteLine($"int ix = ws + kx * {g.DilationW};");
                 w.WriteLine($"if ((uint)ix >= {g.InW}u) continue;");
                 w.WriteLine($"float v = xp[iy * {g.InW} + ix];");
-                w.WriteLine("if (v > m || float.IsNaN(v)) m = v;");
+                w.WriteLine(p.Indices
+                    ? $"if (v > m || float.IsNaN(v)) {{ m = v; at = (long)c * {(long)g.InH * g.InW}L + {(p.StorageOrder == 0 ? $"iy * {g.InW} + ix" : $"ix * {g.InH} + iy")}; }}"
+                    : "if (v > m || float.IsNaN(v)) m = v;");
                 w.CloseBlock();
                 w.CloseBlock();
                 w.WriteLine($"yp[oy * {g.OutW} + ox] = m;");
+                if (p.Indices) w.WriteLine($"I[(long)c * {(long)g.OutH * g.OutW}L + oy * {g.OutW} + ox] = at;");
                 break;
             case PoolKind.Average:
             case PoolKind.Lp:

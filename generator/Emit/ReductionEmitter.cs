@@ -11,7 +11,7 @@ internal static class ReductionEmitter
 {
     public static IEnumerable<string> Remarks(SoftmaxSpec s)
     {
-        yield return $"lowering: {(s.Log ? "LogSoftmax" : "Softmax")} over the middle axis of [{s.Outer}x{s.Axis}x{s.Inner}] (max-subtracted)";
+        yield return $"lowering: {s.Op} over the middle axis of [{s.Outer}x{s.Axis}x{s.Inner}]" + (s.Op == "Hardmax" ? "" : " (max-subtracted)");
     }
 
     public static void EmitSoftmax(SoftmaxSpec s, string x, string y, SourceWriter w)
@@ -21,10 +21,19 @@ internal static class ReductionEmitter
         w.OpenBlock($"for (int i = 0; i < {s.Inner}; i++)");
         w.WriteLine($"float* xp = {x} + (long)o * {(long)s.Axis * s.Inner}L + i;");
         w.WriteLine($"float* yp = {y} + (long)o * {(long)s.Axis * s.Inner}L + i;");
-        w.WriteLine("float max = float.NegativeInfinity;");
-        w.WriteLine($"for (int a = 0; a < {s.Axis}; a++) max = {M}.Max(max, xp[(long)a * {s.Inner}]);");
-        w.WriteLine("float sum = 0f;");
-        if (s.Log)
+        if (s.Op != "Hardmax")
+        {
+            w.WriteLine("float max = float.NegativeInfinity;");
+            w.WriteLine($"for (int a = 0; a < {s.Axis}; a++) max = {M}.Max(max, xp[(long)a * {s.Inner}]);");
+            w.WriteLine("float sum = 0f;");
+        }
+        if (s.Op == "Hardmax")
+        {
+            w.WriteLine("int best = 0;");
+            w.WriteLine($"for (int a = 1; a < {s.Axis}; a++) if (xp[(long)a * {s.Inner}] > xp[(long)best * {s.Inner}]) best = a;");
+            w.WriteLine($"for (int a = 0; a < {s.Axis}; a++) yp[(long)a * {s.Inner}] = a == best ? 1f : 0f;");
+        }
+        else if (s.Op == "LogSoftmax")
         {
             w.WriteLine($"for (int a = 0; a < {s.Axis}; a++) sum += {M}.Exp(xp[(long)a * {s.Inner}] - max);");
             w.WriteLine($"float logSum = {M}.Log(sum);");

@@ -93,7 +93,12 @@ internal enum PoolKind
 
 /// <summary>2-D pooling over NCHW planes (1-D and 3-D pools are mapped onto it where possible).</summary>
 internal sealed record PoolSpec(
-    PoolKind Kind, int Planes, ConvGeometry Geometry, int PadBottom, int PadRight, bool CountIncludePad, int P) : KernelSpec;
+    PoolKind Kind, int Planes, ConvGeometry Geometry, int PadBottom, int PadRight, bool CountIncludePad, int P) : KernelSpec
+{
+    /// <summary>MaxPool's Indices output is written (flat indices into the input; column-major planes when StorageOrder = 1).</summary>
+    public bool Indices { get; init; }
+    public int StorageOrder { get; init; }
+}
 
 /// <summary>Reduction over the inner spatial extent of [Outer, Inner] (GlobalAveragePool/GlobalMaxPool).</summary>
 internal sealed record GlobalPoolSpec(PoolKind Kind, int Outer, int Inner, int P) : KernelSpec;
@@ -106,13 +111,25 @@ internal sealed record UnarySpec(string Op, long Count, float Alpha, float Beta)
 /// loops over the output shape (contiguous axes merged) with per-input strides (0 on broadcast axes). Operands X0..Xn, Y.
 /// </summary>
 internal sealed record BroadcastSpec(
-    string Op, EquatableArray<int> Shape, EquatableArray<EquatableArray<long>> Strides, Activation Activation) : KernelSpec;
+    string Op, EquatableArray<int> Shape, EquatableArray<EquatableArray<long>> Strides, Activation Activation) : KernelSpec
+{
+    /// <summary>Scalar parameter of the op (Axpy: y = x0 + Alpha * x1).</summary>
+    public float Alpha { get; init; }
+}
+
+/// <summary>A weight packing done at run time (weights that are graph inputs): WeightTransforms.{Transform}(Y, operands..., parameters...).</summary>
+internal sealed record RuntimeTransformSpec(string Transform, EquatableArray<string> Parameters) : KernelSpec;
 
 /// <summary>y = x * scale[c] + shift[c] over [Outer, Channels, Inner] (BatchNormalization not folded into a Conv).</summary>
-internal sealed record ChannelAffineSpec(int Outer, int Channels, int Inner, Activation Activation) : KernelSpec;
+internal sealed record ChannelAffineSpec(int Outer, int Channels, int Inner, Activation Activation) : KernelSpec
+{
+    /// <summary>Scale/Shift are computed per channel at run time from operands Scale (gamma), Shift (beta), Mean and Var.</summary>
+    public bool FromStatistics { get; init; }
+    public float Epsilon { get; init; }
+}
 
-/// <summary>Softmax / LogSoftmax over an axis of a [Outer, Axis, Inner] view.</summary>
-internal sealed record SoftmaxSpec(int Outer, int Axis, int Inner, bool Log) : KernelSpec;
+/// <summary>Softmax, LogSoftmax or Hardmax (Op) over the middle axis of a [Outer, Axis, Inner] view.</summary>
+internal sealed record SoftmaxSpec(int Outer, int Axis, int Inner, string Op) : KernelSpec;
 
 /// <summary>Copies Bytes contiguous bytes (graph outputs that alias inputs or constants).</summary>
 internal sealed record CopySpec(long Bytes) : KernelSpec;
@@ -150,7 +167,7 @@ internal sealed record PadSpec(string Mode, EquatableArray<int> InShape, Equatab
 internal sealed record InstanceNormSpec(int Batch, int Channels, int Spatial, float Epsilon) : KernelSpec;
 
 /// <summary>LayerNormalization over the Inner elements of each of Outer rows, with Scale and optional B of Inner elements.</summary>
-internal sealed record LayerNormSpec(int Outer, int Inner, float Epsilon, bool HasBias) : KernelSpec;
+internal sealed record LayerNormSpec(int Outer, int Inner, float Epsilon, bool HasBias, bool WritesMean, bool WritesInvStdDev) : KernelSpec;
 
 /// <summary>Local response normalisation across channels.</summary>
 internal sealed record LrnSpec(int Batch, int Channels, int Spatial, int Size, float Alpha, float Beta, float Bias) : KernelSpec;

@@ -44,10 +44,23 @@ internal sealed class BatchNormalization : OpHandler
     {
         Value x = node.Inputs[0]!;
         Constant? gamma = node.Inputs[1]!.Constant, beta = node.Inputs[2]!.Constant, mean = node.Inputs[3]!.Constant, variance = node.Inputs[4]!.Constant;
-        if (gamma is null || beta is null || mean is null || variance is null)
-            throw new UnsupportedNodeException("scale, B, mean and var must be constants");
         int[] s = x.Shape!;
         double epsilon = node.Attributes.GetFloat("epsilon", 1e-5f);
+        if (gamma is null || beta is null || mean is null || variance is null)
+        {
+            // Statistics computed at run time: the kernel derives scale and shift per channel on every run.
+            var runtime = new ChannelAffineSpec(s[0], s[1], (int)Shapes.Product(s, 2, s.Length), node.FusedActivation ?? Activation.None)
+            {
+                FromStatistics = true,
+                Epsilon = (float)epsilon,
+            };
+            ctx.AddLayer(node, runtime, new[]
+            {
+                ctx.In("X", x), ctx.In("Scale", node.Inputs[1]!), ctx.In("Shift", node.Inputs[2]!),
+                ctx.In("Mean", node.Inputs[3]!), ctx.In("Var", node.Inputs[4]!), ctx.Out("Y", node.Outputs[0]),
+            });
+            return;
+        }
         int channels = s[1];
         int scale = ctx.Transform("BatchNormScale", node.Name + ":scale",
             new[] { ctx.RawWeight(gamma, node.Inputs[1]!.Name), ctx.RawWeight(variance, node.Inputs[4]!.Name) },

@@ -76,8 +76,6 @@ internal sealed class Conv : OpHandler
         Value x = node.Inputs[0]!, w = node.Inputs[1]!;
         Value? b = node.Input(2), r = node.Input(3);
         Value y = node.Outputs[0];
-        if (w.Constant is null) throw new UnsupportedNodeException("weights computed at run time");
-        if (b is not null && b.Constant is null) throw new UnsupportedNodeException("bias computed at run time");
         int[] xs = x.Shape!, ws = w.Shape!;
         SpatialAttributes a = Spatial(node, xs, ws);
         int groups = (int)node.Attributes.GetInt("group", 1);
@@ -99,11 +97,12 @@ internal sealed class Conv : OpHandler
         int mr = profile.GemmMR;
         int m = oc / groups, k = cg * geometry.KernelH * geometry.KernelW;
         int n = (int)outPlane;
-        int[] packOperands = PackOperands(w.Constant, w.Name, ctx);
         long packedA = (long)groups * ((m + mr - 1) / mr) * mr * k;
-        int packed = ctx.Transform("PackA", w.Name + ":packed", packOperands,
-            new[] { LoweringContext.Lit.Int(groups), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) },
-            packedA, new[] { groups, (m + mr - 1) / mr, k, mr });
+        string[] packParameters = { LoweringContext.Lit.Int(groups), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) };
+        Operand packedW = w.Constant is not null
+            ? new Operand("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + ":packed", PackOperands(w.Constant, w.Name, ctx),
+                packParameters, packedA, new[] { groups, (m + mr - 1) / mr, k, mr }))
+            : ctx.RuntimePack(node, "W", "PackA", w, new[] { "null" }.Concat(packParameters).ToArray(), packedA);
 
         // A 1x1, stride-1, unpadded convolution reads its input in place as the GEMM's B (rows of pixels), when the input
         // lives in the arena (the kernel may over-read a tile past a row end into the arena's padding).
@@ -111,7 +110,7 @@ internal sealed class Conv : OpHandler
             && geometry.PadTop == 0 && geometry.PadLeft == 0 && geometry.OutH == geometry.InH && geometry.OutW == geometry.InW
             && !x.IsGraphInput && !x.IsGraphOutput;
         int maxNr = Enumerable.Range(0, profile.Isas.Count).Max(i => profile.Tile(i).NR);
-        var ops = new List<Operand> { ctx.In("X", x), new Operand("W", OperandKind.Weight, packed) };
+        var ops = new List<Operand> { ctx.In("X", x), packedW };
         if (b is not null) ops.Add(ctx.In("B", b));
         if (r is not null) ops.Add(ctx.In("R", r));
         ops.Add(ctx.Out("Y", y));

@@ -105,7 +105,6 @@ internal sealed class ConvTranspose : OpHandler
     {
         Value x = node.Inputs[0]!, w = node.Inputs[1]!;
         Value? b = node.Input(2);
-        if (w.Constant is null) throw new UnsupportedNodeException("weights computed at run time");
         int[] xs = x.Shape!, ws = w.Shape!;
         Geometry g = Plan(node, xs, ws);
         bool twoD = xs.Length == 4;
@@ -122,12 +121,14 @@ internal sealed class ConvTranspose : OpHandler
         int outPerGroup = ws[1];
         int m = outPerGroup * kh * kw, k = xs[1] / g.Groups, n = inH * inW;
         long packedA = (long)g.Groups * ((m + mr - 1) / mr) * mr * k;
-        int packed = ctx.Transform("PackATransposed", w.Name + ":packed_t", new[] { ctx.RawWeight(w.Constant, w.Name) },
-            new[] { LoweringContext.Lit.Int(g.Groups), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) }, packedA);
+        string[] packParameters = { LoweringContext.Lit.Int(g.Groups), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) };
+        Operand packedW = w.Constant is not null
+            ? new Operand("W", OperandKind.Weight, ctx.Transform("PackATransposed", w.Name + ":packed_t", new[] { ctx.RawWeight(w.Constant, w.Name) }, packParameters, packedA))
+            : ctx.RuntimePack(node, "W", "PackATransposed", w, packParameters, packedA);
         int col = ctx.NewTensor(node.Name + ":columns", OnnxDataType.Float, new[] { xs[0], g.Groups, m, n });
         bool direct = !x.IsGraphInput && !x.IsGraphOutput;
         int maxNr = Enumerable.Range(0, profile.Isas.Count).Max(i => profile.Tile(i).NR);
-        var gemmOps = new List<Operand> { ctx.In("X", x), new Operand("W", OperandKind.Weight, packed), new Operand("Y", OperandKind.Tensor, col, Writes: true) };
+        var gemmOps = new List<Operand> { ctx.In("X", x), packedW, new Operand("Y", OperandKind.Tensor, col, Writes: true) };
         if (!direct) gemmOps.Add(ctx.Scratch("S", node, (long)k * maxNr));
         var gemm = new GemmSpec
         {

@@ -51,7 +51,9 @@ internal sealed class Elementwise : OpHandler
         var inputs = node.Inputs.Select(i => i!).ToList();
         var data = _def.OpType == "Where" ? inputs.Skip(1).ToList() : inputs;
         OnnxDataType type = data[0].Type;
-        if (data.Any(v => v.Type != type)) throw new InvalidNodeException($"inputs have different element types ({string.Join(", ", data.Select(v => v.Type))})");
+        // Pow (12+) lets the exponent have its own numeric type.
+        var typed = _def.OpType == "Pow" ? data.Take(1).ToList() : data;
+        if (typed.Any(v => v.Type != type)) throw new InvalidNodeException($"inputs have different element types ({string.Join(", ", data.Select(v => v.Type))})");
         if (_def.OpType == "Where" && inputs[0].Type != OnnxDataType.Bool) throw new InvalidNodeException("condition must be bool");
         int[]? shape = _def.OpType == "PRelu"
             ? (Shapes.Broadcast(ShapeOf(inputs[0], "X"), ShapeOf(inputs[1], "slope")) is { } b && Shapes.SameShape(b, inputs[0].Shape) ? inputs[0].Shape : null)
@@ -69,6 +71,7 @@ internal sealed class Elementwise : OpHandler
         long count = Shapes.Product(shape);
         long[][] strides = inputs.Select(c => Shapes.BroadcastStrides(c.Shape, shape)).ToArray();
         bool integer = !Folding.IsFloat(_def.OpType == "Where" ? inputs[1].Type : inputs[0].Type);
+        if (_def.OpType == "Pow" && !integer) integer = false;
         var idx = new int[shape.Length];
         if (integer && !IsComparison && _def.OpType != "Where")
         {
@@ -147,8 +150,7 @@ internal sealed class Elementwise : OpHandler
     public override void Lower(Node node, LoweringContext ctx)
     {
         var inputs = node.Inputs.Select(v => v!).ToList();
-        var data = _def.OpType == "Where" ? inputs.Skip(1) : inputs;
-        if (data.Any(v => v.Type != OnnxDataType.Float)) throw new UnsupportedNodeException($"{data.First().Type} tensors computed at run time");
+        if (inputs.Any(v => !Importer.IsIoType(v.Type))) throw new UnsupportedNodeException($"{inputs.First(v => !Importer.IsIoType(v.Type)).Type} tensors computed at run time");
         int[] shape = node.Outputs[0].Shape!;
         long[][] strides = inputs.Select(v => Shapes.BroadcastStrides(v.Shape!, shape)).ToArray();
         (int[] merged, long[][] mergedStrides) = Broadcasting.Merge(shape, strides);

@@ -3,6 +3,8 @@
 // optional transposes; C (optional from 11) broadcasts unidirectionally to [M, N]. A constant B is packed (transposed,
 // alpha folded) at construction; C becomes a padded per-column or per-row bias or a full residual.
 
+using System.Linq;
+using ModelGen.Generator.Common;
 using ModelGen.Generator.Ir;
 using ModelGen.Generator.Model;
 using ModelGen.Generator.Onnx;
@@ -41,11 +43,20 @@ internal sealed class Gemm : OpHandler
     public override void Lower(Node node, LoweringContext ctx)
     {
         Value a = node.Inputs[0]!, b = node.Inputs[1]!;
-        if (node.Attributes.GetInt("transA", 0) != 0) throw new UnsupportedNodeException("transA=1");
         bool transB = node.Attributes.GetInt("transB", 0) != 0;
         float alpha = node.Attributes.GetFloat("alpha", 1f), beta = node.Attributes.GetFloat("beta", 1f);
         int[] y = node.Outputs[0].Shape!;
-        int m = y[0], n = y[1], k = a.Shape![1];
+        int m = y[0], n = y[1];
+        if (node.Attributes.GetInt("transA", 0) != 0)
+        {
+            // A' = A^T materialised by a strided copy (A is [K, M]); the GEMM then reads rows of A'.
+            Value at = ctx.Graph.NewValue(node.Name + ":A_transposed");
+            at.Type = OnnxDataType.Float;
+            at.Shape = new[] { m, a.Shape![0] };
+            CopyLowering.StridedCopy(node, ctx, a, at, at.Shape, new long[] { 1, m }, 0);
+            a = at;
+        }
+        int k = a.Shape![1];
         var plan = new GemmLowering.BiasPlan(GemmBias.None, -1, null, -1);
         if (node.Input(2) is { } c && beta != 0f)
         {
@@ -76,7 +87,18 @@ internal sealed class Gemm : OpHandler
             }
             else
             {
-                throw new UnsupportedNodeException($"C {Shapes.Format(sc)} computed at run time (or with beta != 1) that is not [M, N]");
+                // Any other C (computed at run time and broadcast): the GEMM writes Y, then Y += beta * C in place (and the
+                // fused activation, if any, moves to that second step).
+                Activation? act = node.FusedActivation;
+                node.FusedActivation = null;
+                GemmLowering.Lower(node, ctx, a, b, m, n, k, transB, alpha, plan, batch: 1, aBatchStride: 0, bBatchStride: 0, bBroadcastBatch: true);
+                node.FusedActivation = act;
+                Value yv = node.Outputs[0];
+                long[][] strides = { Shapes.Strides(y), Shapes.BroadcastStrides(sc, y) };
+                (int[] merged, long[][] ms) = Broadcasting.Merge(y, strides);
+                ctx.AddLayer(node, new BroadcastSpec("Axpy", merged.ToEquatableArray(), ms.Select(x => x.ToEquatableArray()).ToEquatableArray(), act ?? Activation.None) { Alpha = beta },
+                    new[] { ctx.In("X0", yv), ctx.In("X1", c), ctx.Out("Y", yv) }, new[] { $"adds beta * C ({Shapes.Format(sc)}) in place" });
+                return;
             }
         }
         GemmLowering.Lower(node, ctx, a, b, m, n, k, transB, alpha, plan, batch: 1, aBatchStride: 0, bBatchStride: 0, bBroadcastBatch: true);

@@ -56,10 +56,6 @@ internal sealed class LayerNormalization : OpHandler
         RequireInputs(node, 2, 3);
         RequireOutputs(node, 1, 3);
         node.Attributes.RejectUnknown("axis", "epsilon", "stash_type");
-        for (int i = 1; i < node.Outputs.Count; i++)
-        {
-            if (node.Outputs[i].Consumers.Count + node.Outputs[i].GraphOutputIndices.Count > 0) throw new UnsupportedNodeException("the Mean/InvStdDev outputs are used");
-        }
         Value x = node.Inputs[0]!;
         int[] s = ShapeOf(x, "X");
         int axis = Axis(node, s.Length);
@@ -95,7 +91,11 @@ internal sealed class LayerNormalization : OpHandler
         bool hasBias = node.Input(2) is not null;
         if (hasBias) operands.Add(Expanded(node, ctx, 2, inner, "B"));
         operands.Add(ctx.Out("Y", node.Outputs[0]));
-        ctx.AddLayer(node, new LayerNormSpec((int)Shapes.Product(s, 0, axis), (int)innerCount, node.Attributes.GetFloat("epsilon", 1e-5f), hasBias), operands);
+        // The optional statistics outputs (one value per normalised row).
+        bool Used(int i) => node.Outputs.Count > i && node.Outputs[i].Consumers.Count + node.Outputs[i].GraphOutputIndices.Count > 0;
+        if (Used(1)) operands.Add(ctx.Out("Mean", node.Outputs[1]));
+        if (Used(2)) operands.Add(ctx.Out("InvStdDev", node.Outputs[2]));
+        ctx.AddLayer(node, new LayerNormSpec((int)Shapes.Product(s, 0, axis), (int)innerCount, node.Attributes.GetFloat("epsilon", 1e-5f), hasBias, Used(1), Used(2)), operands);
     }
 
     /// <summary>Scale/B as a dense vector of the normalised shape (broadcast constants are expanded at build time).</summary>

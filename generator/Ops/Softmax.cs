@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
-// Softmax — https://onnx.ai/onnx/operators/onnx__Softmax.html (opsets 1, 11, 13). Before 13 the input is coerced to
-// 2-D at `axis` (default 1) and normalised over the flattened tail; from 13 over the single `axis` (default -1).
+// Softmax, LogSoftmax and Hardmax — https://onnx.ai/onnx/operators/onnx__Softmax.html (opsets 1, 11, 13). Before 13
+// the input is coerced to 2-D at `axis` (default 1) and normalised over the flattened tail; from 13 over the single
+// `axis` (default -1). Hardmax: 1 at the first maximum, 0 elsewhere.
 
 using ModelGen.Generator.Ir;
 using ModelGen.Generator.Model;
@@ -10,7 +11,11 @@ namespace ModelGen.Generator.Ops;
 
 internal sealed class Softmax : OpHandler
 {
-    public override string OpType => "Softmax";
+    private readonly string _opType;
+
+    public Softmax(string opType) => _opType = opType;
+
+    public override string OpType => _opType;
 
     public override void Infer(Node node, InferContext ctx)
     {
@@ -43,7 +48,7 @@ internal sealed class Softmax : OpHandler
     public override void Lower(Node node, LoweringContext ctx)
     {
         (int outer, int axis, int inner) = View(node, node.Inputs[0]!.Shape!);
-        ctx.AddLayer(node, new SoftmaxSpec(outer, axis, inner, Log: false),
+        ctx.AddLayer(node, new SoftmaxSpec(outer, axis, inner, _opType),
             new[] { ctx.In("X", node.Inputs[0]!), ctx.Out("Y", node.Outputs[0]) });
     }
 }

@@ -43,7 +43,7 @@ internal sealed class InferContext
     {
         Value? v = node.Input(index);
         if (v is null) throw new InvalidNodeException($"input '{name}' is missing");
-        if (v.Constant is null || !v.Constant.IsMaterializable) throw new RuntimeDependentShapeException(v.Name.Length > 0 ? $"{name} ('{v.Name}')" : name);
+        if (v.Constant is null || !v.Constant.IsMaterializable) throw new RuntimeDependentShapeException(name == v.Name ? $"'{name}'" : $"'{name}' ('{v.Name}')");
         return v.Constant;
     }
 

@@ -237,6 +237,19 @@ internal sealed class LoweringContext
     public Operand Scratch(string parameter, Node node, long floats) =>
         new(parameter, OperandKind.Tensor, NewTensor(node.Name + ":scratch", OnnxDataType.Float, new[] { (int)Math.Max(1, floats) }), Writes: true);
 
+    /// <summary>
+    /// Packs a weight that is a graph input (or computed) at run time into an arena tensor, with the same
+    /// WeightTransforms function the constructor uses for constant weights. Returns the packed tensor's operand.
+    /// </summary>
+    public Operand RuntimePack(Node node, string parameter, string transform, Value source, string[] parameters, long floats)
+    {
+        int packed = NewTensor(node.Name + ":" + parameter + "_packed", OnnxDataType.Float, new[] { (int)floats });
+        AddLayer(node, new RuntimeTransformSpec(transform, parameters.ToEquatableArray()),
+            new[] { In("X", source), new Operand("Y", OperandKind.Tensor, packed, Writes: true) },
+            new[] { $"packs '{source.Name}' for the GEMM at run time" });
+        return new Operand(parameter, OperandKind.Tensor, packed);
+    }
+
     public void AddLayer(Node node, KernelSpec kernel, IEnumerable<Operand> operands, IEnumerable<string>? extraRemarks = null)
     {
         var remarks = new List<string>(Remarks.ForNode(node));

@@ -34,17 +34,17 @@ public sealed class ConsumerTests(PackageFixture package)
     {
         // A library for net8.0, so this also compiles against the package's lib/net8.0.
         var app = new Consumer(package, "unsupported-op");
-        string model = app.Write("models/hardmax.onnx", TinyOnnx.SingleNode("Hardmax", [1, 4]));
+        string model = app.Write("models/trilu.onnx", TinyOnnx.SingleNode("Trilu", [1, 4], opset: 14));
         app.Write("UnsupportedOp.csproj", Consumer.ProjectXml(package.Version, "net8.0",
-            """<AdditionalFiles Include="models/hardmax.onnx" ModelGenClass="HardmaxModel" />""", outputType: "Library"));
+            """<AdditionalFiles Include="models/trilu.onnx" ModelGenClass="TriluModel" />""", outputType: "Library"));
         // The class is still generated (its Run throws NotSupportedException), so code using it compiles.
-        app.Write("Uses.cs", "namespace UnsupportedOp; public static class Uses { public static int Inputs => HardmaxModel.XElementCount; }");
+        app.Write("Uses.cs", "namespace UnsupportedOp; public static class Uses { public static int Inputs => TriluModel.XElementCount; }");
 
         ProcessResult build = app.Build();
         Assert.True(build.ExitCode == 0, build.ToString());
         string[] warnings = Consumer.DiagnosticLines(build, "warning MG0100");
         Assert.True(warnings.Length > 0, "No warning MG0100:\n" + build);
-        Assert.All(warnings, w => Assert.True(w.StartsWith(model + "(", StringComparison.Ordinal) && w.Contains("Hardmax", StringComparison.Ordinal),
+        Assert.All(warnings, w => Assert.True(w.StartsWith(model + "(", StringComparison.Ordinal) && w.Contains("Trilu", StringComparison.Ordinal),
             $"MG0100 should point at {model} and name the operator: {w}"));
     }
 

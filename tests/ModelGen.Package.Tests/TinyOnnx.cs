@@ -11,7 +11,8 @@ public static class TinyOnnx
 
     /// <summary>A model with one node: float input X [shape] -> <paramref name="opType"/> -> float output Y [shape],
     /// default (ai.onnx) domain at <paramref name="opset"/>, no attributes.</summary>
-    /// <remarks>Checked with ONNX 1.12 (<c>onnx.checker.check_model(m, full_check=True)</c>) for Hardmax, opset 13.</remarks>
+    /// <remarks>The layout was checked with ONNX 1.12 (<c>onnx.checker.check_model(m, full_check=True)</c>) for Hardmax, opset 13;
+    /// the tests use Trilu (opset 14), an operator image models do not use, as the unsupported one.</remarks>
     public static byte[] SingleNode(string opType, int[] shape, long opset = 13)
     {
         var node = new Message()

@@ -45,7 +45,9 @@ public sealed class GeneratorRun
     public (byte[]? Assembly, ImmutableArray<Diagnostic> Errors) Emit()
     {
         var resources = Models.Select(m => new ResourceDescription(
-            "ModelGen." + System.IO.Path.GetFileName(m.Path), () => File.OpenRead(m.Path), isPublic: true)).ToArray();
+            m.Metadata is not null && m.Metadata.TryGetValue("ModelGenResourceName", out string? name) && name.Length > 0
+                ? name : "ModelGen." + System.IO.Path.GetFileName(m.Path),
+            () => File.OpenRead(m.Path), isPublic: true)).ToArray();
         using var ms = new MemoryStream();
         EmitResult emit = OutputCompilation.Emit(ms, manifestResources: resources);
         var errors = emit.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
@@ -69,7 +71,7 @@ public sealed class LoadedAssembly : IDisposable
 {
     private readonly TestLoadContext _context;
 
-    internal LoadedAssembly(byte[] bytes)
+    public LoadedAssembly(byte[] bytes)
     {
         _context = new TestLoadContext();
         Assembly = _context.LoadFromStream(new MemoryStream(bytes));

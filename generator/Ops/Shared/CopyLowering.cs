@@ -40,4 +40,21 @@ internal static class CopyLowering
         ctx.AddLayer(node, new StridedCopySpec(dims.ToEquatableArray(), st.ToEquatableArray(), offset),
             new[] { ctx.In("X", x), ctx.Out("Y", y) });
     }
+
+    /// <summary>
+    /// A reshape of x to <paramref name="view"/> followed by a transpose by <paramref name="perm"/> (DepthToSpace,
+    /// SpaceToDepth): returns the output shape (in permuted order) and the input strides of each output axis.
+    /// </summary>
+    public static (int[] Shape, long[] Strides) PermutedView(int[] view, int[] perm)
+    {
+        long[] strides = Shapes.Strides(view);
+        var shape = new int[perm.Length];
+        var st = new long[perm.Length];
+        for (int i = 0; i < perm.Length; i++)
+        {
+            shape[i] = view[perm[i]];
+            st[i] = strides[perm[i]];
+        }
+        return (shape, st);
+    }
 }

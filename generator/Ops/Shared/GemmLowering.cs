@@ -39,10 +39,19 @@ internal static class GemmLowering
             layout = GemmBLayout.Packed;
             bStride = bBroadcastBatch ? 0 : perBatch;
         }
+        else if (transB || alpha != 1f)
+        {
+            // A run-time B that must be transposed or scaled: packed per run like constant weights are at construction.
+            int packedBatch = bBroadcastBatch ? 1 : batch;
+            long perBatch = (long)((n + nrp - 1) / nrp) * nrp * k;
+            ops.Add(ctx.RuntimePack(node, "B", "PackB", b, new[] { LoweringContext.Lit.Int(packedBatch), LoweringContext.Lit.Int(k),
+                LoweringContext.Lit.Int(n), LoweringContext.Lit.Int(nrp), LoweringContext.Lit.Int(transB ? 1 : 0), LoweringContext.Lit.Float(alpha) },
+                packedBatch * perBatch));
+            layout = GemmBLayout.Packed;
+            bStride = bBroadcastBatch ? 0 : perBatch;
+        }
         else
         {
-            if (transB) throw new UnsupportedNodeException("transB with B computed at run time");
-            if (alpha != 1f) throw new UnsupportedNodeException("alpha != 1 with B computed at run time");
             ops.Add(ctx.In("B", b));
             if (!b.IsGraphInput && !b.IsGraphOutput)
             {

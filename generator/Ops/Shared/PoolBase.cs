@@ -23,8 +23,7 @@ internal abstract class PoolBase : OpHandler
         RequireInputs(node, 1, 1);
         RequireOutputs(node, 1, 2);
         node.Attributes.RejectUnknown(KnownAttributes(node));
-        if (node.Outputs.Count > 1 && node.Outputs[1].Consumers.Count + node.Outputs[1].GraphOutputIndices.Count > 0)
-            throw new UnsupportedNodeException("the Indices output is used");
+        if (IndicesUsed(node) && Kind != PoolKind.Max) throw new InvalidNodeException("only MaxPool has an Indices output");
         Value x = node.Inputs[0]!;
         int[] s = ShapeOf(x, "the input");
         if (s.Length < 3) throw new InvalidNodeException($"the input must be N x C x spatial, got {Shapes.Format(s)}");
@@ -40,6 +39,9 @@ internal abstract class PoolBase : OpHandler
         ctx.SetOutput(node, 0, x.Type, output);
         if (node.Outputs.Count > 1) ctx.SetOutput(node, 1, OnnxDataType.Int64, output);
     }
+
+    private static bool IndicesUsed(Node node) =>
+        node.Outputs.Count > 1 && node.Outputs[1].Consumers.Count + node.Outputs[1].GraphOutputIndices.Count > 0;
 
     protected virtual bool CountIncludePad(Node node) => false;
 
@@ -60,7 +62,14 @@ internal abstract class PoolBase : OpHandler
             DilationH: twoD ? a.Dilations[0] : 1, DilationW: a.Dilations[a.Dilations.Length - 1],
             PadTop: twoD ? a.PadsBegin[0] : 0, PadLeft: a.PadsBegin[a.PadsBegin.Length - 1],
             OutH: twoD ? a.Output[0] : 1, OutW: a.Output[a.Output.Length - 1]);
-        var spec = new PoolSpec(Kind, s[0] * s[1], g, twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1], CountIncludePad(node), P(node));
-        ctx.AddLayer(node, spec, new[] { ctx.In("X", node.Inputs[0]!), ctx.Out("Y", node.Outputs[0]) });
+        bool indices = IndicesUsed(node);
+        var spec = new PoolSpec(Kind, s[0] * s[1], g, twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1], CountIncludePad(node), P(node))
+        {
+            Indices = indices,
+            StorageOrder = (int)node.Attributes.GetInt("storage_order", 0),
+        };
+        var operands = new System.Collections.Generic.List<Operand> { ctx.In("X", node.Inputs[0]!), ctx.Out("Y", node.Outputs[0]) };
+        if (indices) operands.Add(ctx.Out("I", node.Outputs[1]));
+        ctx.AddLayer(node, spec, operands);
     }
 }
