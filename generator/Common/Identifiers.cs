@@ -99,7 +99,9 @@ internal static class Identifiers
                 case '<': sb.Append("&lt;"); break;
                 case '>': sb.Append("&gt;"); break;
                 case '&': sb.Append("&amp;"); break;
-                default: sb.Append(char.IsControl(ch) ? ' ' : ch); break;
+                // U+2028/U+2029 are not control characters but end a line in C#: inside a comment the rest of the
+                // (model-controlled) text would become code (found by RobustnessTests, node names).
+                default: sb.Append(char.IsControl(ch) || ch is '\u2028' or '\u2029' ? ' ' : ch); break;
             }
         }
         return sb.ToString();

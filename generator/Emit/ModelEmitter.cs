@@ -131,7 +131,9 @@ internal static class ModelEmitter
         w.WriteLine("private byte* _arena;");
         w.WriteLine("private byte* _packed;");
         w.WriteLine("private bool _disposed;");
-        w.WriteLine("private int _busy;");
+        // Only the runnable Run uses the re-entrancy flag: an unused field would raise CS0169 in the user's build (an
+        // error with TreatWarningsAsErrors) for a model that only has MG0100 warnings (found by DiagnosticTests.MG0100).
+        if (runnable) w.WriteLine("private int _busy;");
         w.WriteLine();
 
         // Constructor and finalizer.

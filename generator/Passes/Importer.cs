@@ -88,6 +88,14 @@ internal static class Importer
             if (!CheckIoTensor(input, "graph input", diagnostics)) continue;
             int[]? shape = ResolveInputShape(input, pinned, diagnostics);
             if (shape is null) continue;
+            // Each dimension fits in an int, but the tensor must too (found by DiagnosticTests.MG0203: a 65536x65536
+            // input passed straight to an output generated code that did not compile instead of reporting MG0203).
+            long elements = Shapes.Product(shape);
+            if (elements > int.MaxValue)
+            {
+                diagnostics.Report(DiagnosticDescriptors.TensorTooLarge, input.Name, elements, "2^31 - 1 elements");
+                continue;
+            }
             v.Type = input.Type!.ElemType;
             v.Shape = shape;
             v.GraphInputIndex = graph.Inputs.Count;

@@ -78,7 +78,11 @@ internal static class Lowering
     public static ModelSpec BuildSpec(Graph graph, LoweringContext? ctx, ModelRequest request, string className, string ns,
         byte[] bytes, List<string> unsupported)
     {
-        var usedParams = new HashSet<string>();
+        // The typed Run declares locals in0.., out0.. and calls Execute: parameters derived from tensor names must not
+        // take those names (found by RobustnessTests: inputs named "in0"/"in1" gave CS0136 in the generated Run).
+        var usedParams = new HashSet<string> { "Execute" };
+        for (int i = 0; i < graph.Inputs.Count; i++) usedParams.Add("in" + i.ToString(CultureInfo.InvariantCulture));
+        for (int i = 0; i < graph.Outputs.Count; i++) usedParams.Add("out" + i.ToString(CultureInfo.InvariantCulture));
         var usedConsts = new HashSet<string>();
         IoSpec MakeIo(Value v, int tensorId)
         {
