@@ -37,6 +37,7 @@ public sealed partial class ModelGenerator
             RootNamespace = Property("RootNamespace"),
             Profile = profile,
             InputShape = Item("ModelGenInputShape"),
+            ConstantInputs = Item("ModelGenConstantInputs"),
             ResourceName = Item("ModelGenResourceName"),
         };
     }

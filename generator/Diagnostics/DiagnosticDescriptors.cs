@@ -89,6 +89,12 @@ internal static class DiagnosticDescriptors
         ShapeCategory, DiagnosticSeverity.Error,
         "Expected '1x3x224x224' (one input) or 'name=1x3x224x224;other=1x10' with positive sizes that agree with the model's fixed dimensions.");
 
+    public static readonly DiagnosticDescriptor InvalidConstantInputsOption = Make(
+        "MG0204", "Invalid ModelGenConstantInputs",
+        "ModelGenConstantInputs '{0}' is invalid: {1}",
+        ShapeCategory, DiagnosticSeverity.Error,
+        "Expected 'name=v1,v2,...' entries separated by ';', naming graph inputs, with as many numbers as the input has elements.");
+
     public static readonly DiagnosticDescriptor TensorTooLarge = Make(
         "MG0203", "Tensor too large",
         "Tensor '{0}' would have {1} elements, more than ModelGen supports ({2})",
@@ -123,7 +129,7 @@ internal static class DiagnosticDescriptors
     {
         MalformedModel, UnreadableModel, ExternalData, UnsupportedElementType, InitializerIsInput,
         UnsupportedModelFeature, UnsupportedOperator, InvalidNode, RuntimeDependentShape, SymbolicBatchDefaulted,
-        SymbolicDimensionNotPinned, InvalidInputShapeOption, TensorTooLarge, UnknownProfile, DuplicateClassName,
+        SymbolicDimensionNotPinned, InvalidInputShapeOption, InvalidConstantInputsOption, TensorTooLarge, UnknownProfile, DuplicateClassName,
         InvalidClassName, InternalError,
     };
 

@@ -44,6 +44,10 @@ internal static class ElementwiseEmitter
             "LessOrEqual" => $"{v[0]} <= {v[1]}",
             "GreaterOrEqual" => $"{v[0]} >= {v[1]}",
             "Where" => $"({v[0]} ? {v[1]} : {v[2]})",
+            "And" => $"{v[0]} & {v[1]}",
+            "Or" => $"{v[0]} | {v[1]}",
+            "Xor" => $"{v[0]} ^ {v[1]}",
+            "Not" => $"!{v[0]}",
             _ => throw new System.InvalidOperationException("element-wise op " + op),
         };
     }
@@ -135,8 +139,21 @@ internal static class ElementwiseEmitter
         yield return $"lowering: element-wise {u.Op} over {u.Count} elements";
     }
 
-    public static void EmitUnary(UnarySpec u, string x, string y, SourceWriter w, EmitContext ctx)
+    public static void EmitUnary(UnarySpec u, string x, string y, string type, SourceWriter w, EmitContext ctx)
     {
+        if (type != "float")
+        {
+            // Integer and double inputs (Neg, Abs, Sign, Relu): exact typed scalar loop.
+            string expr = u.Op switch
+            {
+                "Neg" => "-v",
+                "Abs" => "global::System.Math.Abs(v)",
+                "Sign" => "global::System.Math.Sign(v)",
+                _ => $"global::System.Math.Max(v, ({type})0)",
+            };
+            w.WriteLine($"for (long i = 0; i < {EmitContext.Long(u.Count)}L; i++) {{ var v = {x}[i]; {y}[i] = ({type})({expr}); }}");
+            return;
+        }
         Activation? act = u.Op switch
         {
             "Relu" => new Activation(ActivationKind.Relu),

@@ -107,7 +107,7 @@ internal static class LayerEmitter
                 break;
             }
             case UnarySpec u:
-                ElementwiseEmitter.EmitUnary(u, "X", "Y", w, ctx);
+                ElementwiseEmitter.EmitUnary(u, "X", "Y", ElementTypeOf(layer.Operands[0], ctx.Spec), w, ctx);
                 break;
             case ChannelAffineSpec c:
                 ElementwiseEmitter.EmitChannelAffine(c, "X", "Scale", "Shift", "Y", w, ctx);
@@ -142,7 +142,7 @@ internal static class LayerEmitter
                 TensorEmitter.EmitPad(layer.MethodName, p, "X", "Y", w);
                 break;
             case ReduceSpec r:
-                ReductionEmitter.EmitReduce(r, "X", "Y", w, ctx);
+                ReductionEmitter.EmitReduce(r, "X", "Y", ElementTypeOf(layer.Operands[0], ctx.Spec), w, ctx);
                 break;
             case CopySpec c:
                 DataMovementEmitter.EmitCopy(c, "X", "Y", w);

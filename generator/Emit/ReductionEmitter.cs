@@ -55,9 +55,13 @@ internal static class ReductionEmitter
             $"for each of [{string.Join("x", r.Kept)}] (strides {string.Join(",", r.KeptStrides)})";
     }
 
-    public static void EmitReduce(ReduceSpec r, string x, string y, SourceWriter w, EmitContext ctx)
+    public static void EmitReduce(ReduceSpec r, string x, string y, string type, SourceWriter w, EmitContext ctx)
     {
-        string M = EmitContext.MathF;
+        // float32 reductions use MathF and the vector paths; double ones (rare) run as plain loops in double.
+        bool isFloat = type == "float";
+        string M = isFloat ? EmitContext.MathF : EmitContext.Math;
+        string T = type;
+        string Lit(string f) => isFloat ? f : f.Replace("float.", "double.").TrimEnd('f');
         bool arg = r.Op is "ArgMax" or "ArgMin";
         long count = 1;
         foreach (int d in r.Reduced) count *= d;
@@ -66,24 +70,24 @@ internal static class ReductionEmitter
         for (int i = 0; i < r.Kept.Count; i++) w.OpenBlock($"for (int k{i} = 0; k{i} < {r.Kept[i]}; k{i}++)");
         var keptTerms = new List<string>();
         for (int i = 0; i < r.Kept.Count; i++) if (r.KeptStrides[i] != 0) keptTerms.Add($"k{i} * {EmitContext.Long(r.KeptStrides[i])}L");
-        w.WriteLine($"float* xp = {x}{(keptTerms.Count == 0 ? "" : " + " + string.Join(" + ", keptTerms))};");
-        bool contiguous = r.Reduced.Count == 1 && r.ReducedStrides[0] == 1;
+        w.WriteLine($"{T}* xp = {x}{(keptTerms.Count == 0 ? "" : " + " + string.Join(" + ", keptTerms))};");
+        bool contiguous = isFloat && r.Reduced.Count == 1 && r.ReducedStrides[0] == 1;
         if (r.Op == "ReduceLogSumExp")
         {
             // Max-subtracted, as ONNX Runtime computes it (stable for large inputs).
-            w.WriteLine("float m = float.NegativeInfinity;");
+            w.WriteLine($"{T} m = {Lit("float.NegativeInfinity")};");
             EmitReducedLoops(r, w, v => $"m = {M}.Max(m, {v});");
-            w.WriteLine("float acc = 0f;");
+            w.WriteLine($"{T} acc = 0;");
             EmitReducedLoops(r, w, v => $"acc += {M}.Exp({v} - m);");
-            w.WriteLine($"{y}[o++] = float.IsNegativeInfinity(m) ? m : {M}.Log(acc) + m;");
+            w.WriteLine($"{y}[o++] = {T}.IsNegativeInfinity(m) ? m : {M}.Log(acc) + m;");
         }
         else if (arg)
         {
             bool max = r.Op == "ArgMax";
             string cmp = max ? (r.SelectLastIndex ? ">=" : ">") : (r.SelectLastIndex ? "<=" : "<");
-            w.WriteLine($"float best = xp[0]; long index = 0;");
+            w.WriteLine($"{T} best = xp[0]; long index = 0;");
             w.OpenBlock($"for (long t = 1; t < {EmitContext.Long(count)}L; t++)");
-            w.WriteLine($"float v = xp[t * {EmitContext.Long(r.ReducedStrides[0])}L];");
+            w.WriteLine($"{T} v = xp[t * {EmitContext.Long(r.ReducedStrides[0])}L];");
             w.WriteLine($"if (v {cmp} best) {{ best = v; index = t; }}");
             w.CloseBlock();
             w.WriteLine($"{y}[o++] = index;");
@@ -93,17 +97,17 @@ internal static class ReductionEmitter
             (string init, System.Func<string, string> step, System.Func<string, string> finish) = r.Op switch
             {
                 "ReduceSum" => ("0f", (System.Func<string, string>)(v => $"acc += {v};"), (System.Func<string, string>)(a => a)),
-                "ReduceMean" => ("0f", v => $"acc += {v};", a => $"{a} / {EmitContext.Long(count)}f"),
+                "ReduceMean" => ("0f", v => $"acc += {v};", a => $"{a} / {EmitContext.Long(count)}"),
                 "ReduceMax" => ("float.NegativeInfinity", v => $"acc = {M}.Max(acc, {v});", a => a),
                 "ReduceMin" => ("float.PositiveInfinity", v => $"acc = {M}.Min(acc, {v});", a => a),
                 "ReduceProd" => ("1f", v => $"acc *= {v};", a => a),
                 "ReduceL1" => ("0f", v => $"acc += {M}.Abs({v});", a => a),
-                "ReduceL2" => ("0f", v => $"{{ float t = {v}; acc += t * t; }}", a => $"{M}.Sqrt({a})"),
+                "ReduceL2" => ("0f", v => $"{{ {T} t = {v}; acc += t * t; }}", a => $"{M}.Sqrt({a})"),
                 "ReduceLogSum" => ("0f", v => $"acc += {v};", a => $"{M}.Log({a})"),
-                "ReduceSumSquare" => ("0f", v => $"{{ float t = {v}; acc += t * t; }}", a => a),
+                "ReduceSumSquare" => ("0f", v => $"{{ {T} t = {v}; acc += t * t; }}", a => a),
                 _ => throw new System.InvalidOperationException(r.Op),
             };
-            w.WriteLine($"float acc = {init};");
+            w.WriteLine($"{T} acc = {Lit(init)};");
             bool vectorSum = contiguous && r.Op is "ReduceSum" or "ReduceMean" or "ReduceSumSquare" or "ReduceL2" or "ReduceL1" or "ReduceLogSum";
             bool vectorMinMax = contiguous && r.Op is "ReduceMax" or "ReduceMin";
             if (vectorSum || vectorMinMax)

@@ -13,6 +13,8 @@ internal sealed record ModelRequest
     public string RootNamespace { get; init; } = "";
     public string Profile { get; init; } = "";
     public string InputShape { get; init; } = "";
+    /// <summary>Graph inputs frozen to build-time values: "name=1,2,3;other=0.5".</summary>
+    public string ConstantInputs { get; init; } = "";
     public string ResourceName { get; init; } = "";
     /// <summary>Runs the simplification passes (BatchNorm folding, activation fusion); tests switch it off to compare.</summary>
     public bool Simplify { get; init; } = true;

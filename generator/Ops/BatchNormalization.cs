@@ -1,5 +1,5 @@
 // Licensed under the MIT license.
-// BatchNormalization (inference) — https://onnx.ai/onnx/operators/onnx__BatchNormalization.html (opsets 7, 9, 14, 15).
+// BatchNormalization (inference) — https://onnx.ai/onnx/operators/onnx__BatchNormalization.html (opsets 6, 7, 9, 14, 15).
 // y = (x - mean) / sqrt(var + eps) * scale + B per channel (axis 1). After a Conv it is folded into the Conv's weights
 // (Passes/FoldBatchNorm); standalone it becomes a per-channel affine layer with construction-time scale and shift.
 
@@ -14,13 +14,14 @@ internal sealed class BatchNormalization : OpHandler
 {
     public override string OpType => "BatchNormalization";
 
-    public override int MinOpset => 7;
+    public override int MinOpset => 6;
 
     public override void Infer(Node node, InferContext ctx)
     {
         RequireInputs(node, 5, 5);
         RequireOutputs(node, 1, 5);
-        node.Attributes.RejectUnknown("epsilon", "momentum", "spatial", "training_mode");
+        node.Attributes.RejectUnknown("epsilon", "momentum", "spatial", "training_mode", "is_test");
+        if (node.Opset < 7 && node.Attributes.GetInt("is_test", 0) == 0 && node.Outputs.Count > 1) throw new UnsupportedNodeException("is_test=0 (training)");
         if (node.Attributes.GetInt("training_mode", 0) != 0) throw new UnsupportedNodeException("training_mode=1");
         if (node.Opset < 9 && node.Attributes.GetInt("spatial", 1) != 1) throw new UnsupportedNodeException("spatial=0");
         for (int i = 1; i < node.Outputs.Count; i++)

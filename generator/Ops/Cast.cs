@@ -10,26 +10,33 @@ using ModelGen.Generator.Passes;
 
 namespace ModelGen.Generator.Ops;
 
-internal sealed class Cast : OpHandler
+internal class Cast : OpHandler
 {
     public override string OpType => "Cast";
 
     public override int MinOpset => 6;
 
-    public override void Infer(Node node, InferContext ctx)
+    /// <summary>The target type: the `to` attribute (CastLike: the second input's type).</summary>
+    protected virtual OnnxDataType Target(Node node)
     {
         RequireInputs(node, 1, 1);
-        RequireOutputs(node, 1, 1);
         node.Attributes.RejectUnknown("to", "saturate");
         if (!node.Attributes.Has("to")) throw new InvalidNodeException("attribute 'to' is required");
-        OnnxDataType to = (OnnxDataType)node.Attributes.GetInt("to", 0);
+        return (OnnxDataType)node.Attributes.GetInt("to", 0);
+    }
+
+    public override void Infer(Node node, InferContext ctx)
+    {
+        RequireOutputs(node, 1, 1);
+        OnnxDataType to = Target(node);
         if (Constant.ElementSize(to) == 0) throw new UnsupportedNodeException($"cast to {to}");
         ctx.SetOutput(node, 0, to, ShapeOf(node.Inputs[0], "the input"));
     }
 
     public override Constant[]? Fold(Node node, InferContext ctx)
     {
-        if (!Folding.CanFold(node)) return null;
+        // Only the data input matters (CastLike's second input contributes its type, not its values).
+        if (!Folding.CanFold(node, inputs: 1)) return null;
         Constant x = node.Inputs[0]!.Constant!;
         OnnxDataType to = node.Outputs[0].Type;
         int[] shape = x.Shape;
@@ -103,5 +110,26 @@ internal sealed class Cast : OpHandler
         }
         if (!Importer.IsIoType(x.Type) || !Importer.IsIoType(to)) throw new UnsupportedNodeException($"cast from {x.Type} to {to} at run time");
         ctx.AddLayer(node, new Model.CastSpec(Shapes.Product(node.Outputs[0].Shape!)), new[] { ctx.In("X", x), ctx.Out("Y", node.Outputs[0]) });
+    }
+}
+
+/// <summary>CastLike (opsets 15, 19, 21): Cast to the element type of the second input.</summary>
+internal sealed class CastLike : Cast
+{
+    public override string OpType => "CastLike";
+
+    public override int MinOpset => 15;
+
+    protected override OnnxDataType Target(Node node)
+    {
+        RequireInputs(node, 2, 2);
+        node.Attributes.RejectUnknown("saturate");
+        return node.Inputs[1]!.Type;
+    }
+
+    public override void Lower(Node node, LoweringContext ctx)
+    {
+        // Only the first input is read; the second supplies its type.
+        base.Lower(node, ctx);
     }
 }

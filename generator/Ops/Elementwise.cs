@@ -1,10 +1,11 @@
 // Licensed under the MIT license.
 // Element-wise operators with multidirectional broadcasting (https://onnx.ai/onnx/operators/), one table row per op:
-//   arithmetic  Add Sub Mul Div (7, 13, 14)  Pow (7, 12, 13, 15)  Max Min (8, 12, 13)  Sum Mean (8, 13)
+//   arithmetic  Add Sub Mul Div (6, 7, 13, 14)  Pow (1, 7, 12, 13, 15)  Max Min (6, 8, 12, 13)  Sum Mean (6, 8, 13)
 //   activation  PRelu (7, 9, 16; slope broadcasts unidirectionally to X)
 //   comparison  Equal (7, 11, 13, 19)  Less Greater (7, 9, 13)  LessOrEqual GreaterOrEqual (12, 16) -> bool
 //   selection   Where (9, 16)
-// Opsets before 7 (the `broadcast` attribute) are not supported. Constants fold at build time (float32 results, or int64
+// Before opset 7 (8 for Max/Min/Sum/Mean) broadcasting was explicit: `broadcast`=1 aligns B at `axis` (default: the
+// trailing axes), which is the same as numpy broadcasting of B padded with 1s. Constants fold at build time (float32 results, or int64
 // arithmetic for integer shape computations); float tensors run as vectorised loops, the rest as scalar loops.
 
 using System;
@@ -25,11 +26,12 @@ internal sealed class Elementwise : OpHandler
 
     public static readonly IReadOnlyList<Definition> Definitions = new[]
     {
-        new Definition("Add", 7, 2, 2), new Definition("Sub", 7, 2, 2), new Definition("Mul", 7, 2, 2), new Definition("Div", 7, 2, 2),
-        new Definition("Pow", 7, 2, 2), new Definition("Max", 8, 1, int.MaxValue), new Definition("Min", 8, 1, int.MaxValue),
-        new Definition("Sum", 8, 1, int.MaxValue), new Definition("Mean", 8, 1, int.MaxValue), new Definition("PRelu", 7, 2, 2),
+        new Definition("Add", 6, 2, 2), new Definition("Sub", 6, 2, 2), new Definition("Mul", 6, 2, 2), new Definition("Div", 6, 2, 2),
+        new Definition("Pow", 1, 2, 2), new Definition("Max", 6, 1, int.MaxValue), new Definition("Min", 6, 1, int.MaxValue),
+        new Definition("Sum", 6, 1, int.MaxValue), new Definition("Mean", 6, 1, int.MaxValue), new Definition("PRelu", 7, 2, 2),
         new Definition("Equal", 7, 2, 2), new Definition("Less", 7, 2, 2), new Definition("Greater", 7, 2, 2),
         new Definition("LessOrEqual", 12, 2, 2), new Definition("GreaterOrEqual", 12, 2, 2), new Definition("Where", 9, 3, 3),
+        new Definition("And", 7, 2, 2), new Definition("Or", 7, 2, 2), new Definition("Xor", 7, 2, 2), new Definition("Not", 1, 1, 1),
     };
 
     private readonly Definition _def;
@@ -42,11 +44,33 @@ internal sealed class Elementwise : OpHandler
 
     private bool IsComparison => _def.OpType is "Equal" or "Less" or "Greater" or "LessOrEqual" or "GreaterOrEqual";
 
+    private bool IsLogical => _def.OpType is "And" or "Or" or "Xor" or "Not";
+
+    /// <summary>True for the opset-6 form with an explicit `broadcast` attribute.</summary>
+    private bool Legacy(Node node) => node.Opset < 7 && _def.OpType is "Add" or "Sub" or "Mul" or "Div" or "Pow";
+
+    /// <summary>The shape input <paramref name="i"/> broadcasts with: B padded with 1s at `axis` in the legacy form.</summary>
+    private int[] InputShape(Node node, int i)
+    {
+        int[] s = ShapeOf(node.Inputs[i], $"input {i}");
+        if (!Legacy(node) || i != 1 || node.Attributes.GetInt("broadcast", 0) == 0) return s;
+        int[] a = ShapeOf(node.Inputs[0], "input 0");
+        long axis = node.Attributes.GetInt("axis", a.Length - s.Length);
+        if (axis < 0) axis += a.Length;
+        if (axis < 0 || axis + s.Length > a.Length) throw new InvalidNodeException($"B {Shapes.Format(s)} does not fit in A {Shapes.Format(a)} at axis {axis}");
+        var padded = new int[a.Length];
+        for (int d = 0; d < padded.Length; d++) padded[d] = d >= axis && d < axis + s.Length ? s[d - axis] : 1;
+        return padded;
+    }
+
     public override void Infer(Node node, InferContext ctx)
     {
         RequireInputs(node, _def.MinInputs, _def.MaxInputs);
         RequireOutputs(node, 1, 1);
-        node.Attributes.RejectUnknown();
+        if (Legacy(node)) node.Attributes.RejectUnknown("broadcast", "axis");
+        else node.Attributes.RejectUnknown();
+        if (Legacy(node) && node.Attributes.GetInt("broadcast", 0) == 0 && !Shapes.SameShape(ShapeOf(node.Inputs[0], "A"), ShapeOf(node.Inputs[1], "B")))
+            throw new InvalidNodeException("without broadcast=1 the shapes must be equal");
         if (node.Inputs.Any(i => i is null)) throw new InvalidNodeException("an input is missing");
         var inputs = node.Inputs.Select(i => i!).ToList();
         var data = _def.OpType == "Where" ? inputs.Skip(1).ToList() : inputs;
@@ -55,9 +79,10 @@ internal sealed class Elementwise : OpHandler
         var typed = _def.OpType == "Pow" ? data.Take(1).ToList() : data;
         if (typed.Any(v => v.Type != type)) throw new InvalidNodeException($"inputs have different element types ({string.Join(", ", data.Select(v => v.Type))})");
         if (_def.OpType == "Where" && inputs[0].Type != OnnxDataType.Bool) throw new InvalidNodeException("condition must be bool");
+        if (IsLogical && type != OnnxDataType.Bool) throw new InvalidNodeException("inputs must be bool");
         int[]? shape = _def.OpType == "PRelu"
             ? (Shapes.Broadcast(ShapeOf(inputs[0], "X"), ShapeOf(inputs[1], "slope")) is { } b && Shapes.SameShape(b, inputs[0].Shape) ? inputs[0].Shape : null)
-            : Broadcasting.Shape(inputs.Select((v, i) => ShapeOf(v, $"input {i}")));
+            : Broadcasting.Shape(inputs.Select((v, i) => InputShape(node, i)));
         if (shape is null) throw new InvalidNodeException($"shapes {string.Join(", ", inputs.Select(v => Shapes.Format(v.Shape!)))} do not broadcast");
         ctx.SetOutput(node, 0, IsComparison ? OnnxDataType.Bool : type, shape);
     }
@@ -69,11 +94,12 @@ internal sealed class Elementwise : OpHandler
         int[] shape = node.Outputs[0].Shape!;
         OnnxDataType outType = node.Outputs[0].Type;
         long count = Shapes.Product(shape);
-        long[][] strides = inputs.Select(c => Shapes.BroadcastStrides(c.Shape, shape)).ToArray();
+        long[][] strides = inputs.Select((c, i) => Shapes.BroadcastStrides(InputShape(node, i), shape)).ToArray();
         bool integer = !Folding.IsFloat(_def.OpType == "Where" ? inputs[1].Type : inputs[0].Type);
+        if (IsLogical) integer = true;
         if (_def.OpType == "Pow" && !integer) integer = false;
         var idx = new int[shape.Length];
-        if (integer && !IsComparison && _def.OpType != "Where")
+        if (integer && !IsComparison && _def.OpType != "Where" && !IsLogical)
         {
             long[][] vals = inputs.Select(c => c.ToLongs(ctx.Model)).ToArray();
             var r = new long[count];
@@ -144,6 +170,10 @@ internal sealed class Elementwise : OpHandler
         "LessOrEqual" => a[0] <= a[1] ? 1 : 0,
         "GreaterOrEqual" => a[0] >= a[1] ? 1 : 0,
         "Where" => a[0] != 0 ? a[1] : a[2],
+        "And" => a[0] != 0 && a[1] != 0 ? 1 : 0,
+        "Or" => a[0] != 0 || a[1] != 0 ? 1 : 0,
+        "Xor" => (a[0] != 0) != (a[1] != 0) ? 1 : 0,
+        "Not" => a[0] != 0 ? 0 : 1,
         _ => throw new InvalidOperationException(_def.OpType),
     };
 
@@ -152,7 +182,7 @@ internal sealed class Elementwise : OpHandler
         var inputs = node.Inputs.Select(v => v!).ToList();
         if (inputs.Any(v => !Importer.IsIoType(v.Type))) throw new UnsupportedNodeException($"{inputs.First(v => !Importer.IsIoType(v.Type)).Type} tensors computed at run time");
         int[] shape = node.Outputs[0].Shape!;
-        long[][] strides = inputs.Select(v => Shapes.BroadcastStrides(v.Shape!, shape)).ToArray();
+        long[][] strides = inputs.Select((v, i) => Shapes.BroadcastStrides(InputShape(node, i), shape)).ToArray();
         (int[] merged, long[][] mergedStrides) = Broadcasting.Merge(shape, strides);
         var operands = inputs.Select((v, i) => ctx.In("X" + i, v)).ToList();
         operands.Add(ctx.Out("Y", node.Outputs[0]));

@@ -17,13 +17,16 @@ internal sealed class Gemm : OpHandler
 {
     public override string OpType => "Gemm";
 
-    public override int MinOpset => 7;
+    public override int MinOpset => 6;
 
     public override void Infer(Node node, InferContext ctx)
     {
         RequireInputs(node, node.Opset >= 11 ? 2 : 3, 3);
         RequireOutputs(node, 1, 1);
-        node.Attributes.RejectUnknown("alpha", "beta", "transA", "transB");
+        // Opset 6 has `broadcast` for C; C broadcasts unidirectionally either way (a C that must not broadcast already has
+        // the full [M, N] shape).
+        if (node.Opset < 7) node.Attributes.RejectUnknown("alpha", "beta", "transA", "transB", "broadcast");
+        else node.Attributes.RejectUnknown("alpha", "beta", "transA", "transB");
         Value a = node.Inputs[0]!, b = node.Inputs[1]!;
         int[] sa = ShapeOf(a, "A"), sb = ShapeOf(b, "B");
         if (sa.Length != 2 || sb.Length != 2) throw new InvalidNodeException($"A {Shapes.Format(sa)} and B {Shapes.Format(sb)} must be 2-D");

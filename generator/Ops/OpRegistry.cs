@@ -23,7 +23,7 @@ internal static class OpRegistry
             new MaxPool(), new AveragePool(), new GlobalPool("GlobalAveragePool"), new GlobalPool("GlobalMaxPool"),
             new Concat(), new Reshape(), new Flatten(), new Softmax("Softmax"), new Softmax("LogSoftmax"), new Softmax("Hardmax"), new Dropout(), new Identity(), new ConstantOp(),
             new ShapeOp(size: false), new ShapeOp(size: true), new Gather(), new Unsqueeze(squeeze: false), new Unsqueeze(squeeze: true),
-            new Slice(), new Cast(), new Transpose(), new Expand(), new ConstantOfShape(), new RangeOp(),
+            new Slice(), new Cast(), new CastLike(), new Transpose(), new Expand(), new ConstantOfShape(), new RangeOp(),
             new Pad(), new ImageScaler(), new Crop(), new InstanceNormalization(), new LayerNormalization(), new Lrn(), new ConvTranspose(),
             new Resize(upsample: false), new Resize(upsample: true), new Split(), new Tile(), new DepthToSpace(toDepth: false),
             new DepthToSpace(toDepth: true), new LpPool(), new GlobalLpPool(),

@@ -43,7 +43,7 @@ internal sealed class Reduce : OpHandler
         else if (axesInput) node.Attributes.RejectUnknown("keepdims", "noop_with_empty_axes");
         else node.Attributes.RejectUnknown("axes", "keepdims");
         Value x = node.Inputs[0]!;
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        if (x.Type != OnnxDataType.Float && x.Type != OnnxDataType.Double) throw new UnsupportedNodeException($"element type {x.Type}");
         int[] s = ShapeOf(x, "data");
         (bool[] reduced, bool noop) = Axes(node, ctx, s.Length);
         if (noop)

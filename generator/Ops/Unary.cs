@@ -84,13 +84,30 @@ internal sealed class Unary : OpHandler
         if (_def.OpType == "Gelu" && node.Attributes.GetString("approximate", "none") is not ("none" or "tanh"))
             throw new InvalidNodeException("approximate must be 'none' or 'tanh'");
         Value x = node.Inputs[0]!;
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        if (x.Type != OnnxDataType.Float && !(IntegerCapable && Importer.IsIoType(x.Type) && x.Type != OnnxDataType.Bool))
+            throw new UnsupportedNodeException($"element type {x.Type}");
         ctx.SetOutput(node, 0, x.Type, ShapeOf(x, "the input"));
     }
+
+    /// <summary>Ops that are exact on integers and doubles too (folded, or run as typed scalar loops).</summary>
+    private bool IntegerCapable => _def.OpType is "Neg" or "Abs" or "Sign" or "Relu";
 
     public override Constant[]? Fold(Node node, InferContext ctx)
     {
         if (!Shared.Folding.CanFold(node) || _def.OpType is "Erf" or "Gelu" or "Mish") return null;
+        Value input = node.Inputs[0]!;
+        if (input.Type != OnnxDataType.Float)
+        {
+            double[] d = input.Constant!.ToDoubles(ctx.Model);
+            double[] r = Array.ConvertAll(d, v => _def.OpType switch
+            {
+                "Neg" => -v,
+                "Abs" => Math.Abs(v),
+                "Sign" => Math.Sign(v),
+                _ => Math.Max(v, 0),
+            });
+            return new[] { input.Type == OnnxDataType.Double ? Constant.FromDoubles(input.Shape!, r) : Constant.FromLongs(input.Type, input.Shape!, Array.ConvertAll(r, v => (long)v)) };
+        }
         (float alpha, float beta) = Parameters(node);
         float[] x = node.Inputs[0]!.Constant!.ToFloats(ctx.Model);
         var y = new float[x.Length];

@@ -14,7 +14,7 @@ namespace ModelGen.Generator.Passes;
 
 internal static class Importer
 {
-    public static Graph? Import(OnnxModelProto model, byte[] bytes, string inputShapeOption, DiagnosticBag diagnostics)
+    public static Graph? Import(OnnxModelProto model, byte[] bytes, string inputShapeOption, string constantInputsOption, DiagnosticBag diagnostics)
     {
         string file = System.IO.Path.GetFileName(diagnostics.FilePath);
         OnnxGraphProto g = model.Graph!;
@@ -75,6 +75,8 @@ internal static class Importer
 
         Dictionary<string, int[]>? pinned = ParseInputShapes(inputShapeOption, g, diagnostics);
         if (pinned is null) return null;
+        var frozen = new HashSet<string>(StringComparer.Ordinal);
+        if (!FreezeInputs(constantInputsOption, g, graph, frozen, diagnostics)) return null;
 
         var constantInputs = new List<string>();
         foreach (OnnxValueInfoProto input in g.Inputs)
@@ -82,7 +84,7 @@ internal static class Importer
             Value v = graph.GetOrAddValue(input.Name);
             if (v.Constant is not null)
             {
-                constantInputs.Add(input.Name);
+                if (!frozen.Contains(input.Name)) constantInputs.Add(input.Name);
                 continue;
             }
             if (!CheckIoTensor(input, "graph input", diagnostics)) continue;
@@ -165,6 +167,77 @@ internal static class Importer
         return diagnostics.HasErrors ? null : graph;
     }
 
+    /// <summary>
+    /// ModelGenConstantInputs: graph inputs given build-time values ("name=1,2,3;other=0.5") become constants, so the
+    /// shapes they determine (Resize scales, Reshape shape, Slice starts...) fold. The generated Run no longer takes them.
+    /// </summary>
+    private static bool FreezeInputs(string option, OnnxGraphProto g, Graph graph, HashSet<string> frozen, DiagnosticBag diagnostics)
+    {
+        option = option.Trim();
+        if (option.Length == 0) return true;
+        foreach (string part in option.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = part.IndexOf('=');
+            if (eq <= 0)
+            {
+                diagnostics.Report(DiagnosticDescriptors.InvalidConstantInputsOption, option, $"'{part.Trim()}' is not name=values");
+                return false;
+            }
+            string name = part.Substring(0, eq).Trim();
+            OnnxValueInfoProto? input = g.Inputs.Find(i => i.Name == name);
+            if (input is null || graph.Values.TryGetValue(name, out Value? existing) && existing.Constant is not null)
+            {
+                diagnostics.Report(DiagnosticDescriptors.InvalidConstantInputsOption, option, $"the model has no run-time input named '{name}'");
+                return false;
+            }
+            string text = part.Substring(eq + 1).Trim();
+            string[] items = text.Length == 0 ? new string[0] : text.Split(',');
+            var values = new double[items.Length];
+            for (int i = 0; i < items.Length; i++)
+            {
+                if (!double.TryParse(items[i].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]))
+                {
+                    diagnostics.Report(DiagnosticDescriptors.InvalidConstantInputsOption, option, $"'{items[i].Trim()}' is not a number");
+                    return false;
+                }
+            }
+            OnnxDataType type = input.Type?.ElemType ?? OnnxDataType.Undefined;
+            if (input.Type?.Kind != OnnxTypeKind.Tensor || Constant.ElementSize(type) == 0 || type is OnnxDataType.Float16 or OnnxDataType.BFloat16)
+            {
+                diagnostics.Report(DiagnosticDescriptors.InvalidConstantInputsOption, option, $"input '{name}' has element type {type}");
+                return false;
+            }
+            // The declared shape when it is static and agrees; otherwise a vector of the values given.
+            int[] shape = new[] { values.Length };
+            List<OnnxDim>? dims = input.Type.Shape;
+            if (dims is not null && dims.TrueForAll(d => d.Value is > 0 || (d.Value == 0 && d.Param is null)))
+            {
+                var declared = dims.ConvertAll(d => (int)(d.Value ?? 0)).ToArray();
+                if (Shapes.Product(declared) != values.Length)
+                {
+                    diagnostics.Report(DiagnosticDescriptors.InvalidConstantInputsOption, option,
+                        $"input '{name}' has shape {Shapes.Format(declared)} ({Shapes.Product(declared)} elements), {values.Length} values were given");
+                    return false;
+                }
+                shape = declared;
+            }
+            else if (dims is not null && dims.Count != 1)
+            {
+                diagnostics.Report(DiagnosticDescriptors.InvalidConstantInputsOption, option, $"input '{name}' has rank {dims.Count} with unknown dimensions; only vectors can be inferred");
+                return false;
+            }
+            Constant c = type == OnnxDataType.Float ? Constant.FromFloats(shape, Array.ConvertAll(values, v => (float)v))
+                : type == OnnxDataType.Double ? Constant.FromDoubles(shape, values)
+                : Constant.FromLongs(type, shape, Array.ConvertAll(values, v => (long)v));
+            Value value = graph.GetOrAddValue(name);
+            value.Constant = c;
+            value.Type = type;
+            value.Shape = shape;
+            frozen.Add(name);
+        }
+        return true;
+    }
+
     /// <summary>Element types a graph input or output may have (the generated Run takes buffers of these).</summary>
     internal static bool IsIoType(OnnxDataType t) => t is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Int64
         or OnnxDataType.Int32 or OnnxDataType.Int16 or OnnxDataType.UInt16 or OnnxDataType.Int8 or OnnxDataType.UInt8 or OnnxDataType.Bool;
@@ -206,7 +279,7 @@ internal static class Importer
             }
             for (int i = 0; i < dims.Count; i++)
             {
-                if (dims[i].Value is long fixedDim && fixedDim > 0 && fixedDim != pin[i])
+                if (dims[i].Value is long fixedDim && fixedDim >= 0 && fixedDim != pin[i])
                 {
                     diagnostics.Report(DiagnosticDescriptors.InvalidInputShapeOption, FormatShape(pin), $"input '{input.Name}' has fixed size {fixedDim} at axis {i}, the option gives {pin[i]}");
                     return null;
@@ -218,7 +291,8 @@ internal static class Importer
         bool ok = true;
         for (int i = 0; i < dims.Count; i++)
         {
-            if (dims[i].Value is long d && d > 0)
+            // dim_value sits in a oneof, so an explicit 0 is on the wire (a real empty axis); unset means unknown.
+            if (dims[i].Value is long d && d >= 0)
             {
                 if (d > int.MaxValue)
                 {

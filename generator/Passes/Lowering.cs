@@ -25,6 +25,8 @@ internal static class Lowering
         {
             ct.ThrowIfCancellationRequested();
             OpHandler handler = OpRegistry.Find(node.Domain, node.OpType)!;
+            // A node whose outputs are all empty (a zero-sized axis) computes nothing.
+            if (node.Outputs.Count > 0 && node.Outputs.TrueForAll(o => o.Constant is null && o.Shape is not null && Shapes.Product(o.Shape) == 0)) continue;
             try
             {
                 handler.Lower(node, ctx);

@@ -55,7 +55,7 @@ internal static class Pipeline
         }
         ct.ThrowIfCancellationRequested();
 
-        Graph? graph = Importer.Import(model, bytes, request.InputShape, diagnostics);
+        Graph? graph = Importer.Import(model, bytes, request.InputShape, request.ConstantInputs, diagnostics);
         if (graph is null || !TopologicalSort.Run(graph, diagnostics)) return Done(null);
 
         var unsupported = ShapeInference.Run(graph, diagnostics, ct);

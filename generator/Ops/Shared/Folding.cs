@@ -11,10 +11,11 @@ namespace ModelGen.Generator.Ops.Shared;
 internal static class Folding
 {
     /// <summary>True when every present input is a readable constant and every output is small enough to fold.</summary>
-    public static bool CanFold(Node node)
+    public static bool CanFold(Node node, int inputs = int.MaxValue)
     {
-        foreach (Value? v in node.Inputs)
+        for (int i = 0; i < node.Inputs.Count && i < inputs; i++)
         {
+            Value? v = node.Inputs[i];
             if (v is not null && (v.Constant is null || !v.Constant.IsMaterializable)) return false;
         }
         foreach (Value o in node.Outputs)
