@@ -129,7 +129,7 @@ internal static class DiagnosticDescriptors
     {
         MalformedModel, UnreadableModel, ExternalData, UnsupportedElementType, InitializerIsInput,
         UnsupportedModelFeature, UnsupportedOperator, InvalidNode, RuntimeDependentShape, SymbolicBatchDefaulted,
-        SymbolicDimensionNotPinned, InvalidInputShapeOption, InvalidConstantInputsOption, TensorTooLarge, UnknownProfile, DuplicateClassName,
+        SymbolicDimensionNotPinned, InvalidInputShapeOption, TensorTooLarge, InvalidConstantInputsOption, UnknownProfile, DuplicateClassName,
         InvalidClassName, InternalError,
     };
 

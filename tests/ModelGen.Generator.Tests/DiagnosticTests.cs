@@ -356,6 +356,53 @@ public sealed class DiagnosticTests
         Expect.NoSource(run);
     }
 
+    // ---- MG0204 Invalid ModelGenConstantInputs ---------------------------------------------------------------------
+
+    /// <summary>data [2x6] reshaped by a run-time int64 input 'target' [2].</summary>
+    private static string ReshapeByInput()
+    {
+        var model = new OnnxBuilder();
+        model.Input("data", 2, 6);
+        model.TypedInput("target", OnnxElementType.Int64, 2);
+        model.Node("Reshape", new[] { "data", "target" }, new[] { "y" }, name: "reshape");
+        model.Output("y");
+        return Scratch.Write("reshapebyinput.onnx", model);
+    }
+
+    [Theory]
+    [InlineData("target", "'target' is not name=values")]
+    [InlineData("other=3,4", "the model has no run-time input named 'other'")]
+    [InlineData("target=3,x", "'x' is not a number")]
+    [InlineData("target=3,4,1", "input 'target' has shape [2] (2 elements), 3 values were given")]
+    public void MG0204_invalid_constant_inputs_option(string option, string reason)
+    {
+        string path = ReshapeByInput();
+
+        GeneratorRun run = GeneratorHarness.Run(path, Expect.Meta(("ModelGenConstantInputs", option)));
+
+        Diagnostic d = Expect.One(run, "MG0204", DiagnosticSeverity.Error, path);
+        Assert.Equal($"ModelGenConstantInputs '{option}' is invalid: {reason}", Expect.Message(d));
+        Expect.NoSource(run);
+    }
+
+    [Fact]
+    public void ModelGenConstantInputs_freezes_a_shape_input_so_the_model_compiles()
+    {
+        string path = ReshapeByInput();
+        GeneratorRun rejected = GeneratorHarness.Run(path);
+        Expect.One(rejected, "MG0102", DiagnosticSeverity.Error, path);
+
+        GeneratorRun run = GeneratorHarness.Run(path, Expect.Meta(("ModelGenConstantInputs", "target=3,4")));
+
+        Assert.Empty(Expect.Ids(run));
+        using LoadedAssembly asm = run.Load();
+        using ICompiledModel m = asm.Create("TestApp.Reshapebyinput");
+        Assert.Equal(new[] { "data" }, m.Inputs.Select(i => i.Name));
+        Assert.Equal(new[] { 3, 4 }, m.Outputs[0].Shape);
+        float[] data = Enumerable.Range(0, 12).Select(i => (float)i).ToArray();
+        Assert.Equal(data, OrtComparison.RunCompiled(m, new[] { data })[0]);
+    }
+
     // ---- MG0203 Tensor too large -----------------------------------------------------------------------------------
 
     [Theory]
