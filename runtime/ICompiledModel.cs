@@ -87,3 +87,19 @@ public sealed class TensorInfo
     /// <inheritdoc/>
     public override string ToString() => $"{Name} {ElementType.Name}[{string.Join("x", Shape)}]";
 }
+
+/// <summary>Per-layer timing of a compiled model (for profiling; not allocation-free).</summary>
+public interface IProfiledModel : ICompiledModel
+{
+    /// <summary>The generated layer methods, in execution order (each names its ONNX node).</summary>
+    IReadOnlyList<string> LayerNames { get; }
+
+    /// <summary>Multiply-accumulates of each layer (0 for layers that only move data or are element-wise).</summary>
+    IReadOnlyList<long> LayerMacs { get; }
+
+    /// <summary>Runs one inference, recording each layer's duration in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
+    /// <param name="inputs">As for <see cref="ICompiledModel.Run(ReadOnlySpan{ReadOnlyMemory{float}}, ReadOnlySpan{Memory{float}})"/>.</param>
+    /// <param name="outputs">As for <see cref="ICompiledModel.Run(ReadOnlySpan{ReadOnlyMemory{float}}, ReadOnlySpan{Memory{float}})"/>.</param>
+    /// <param name="layerTicks">One element per layer, receives the ticks spent in it.</param>
+    void RunProfiled(ReadOnlySpan<ReadOnlyMemory<byte>> inputs, ReadOnlySpan<Memory<byte>> outputs, Span<long> layerTicks);
+}

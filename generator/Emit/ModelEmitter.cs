@@ -94,7 +94,7 @@ internal static class ModelEmitter
         w.WriteLine("/// One inference at a time per instance; several instances may run on several threads.");
         w.WriteLine("/// </remarks>");
         w.WriteLine($"[global::System.CodeDom.Compiler.GeneratedCode(\"{GeneratorName}\", \"{GeneratorVersion}\")]");
-        w.OpenBlock($"public sealed unsafe partial class {cls} : {Rt}.ICompiledModel");
+        w.OpenBlock($"public sealed unsafe partial class {cls} : {Rt}.IProfiledModel");
 
         // Constants.
         foreach (IoSpec io in spec.Inputs.Concat(spec.Outputs))
@@ -232,6 +232,7 @@ internal static class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
+        EmitProfiling(spec, runnable, w);
         if (runnable)
         {
             EmitExecute(spec, w);
@@ -279,6 +280,60 @@ internal static class ModelEmitter
         WeightSpec wgt = spec.Weights[id];
         string type = LayerEmitter.ElementType(wgt.ElementType) + "*";
         return wgt.Kind == WeightSourceKind.File ? $"({type})(model + {wgt.Offset})" : $"({type})(packed + {wgt.Offset})";
+    }
+
+    /// <summary>Layer names and MAC counts, and a Run that times every layer (for bench --layers).</summary>
+    private static void EmitProfiling(ModelSpec spec, bool runnable, SourceWriter w)
+    {
+        string cls = spec.ClassName;
+        w.WriteLine($"private static readonly string[] s_layerNames = new string[] {{ {string.Join(", ", spec.Layers.Select(l => Identifiers.StringLiteral(l.MethodName)))} }};");
+        w.WriteLine($"private static readonly long[] s_layerMacs = new long[] {{ {string.Join(", ", spec.Layers.Select(l => l.Macs + "L"))} }};");
+        w.WriteLine();
+        w.WriteLine("/// <inheritdoc/>");
+        w.WriteLine("public global::System.Collections.Generic.IReadOnlyList<string> LayerNames => s_layerNames;");
+        w.WriteLine();
+        w.WriteLine("/// <inheritdoc/>");
+        w.WriteLine("public global::System.Collections.Generic.IReadOnlyList<long> LayerMacs => s_layerMacs;");
+        w.WriteLine();
+        w.WriteLine("/// <inheritdoc/>");
+        w.OpenBlock("public void RunProfiled(global::System.ReadOnlySpan<global::System.ReadOnlyMemory<byte>> inputs, global::System.ReadOnlySpan<global::System.Memory<byte>> outputs, global::System.Span<long> layerTicks)");
+        if (!runnable)
+        {
+            w.WriteLine("Run(inputs, outputs);");
+            w.CloseBlock();
+            w.WriteLine();
+            return;
+        }
+        w.WriteLine($"if (layerTicks.Length != {spec.Layers.Count}) {Rt}.ThrowHelper.BufferCount(nameof(layerTicks), {spec.Layers.Count}, layerTicks.Length);");
+        w.WriteLine($"if (inputs.Length != {spec.Inputs.Count}) {Rt}.ThrowHelper.BufferCount(nameof(inputs), {spec.Inputs.Count}, inputs.Length);");
+        w.WriteLine($"if (outputs.Length != {spec.Outputs.Count}) {Rt}.ThrowHelper.BufferCount(nameof(outputs), {spec.Outputs.Count}, outputs.Length);");
+        for (int i = 0; i < spec.Inputs.Count; i++)
+        {
+            w.WriteLine($"if (inputs[{i}].Length != {spec.Inputs[i].ElementCount * ElementSize(spec.Inputs[i])}) {Rt}.ThrowHelper.BufferLength({Identifiers.StringLiteral(spec.Inputs[i].Name)}, nameof(inputs), {spec.Inputs[i].ElementCount * ElementSize(spec.Inputs[i])}, inputs[{i}].Length);");
+        }
+        for (int i = 0; i < spec.Outputs.Count; i++)
+        {
+            w.WriteLine($"if (outputs[{i}].Length != {spec.Outputs[i].ElementCount * ElementSize(spec.Outputs[i])}) {Rt}.ThrowHelper.BufferLength({Identifiers.StringLiteral(spec.Outputs[i].Name)}, nameof(outputs), {spec.Outputs[i].ElementCount * ElementSize(spec.Outputs[i])}, outputs[{i}].Length);");
+        }
+        w.WriteLine($"if (_disposed) {Rt}.ThrowHelper.Disposed(nameof({cls}));");
+        for (int i = 0; i < spec.Inputs.Count; i++) w.WriteLine($"fixed (byte* bi{i} = inputs[{i}].Span)");
+        for (int i = 0; i < spec.Outputs.Count; i++) w.WriteLine($"fixed (byte* bo{i} = outputs[{i}].Span)");
+        w.OpenBlock();
+        for (int i = 0; i < spec.Inputs.Count; i++) w.WriteLine($"{Cs(spec.Inputs[i])}* in{i} = ({Cs(spec.Inputs[i])}*)bi{i};");
+        for (int i = 0; i < spec.Outputs.Count; i++) w.WriteLine($"{Cs(spec.Outputs[i])}* out{i} = ({Cs(spec.Outputs[i])}*)bo{i};");
+        w.WriteLine("byte* arena = _arena;");
+        w.WriteLine("byte* packed = _packed;");
+        w.WriteLine("byte* model = s_model;");
+        w.WriteLine("long t0 = global::System.Diagnostics.Stopwatch.GetTimestamp(), t1;");
+        foreach (LayerSpec layer in spec.Layers)
+        {
+            var args = layer.Operands.Select(o => o.Kind == OperandKind.Weight ? WeightPointer(spec, o.Id) : TensorPointer(spec, o.Id, o.ElementOffset));
+            w.WriteLine($"{layer.MethodName}({string.Join(", ", args)});");
+            w.WriteLine($"t1 = global::System.Diagnostics.Stopwatch.GetTimestamp(); layerTicks[{layer.Index}] = t1 - t0; t0 = t1;");
+        }
+        w.CloseBlock();
+        w.CloseBlock();
+        w.WriteLine();
     }
 
     private static void EmitExecute(ModelSpec spec, SourceWriter w)

@@ -127,7 +127,8 @@ internal sealed record LayerSpec
     public required EquatableArray<string> Remarks { get; init; }
     public required EquatableArray<Operand> Operands { get; init; }
     public required KernelSpec Kernel { get; init; }
-    public long ScratchBytes { get; init; }
+    /// <summary>Multiply-accumulates the layer performs (for the per-layer performance report).</summary>
+    public long Macs { get; init; }
 }
 
 /// <summary>Base of the per-family kernel specs (Emit/ has one emitter per family).</summary>

@@ -267,8 +267,16 @@ internal sealed class LoweringContext
             Remarks = remarks.ToEquatableArray(),
             Operands = operands.ToEquatableArray(),
             Kernel = kernel,
+            Macs = MacsOf(kernel),
         });
     }
+
+    private static long MacsOf(KernelSpec kernel) => kernel switch
+    {
+        GemmSpec g => (long)g.M * g.N * g.K * g.Groups * g.Batch,
+        DepthwiseConvSpec d => (long)d.Batch * d.Channels * d.Multiplier * d.Geometry.OutH * d.Geometry.OutW * d.Geometry.KernelH * d.Geometry.KernelW,
+        _ => 0,
+    };
 
     /// <summary>C# literal text for transform parameters.</summary>
     internal static class Lit

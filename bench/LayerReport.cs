@@ -1,0 +1,58 @@
+// Licensed under the MIT license.
+// bench --layers: times every generated layer (IProfiledModel.RunProfiled) and prints its share of the run, its
+// GMAC/s and its share of the machine's measured peak, so the slowest layers are visible.
+
+using System.Diagnostics;
+using System.Globalization;
+using ModelGen.Runtime;
+using ModelGen.TestSupport;
+
+namespace ModelGen.Bench;
+
+public static class LayerReport
+{
+    /// <summary>Measured fp32 FMA peak of one Zen 5 core here: about 235 GFLOP/s = 117 GMAC/s (../shared/TOOLCHAIN.md).</summary>
+    public const double PeakGmacPerCore = 117.0;
+
+    public static void Print(BenchModel m, int runs, TextWriter output)
+    {
+        using var model = (IProfiledModel)m.Create();
+        byte[][] inputs = model.Inputs.Select((t, i) =>
+        {
+            float[] f = OrtComparison.RandomInput(t.ElementCount, 42 + i, m.InputLow, m.InputHigh);
+            var b = new byte[f.Length * 4];
+            Buffer.BlockCopy(f, 0, b, 0, b.Length);
+            return b;
+        }).ToArray();
+        byte[][] outputs = model.Outputs.Select(o => new byte[o.ByteCount]).ToArray();
+        int layers = model.LayerNames.Count;
+        var samples = new long[runs][];
+        var ins = inputs.Select(b => (ReadOnlyMemory<byte>)b).ToArray();
+        var outs = outputs.Select(b => (Memory<byte>)b).ToArray();
+        for (int i = 0; i < 5; i++) model.RunProfiled(ins, outs, new long[layers]);
+        for (int r = 0; r < runs; r++)
+        {
+            samples[r] = new long[layers];
+            model.RunProfiled(ins, outs, samples[r]);
+        }
+        double[] medianMs = Enumerable.Range(0, layers).Select(l =>
+        {
+            var t = samples.Select(s => s[l]).OrderBy(x => x).ToArray();
+            return t[t.Length / 2] * 1000.0 / Stopwatch.Frequency;
+        }).ToArray();
+        double total = medianMs.Sum();
+        long macs = model.LayerMacs.Sum();
+        CultureInfo c = CultureInfo.InvariantCulture;
+        output.WriteLine(string.Create(c, $"## {m.Name}: {layers} layers, {total:F3} ms (sum of per-layer medians over {runs} runs), {macs / 1e9:F3} GMAC, {macs / 1e9 / (total / 1000):F1} GMAC/s overall"));
+        output.WriteLine();
+        output.WriteLine("| layer | ms | share | GMAC | GMAC/s | % of peak |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (int l in Enumerable.Range(0, layers).OrderByDescending(l => medianMs[l]))
+        {
+            double gmac = model.LayerMacs[l] / 1e9;
+            double rate = medianMs[l] > 0 ? gmac / (medianMs[l] / 1000) : 0;
+            output.WriteLine(string.Create(c, $"| {model.LayerNames[l]} | {medianMs[l]:F3} | {medianMs[l] / total * 100:F1}% | {gmac:F4} | {(gmac > 0 ? rate.ToString("F1", c) : "")} | {(gmac > 0 ? (rate / PeakGmacPerCore * 100).ToString("F0", c) + "%" : "")} |"));
+        }
+        output.WriteLine();
+    }
+}

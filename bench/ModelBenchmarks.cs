@@ -1,0 +1,52 @@
+// Licensed under the MIT license.
+// ONNX Runtime (one intra-op thread, all graph optimisations, pre-bound inputs and outputs) and the generated class
+// on the same input, in the same process.
+
+using BenchmarkDotNet.Attributes;
+using ModelGen.OnnxRuntime;
+using ModelGen.Runtime;
+using ModelGen.TestSupport;
+
+namespace ModelGen.Bench;
+
+public class ModelBenchmarks
+{
+    private ICompiledModel? _model;
+    private ReadOnlyMemory<float>[] _inputs = Array.Empty<ReadOnlyMemory<float>>();
+    private Memory<float>[] _outputs = Array.Empty<Memory<float>>();
+    private OrtSession? _session;
+    private OrtPreparedRun? _ort;
+
+    public static IEnumerable<string> ModelNames => (Environment.GetEnvironmentVariable("MODELGEN_BENCH_MODELS") is { Length: > 0 } only
+        ? only.Split(',') : BenchModels.All.Select(m => m.Name));
+
+    [ParamsSource(nameof(ModelNames))]
+    public string Model { get; set; } = "";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        BenchModel m = BenchModels.Find(Model);
+        _model = m.Create();
+        float[][] data = _model.Inputs.Select((t, i) => OrtComparison.RandomInput(t.ElementCount, 42 + i, m.InputLow, m.InputHigh)).ToArray();
+        _inputs = data.Select(d => (ReadOnlyMemory<float>)d).ToArray();
+        _outputs = _model.Outputs.Select(o => (Memory<float>)new float[o.ElementCount]).ToArray();
+        if (!OrtLibrary.TryLoad(out string? error)) throw new InvalidOperationException(error);
+        _session = new OrtSession(m.Path, new OrtSessionOptions { IntraOpThreads = 1, InterOpThreads = 1 });
+        _ort = _session.Prepare(_model.Inputs.Select((t, i) => OrtTensor.Float(t.Name, data[i], t.Shape.Select(d => (long)d).ToArray())).ToList());
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _model?.Dispose();
+        _ort?.Dispose();
+        _session?.Dispose();
+    }
+
+    [Benchmark(Baseline = true, Description = "ONNX Runtime")]
+    public void OnnxRuntime() => _ort!.Run();
+
+    [Benchmark(Description = "ModelGen")]
+    public void ModelGen() => _model!.Run(_inputs, _outputs);
+}

@@ -1,0 +1,60 @@
+// Licensed under the MIT license.
+// docs/performance.md from a BenchmarkDotNet summary: both engines per model and the ratio ORT time / ModelGen time.
+
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using BenchmarkDotNet.Reports;
+
+namespace ModelGen.Bench;
+
+public static class PerformanceReport
+{
+    public static string Write(Summary summary)
+    {
+        CultureInfo c = CultureInfo.InvariantCulture;
+        var rows = summary.Reports
+            .Where(r => r.ResultStatistics is not null)
+            .GroupBy(r => (string)r.BenchmarkCase.Parameters["Model"])
+            .Select(g => (Model: g.Key,
+                Ort: g.First(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == "OnnxRuntime").ResultStatistics!,
+                Mg: g.First(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == "ModelGen").ResultStatistics!))
+            .ToList();
+        var sb = new StringBuilder();
+        sb.AppendLine("# Performance");
+        sb.AppendLine();
+        sb.AppendLine("ONNX Runtime " + ModelGen.OnnxRuntime.OrtLibrary.Version + " (CPU, one intra-op thread, all graph optimisations, inputs and outputs");
+        sb.AppendLine("pre-bound) against the class ModelGen generated for the same model (profile x64, one thread), batch 1, same");
+        sb.AppendLine("random input, in one BenchmarkDotNet process. **ratio = ONNX Runtime time / ModelGen time** (above 1: ModelGen is");
+        sb.AppendLine("faster). Times are medians; the machine is shared and noisy, so compare ratios, not absolute times.");
+        sb.AppendLine();
+        sb.AppendLine("Command: `dotnet run --project bench -c Release` (per-layer figures: `dotnet run --project bench -c Release -- --layers <model>`).");
+        sb.AppendLine();
+        sb.AppendLine(string.Create(c, $"Machine: {CpuName()}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, AVX-512: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}."));
+        sb.AppendLine();
+        sb.AppendLine("| model | ONNX Runtime (ms) | ModelGen (ms) | ratio ORT/ModelGen |");
+        sb.AppendLine("|---|---:|---:|---:|");
+        double logSum = 0;
+        foreach (var r in rows)
+        {
+            double ort = r.Ort.Median / 1e6, mg = r.Mg.Median / 1e6;
+            logSum += Math.Log(ort / mg);
+            sb.AppendLine(string.Create(c, $"| {r.Model} | {ort:F3} | {mg:F3} | {ort / mg:F2} |"));
+        }
+        if (rows.Count > 0) sb.AppendLine(string.Create(c, $"| **geometric mean** | | | **{Math.Exp(logSum / rows.Count):F2}** |"));
+        return sb.ToString();
+    }
+
+    private static string CpuName()
+    {
+        try
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line is null ? "unknown CPU" : line.Substring(line.IndexOf(':') + 1).Trim();
+        }
+        catch (IOException)
+        {
+            return "unknown CPU";
+        }
+    }
+}
