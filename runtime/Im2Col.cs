@@ -51,19 +51,13 @@ public static unsafe class Im2Col
                         }
                         float* line = plane + (long)iy * inW;
                         int ix = ox * sw - padLeft + kx * dw;
-                        if (sw == 1)
-                        {
-                            // Interior copy with zero borders resolved by index arithmetic, no per-element test.
-                            int t = 0;
-                            for (; t < len && ix + t < 0; t++) d[t] = 0f;
-                            int end = System.Math.Min(len, inW - ix);
-                            for (; t < end; t++) d[t] = line[ix + t];
-                            for (; t < len; t++) d[t] = 0f;
-                        }
-                        else
-                        {
-                            for (int t = 0; t < len; t++, ix += sw) d[t] = (uint)ix < (uint)inW ? line[ix] : 0f;
-                        }
+                        // Columns t with 0 <= ix + t*sw < inW form one run: zeros, a (strided) copy, zeros.
+                        int tlo = ix >= 0 ? 0 : System.Math.Min(len, (-ix + sw - 1) / sw);
+                        int thi = inW - 1 - ix < 0 ? 0 : System.Math.Min(len, (inW - 1 - ix) / sw + 1);
+                        if (thi < tlo) thi = tlo;
+                        for (int t = 0; t < tlo; t++) d[t] = 0f;
+                        if (thi > tlo) StridedCopy.Strided(line + ix + tlo * sw, d + tlo, thi - tlo, sw);
+                        for (int t = thi; t < len; t++) d[t] = 0f;
                     }
                 }
             }

@@ -106,7 +106,7 @@ internal static class GemmEmitter
         return name;
     }
 
-    private static string ActivationKey(Activation a) =>
+    internal static string ActivationKey(Activation a) =>
         Hashing.Combine(Hashing.Combine(Hashing.Start, (ulong)System.BitConverter.DoubleToInt64Bits(a.Alpha)), (ulong)System.BitConverter.DoubleToInt64Bits(a.Beta))
             .ToString("x8", System.Globalization.CultureInfo.InvariantCulture).Substring(0, 8);
 
@@ -114,41 +114,62 @@ internal static class GemmEmitter
     {
         Isa isa = tile.Isa;
         int mr = tile.MR, nv = tile.NV, width = isa.Width, nr = tile.NR;
-        string V = isa.VectorType;
         bool packedA = g.ALayout == GemmALayout.Packed;
         w.WriteLine($"/// <summary>{mr}x{nr} fp32 GEMM micro-kernel ({isa.Name}): C = act(A x B{(g.Bias != GemmBias.None ? " + bias" : "")}{(g.Residual ? " + R" : "")}).</summary>");
         w.WriteLine($"/// <remarks>A {(packedA ? $"packed [k][{mr}]" : "row-major (rows past mc clamped)")}; B rows of {nr} floats every ldb; " +
             "mc/nc give the valid rows/columns of this tile (partial tiles go through a scalar epilogue).</remarks>");
+        EmitTile(w, $"private static void {name}(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, float* r, nint ldr, int mc, int nc)",
+            isa, mr, nv, g.Bias, g.Residual, g.Activation, body =>
+            {
+                if (!packedA)
+                {
+                    for (int i = 0; i < mr; i++)
+                    {
+                        body.WriteLine(i == 0 ? "float* a0 = a;" : $"float* a{i} = a + lda * {EmitContext.Math}.Min({i}, mc - 1);");
+                    }
+                }
+                body.OpenBlock("for (int p = 0; p < k; p++)");
+                EmitStep(body, isa, mr, nv, j => j == 0 ? "b" : $"b + {j * width}", i => packedA ? $"a[{i}]" : $"a{i}[p]");
+                if (packedA) body.WriteLine($"a += {mr};");
+                body.WriteLine("b += ldb;");
+                body.CloseBlock();
+            });
+    }
+
+    /// <summary>One rank-1 update of the MR x NV accumulator tile: NV vector loads of B, MR broadcasts of A, MR*NV FMAs.</summary>
+    internal static void EmitStep(SourceWriter w, Isa isa, int mr, int nv, System.Func<int, string> bPointer, System.Func<int, string> aElement)
+    {
+        string V = isa.VectorType;
+        for (int j = 0; j < nv; j++) w.WriteLine($"{V} b{j} = {isa.Load(bPointer(j))};");
+        for (int i = 0; i < mr; i++)
+        {
+            w.WriteLine($"{V} va{i} = {isa.Broadcast(aElement(i))};");
+            for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {isa.Fma($"va{i}", $"b{j}", $"acc{i}x{j}")};");
+        }
+    }
+
+    /// <summary>
+    /// A register-blocked micro-kernel: zeroed accumulators acc{i}x{j}, the caller's accumulation loop, then the epilogue
+    /// (bias, residual, activation) with a vector path for full tiles and a scalar one for partial tiles (mc x nc valid).
+    /// </summary>
+    internal static void EmitTile(SourceWriter w, string signature, Isa isa, int mr, int nv, GemmBias bias, bool residual, Activation act,
+        System.Action<SourceWriter> accumulate)
+    {
+        int width = isa.Width, nr = nv * width;
+        string V = isa.VectorType;
         w.WriteLine(EmitContext.MethodImpl);
         w.WriteLine(EmitContext.SkipLocalsInit);
-        w.OpenBlock($"private static void {name}(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, float* r, nint ldr, int mc, int nc)");
-        if (!packedA)
-        {
-            for (int i = 0; i < mr; i++)
-            {
-                w.WriteLine(i == 0 ? "float* a0 = a;" : $"float* a{i} = a + lda * {EmitContext.Math}.Min({i}, mc - 1);");
-            }
-        }
+        w.OpenBlock(signature);
         for (int i = 0; i < mr; i++)
         {
             var decl = new List<string>();
             for (int j = 0; j < nv; j++) decl.Add($"acc{i}x{j} = {isa.Zero}");
             w.WriteLine($"{V} {string.Join(", ", decl)};");
         }
-        w.OpenBlock("for (int p = 0; p < k; p++)");
-        for (int j = 0; j < nv; j++) w.WriteLine($"{V} b{j} = {isa.Load(j == 0 ? "b" : $"b + {j * width}")};");
-        for (int i = 0; i < mr; i++)
-        {
-            string aElem = packedA ? $"a[{i}]" : $"a{i}[p]";
-            w.WriteLine($"{V} va{i} = {isa.Broadcast(aElem)};");
-            for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {isa.Fma($"va{i}", $"b{j}", $"acc{i}x{j}")};");
-        }
-        if (packedA) w.WriteLine($"a += {mr};");
-        w.WriteLine("b += ldb;");
-        w.CloseBlock();
+        accumulate(w);
 
         // Bias, in vector form, before either store path.
-        if (g.Bias == GemmBias.PerRow)
+        if (bias == GemmBias.PerRow)
         {
             for (int i = 0; i < mr; i++)
             {
@@ -156,7 +177,7 @@ internal static class GemmEmitter
                 w.WriteLine($"{{ {V} bv = {isa.Broadcast(bi)}; {string.Join(" ", Range(nv, j => $"acc{i}x{j} += bv;"))} }}");
             }
         }
-        else if (g.Bias == GemmBias.PerColumn)
+        else if (bias == GemmBias.PerColumn)
         {
             for (int j = 0; j < nv; j++)
             {
@@ -166,7 +187,7 @@ internal static class GemmEmitter
 
         // Full tile: vector epilogue straight into C.
         w.OpenBlock($"if (mc == {mr} && nc == {nr})");
-        string? pro = ActivationEmitter.Prologue(g.Activation, isa);
+        string? pro = ActivationEmitter.Prologue(act, isa);
         if (pro is not null) w.WriteLine(pro);
         for (int i = 0; i < mr; i++)
         {
@@ -175,12 +196,12 @@ internal static class GemmEmitter
                 string off = $"{(i == 0 ? "" : $"{i} * ldc")}{(i > 0 && j > 0 ? " + " : "")}{(j == 0 ? "" : (j * width).ToString())}";
                 string cp = off.Length == 0 ? "c" : $"c + {off}";
                 string v = $"acc{i}x{j}";
-                if (g.Residual)
+                if (residual)
                 {
                     string roff = off.Replace("ldc", "ldr");
                     v = $"{v} + {isa.Load(roff.Length == 0 ? "r" : $"r + {roff}")}";
                 }
-                w.WriteLine(isa.Store(ActivationEmitter.Apply(g.Activation, isa, g.Residual ? $"({v})" : v), cp));
+                w.WriteLine(isa.Store(ActivationEmitter.Apply(act, isa, residual ? $"({v})" : v), cp));
             }
         }
         w.WriteLine("return;");
@@ -194,8 +215,8 @@ internal static class GemmEmitter
         }
         w.OpenBlock("for (int i = 0; i < mc; i++)");
         w.OpenBlock("for (int j = 0; j < nc; j++)");
-        w.WriteLine($"float v = t[i * {nr} + j]{(g.Residual ? " + r[i * ldr + j]" : "")};");
-        w.WriteLine($"c[i * ldc + j] = {ActivationEmitter.ApplyScalar(g.Activation, "v")};");
+        w.WriteLine($"float v = t[i * {nr} + j]{(residual ? " + r[i * ldr + j]" : "")};");
+        w.WriteLine($"c[i * ldc + j] = {ActivationEmitter.ApplyScalar(act, "v")};");
         w.CloseBlock();
         w.CloseBlock();
         w.CloseBlock();

@@ -16,6 +16,7 @@ internal static class LayerEmitter
         // Build-time tables some kernels index (static RVA data, members of the partial class).
         if (layer.Kernel is PadSpec pad) TensorEmitter.EmitPadTables(layer.MethodName, pad, w);
         if (layer.Kernel is ResizeSpec resize) TensorEmitter.EmitResizeTables(layer.MethodName, resize, w);
+        if (layer.Kernel is PlaneFilterSpec filter) PlaneFilterEmitter.EmitTables(layer.MethodName, filter, w);
         w.WriteLine($"/// <summary>Layer {layer.Index}: {Identifiers.XmlText(layer.Remarks.Count > 0 ? layer.Remarks[0] : layer.MethodName)}.</summary>");
         w.WriteLine("/// <remarks>");
         w.WriteLine("/// <code>");
@@ -67,6 +68,8 @@ internal static class LayerEmitter
         SoftmaxSpec s => ReductionEmitter.Remarks(s),
         ReduceSpec r => ReductionEmitter.Remarks(r),
         PadSpec p => TensorEmitter.Remarks(p),
+        PlaneFilterSpec f => PlaneFilterEmitter.Remarks(f),
+        DirectConvSpec d => DirectConvEmitter.Remarks(d, ctx.Profile),
         RuntimeTransformSpec t => new[] { $"lowering: WeightTransforms.{t.Transform} at run time (the weights are a graph input)" },
         ResizeSpec r => TensorEmitter.Remarks(r),
         InstanceNormSpec n => NormalizationEmitter.Remarks(n),
@@ -138,6 +141,12 @@ internal static class LayerEmitter
                 w.WriteLine($"{EmitContext.RuntimeNs}.WeightTransforms.{t.Transform}({string.Join(", ", args)});");
                 break;
             }
+            case DirectConvSpec d:
+                DirectConvEmitter.Emit(d, P("B"), P("R"), w, ctx);
+                break;
+            case PlaneFilterSpec f:
+                PlaneFilterEmitter.Emit(layer.MethodName, f, w, ctx);
+                break;
             case PadSpec p:
                 TensorEmitter.EmitPad(layer.MethodName, p, "X", "Y", w);
                 break;

@@ -185,3 +185,26 @@ internal sealed record Col2ImSpec(int Batch, int Groups, int OutChannelsPerGroup
 internal sealed record ResizeSpec(
     EquatableArray<int> InShape, EquatableArray<int> OutShape, EquatableArray<int> Taps,
     EquatableArray<EquatableArray<int>> Indices, EquatableArray<EquatableArray<string>> Weights, float Extrapolation) : KernelSpec;
+
+/// <summary>
+/// A per-plane spatial filter (depthwise convolution, max/average/Lp pooling) computed on a padded, phase-split copy of
+/// each input plane: every tap becomes a contiguous, bounds-check-free vector read at a build-time offset. Operands X,
+/// W and B (depthwise), Y, S (scratch).
+/// </summary>
+internal sealed record PlaneFilterSpec(
+    string Op, int Batch, int Channels, int Multiplier, ConvGeometry Geometry, int PadBottom, int PadRight,
+    bool HasBias, Activation Activation, bool CountIncludePad, int P) : KernelSpec
+{
+    public int StrideY => Geometry.StrideH;
+    public int StrideX => Geometry.StrideW;
+}
+
+/// <summary>
+/// Convolution computed directly on padded, phase-split copies of the input planes (Emit/PhasePlanes): a GEMM whose B
+/// row for (input channel c, tap t) is the channel's sub-planes at a build-time offset, so no im2col matrix is packed.
+/// Results land in a flat buffer (rows of Wq) and are compacted into Y with the residual and activation. Operands X,
+/// W (packed [group][M/MR][C*T][MR]), B, R, Y, S (scratch: split planes, tap offsets, flat output).
+/// </summary>
+internal sealed record DirectConvSpec(
+    int Batch, int Groups, int InChannels, int OutChannels, ConvGeometry Geometry, bool HasBias, bool Residual,
+    Activation Activation, int MR) : KernelSpec;

@@ -86,10 +86,15 @@ internal sealed class Conv : OpHandler
 
         if (groups == channels && cg == 1 && r is null)
         {
+            // Depthwise: a per-plane filter over padded phase sub-planes (Emit/PlaneFilterEmitter).
+            bool twoD = xs.Length == 4;
+            var filter = new PlaneFilterSpec("DepthwiseConv", xs[0], channels, oc / channels, geometry,
+                twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1], b is not null, act, false, 0);
             var operands = new List<Operand> { ctx.In("X", x), ctx.In("W", w) };
             if (b is not null) operands.Add(ctx.In("B", b));
             operands.Add(ctx.Out("Y", y));
-            ctx.AddLayer(node, new DepthwiseConvSpec(xs[0], channels, oc / channels, geometry, b is not null, act), operands);
+            operands.Add(ctx.Scratch("S", node, Emit.PlaneFilterEmitter.ScratchFloats(filter)));
+            ctx.AddLayer(node, filter, operands);
             return;
         }
 
@@ -109,6 +114,18 @@ internal sealed class Conv : OpHandler
         bool pointwise = geometry.KernelH == 1 && geometry.KernelW == 1 && geometry.StrideH == 1 && geometry.StrideW == 1
             && geometry.PadTop == 0 && geometry.PadLeft == 0 && geometry.OutH == geometry.InH && geometry.OutW == geometry.InW
             && !x.IsGraphInput && !x.IsGraphOutput;
+        if (!pointwise)
+        {
+            // Direct convolution on phase planes: no im2col panels (Emit/DirectConvEmitter).
+            var direct = new DirectConvSpec(xs[0], groups, cg, m, geometry, b is not null, r is not null, act, mr);
+            var dops = new List<Operand> { ctx.In("X", x), packedW };
+            if (b is not null) dops.Add(ctx.In("B", b));
+            if (r is not null) dops.Add(ctx.In("R", r));
+            dops.Add(ctx.Out("Y", y));
+            dops.Add(ctx.Scratch("S", node, Emit.DirectConvEmitter.ScratchFloats(direct)));
+            ctx.AddLayer(node, direct, dops);
+            return;
+        }
         int maxNr = Enumerable.Range(0, profile.Isas.Count).Max(i => profile.Tile(i).NR);
         var ops = new List<Operand> { ctx.In("X", x), packedW };
         if (b is not null) ops.Add(ctx.In("B", b));

@@ -63,6 +63,19 @@ internal abstract class PoolBase : OpHandler
             PadTop: twoD ? a.PadsBegin[0] : 0, PadLeft: a.PadsBegin[a.PadsBegin.Length - 1],
             OutH: twoD ? a.Output[0] : 1, OutW: a.Output[a.Output.Length - 1]);
         bool indices = IndicesUsed(node);
+        if (!indices && (Kind != PoolKind.Lp || P(node) is 1 or 2))
+        {
+            // Per-plane filter over padded phase sub-planes (Emit/PlaneFilterEmitter): vectorised whatever the stride.
+            string op = Kind switch { PoolKind.Max => "MaxPool", PoolKind.Average => "AveragePool", _ => "LpPool" };
+            var filter = new PlaneFilterSpec(op, s[0], s[1], 1, g, twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1],
+                false, Activation.None, CountIncludePad(node), P(node));
+            ctx.AddLayer(node, filter, new[]
+            {
+                ctx.In("X", node.Inputs[0]!), ctx.Out("Y", node.Outputs[0]),
+                ctx.Scratch("S", node, Emit.PlaneFilterEmitter.ScratchFloats(filter)),
+            });
+            return;
+        }
         var spec = new PoolSpec(Kind, s[0] * s[1], g, twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1], CountIncludePad(node), P(node))
         {
             Indices = indices,

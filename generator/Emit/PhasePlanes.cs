@@ -1,0 +1,111 @@
+// Licensed under the MIT license.
+// Padded, stride-phase-split copies of input planes: the layout that turns every tap of a strided, dilated, padded 2-D
+// window into a contiguous vector read at a build-time offset (used by PlaneFilterEmitter and DirectConvEmitter).
+//
+// Sub-plane (ry, rx) holds padded[i * sy + ry][j * sx + rx] for i < Hq, j < Wq, where padded[y][x] is the input at
+// (y - padTop, x - padLeft) or the pad value outside it. Output (oy, ox) of tap (kh, kw) is then sub-plane
+// (kh*dh % sy, kw*dw % sx) at flat index (oy + kh*dh / sy) * Wq + ox + kw*dw / sx, i.e. the output's flat index
+// q = oy * Wq + ox plus a per-tap constant. Each sub-plane carries a tail so the last vector may overrun.
+
+using System.Collections.Generic;
+using ModelGen.Generator.Common;
+using ModelGen.Generator.Model;
+
+namespace ModelGen.Generator.Emit;
+
+internal sealed class PhasePlanes
+{
+    public int Sy, Sx, Hq, Wq, SubSize;
+    /// <summary>The (ry, rx) phases some tap reads (only those are filled).</summary>
+    public readonly HashSet<(int Ry, int Rx)> Used = new();
+    public int MaxOffsetX;
+
+    /// <summary>Floats per input channel: all sy*sx phases (canonical index ry*sx + rx), used or not.</summary>
+    public long PlaneStride => (long)Sy * Sx * SubSize;
+
+    /// <summary>Output columns of the flat layout (OutH rows of Wq, the last Wq - OutW of each are garbage).</summary>
+    public int FlatN(ConvGeometry g) => g.OutH * Wq;
+
+    public static PhasePlanes Plan(ConvGeometry g)
+    {
+        var p = new PhasePlanes { Sy = g.StrideH, Sx = g.StrideW };
+        int maxOffY = 0;
+        for (int kh = 0; kh < g.KernelH; kh++)
+        {
+            for (int kw = 0; kw < g.KernelW; kw++)
+            {
+                int ty = kh * g.DilationH, tx = kw * g.DilationW;
+                p.Used.Add((ty % p.Sy, tx % p.Sx));
+                maxOffY = System.Math.Max(maxOffY, ty / p.Sy);
+                p.MaxOffsetX = System.Math.Max(p.MaxOffsetX, tx / p.Sx);
+            }
+        }
+        p.Hq = g.OutH + maxOffY;
+        p.Wq = g.OutW + p.MaxOffsetX;
+        // Room for the largest tap offset plus up to 4 vectors of 16 past the last output (tile overrun).
+        p.SubSize = (p.Hq * p.Wq + p.MaxOffsetX + 64 + 15) / 16 * 16;
+        return p;
+    }
+
+    /// <summary>Flat offset of tap (kh, kw) from the channel's first phase.</summary>
+    public long Offset(ConvGeometry g, int kh, int kw)
+    {
+        int ty = kh * g.DilationH, tx = kw * g.DilationW;
+        return ((long)(ty % Sy) * Sx + tx % Sx) * SubSize + (ty / Sy) * Wq + tx / Sx;
+    }
+
+    /// <summary>Offset of the row part of tap (kh, *) (add <see cref="ColumnOffset"/> for the column part).</summary>
+    public long RowOffset(ConvGeometry g, int kh) => (long)(kh * g.DilationH % Sy) * Sx * SubSize + kh * g.DilationH / Sy * Wq;
+
+    public long ColumnOffset(ConvGeometry g, int kw) => (long)(kw * g.DilationW % Sx) * SubSize + kw * g.DilationW / Sx;
+
+    /// <summary>Writes the used phases of one input plane (<paramref name="src"/>, InH x InW) to <paramref name="dst"/>.</summary>
+    public void EmitSplit(SourceWriter w, ConvGeometry g, string src, string dst, string pad)
+    {
+        foreach ((int ry, int rx) in Sorted())
+        {
+            // Columns j whose source x = j*sx + rx - padLeft lies in [0, W).
+            int jlo = System.Math.Max(0, CeilDiv(g.PadLeft - rx, Sx));
+            int jhi = System.Math.Min(Wq, FloorDiv(g.InW - 1 - rx + g.PadLeft, Sx) + 1);
+            w.OpenBlock();
+            w.WriteLine($"float* sp = {dst} + {EmitContext.Long(((long)ry * Sx + rx) * SubSize)}L;");
+            w.OpenBlock($"for (int i = 0; i < {Hq}; i++)");
+            w.WriteLine($"float* row = sp + i * {Wq};");
+            w.WriteLine($"int y = i * {Sy} + {ry - g.PadTop};");
+            w.OpenBlock($"if ((uint)y >= {g.InH}u)");
+            w.WriteLine($"new global::System.Span<float>(row, {Wq}).Fill({pad});");
+            w.WriteLine("continue;");
+            w.CloseBlock();
+            w.WriteLine($"float* line = {src} + y * {g.InW};");
+            if (jhi <= jlo)
+            {
+                w.WriteLine($"new global::System.Span<float>(row, {Wq}).Fill({pad});");
+            }
+            else
+            {
+                if (jlo > 0) w.WriteLine($"new global::System.Span<float>(row, {jlo}).Fill({pad});");
+                int x0 = jlo * Sx + rx - g.PadLeft;
+                if (Sx == 1)
+                    w.WriteLine($"global::System.Buffer.MemoryCopy(line + {x0}, row + {jlo}, {(jhi - jlo) * 4}, {(jhi - jlo) * 4});");
+                else
+                    w.WriteLine($"{EmitContext.RuntimeNs}.StridedCopy.Strided(line + {x0}, row + {jlo}, {jhi - jlo}, {Sx});");
+                if (jhi < Wq) w.WriteLine($"new global::System.Span<float>(row + {jhi}, {Wq - jhi}).Fill({pad});");
+            }
+            w.CloseBlock();
+            // The tail beyond the last row is read by overrunning vectors: keep it finite.
+            w.WriteLine($"new global::System.Span<float>(sp + {Hq * Wq}, {SubSize - Hq * Wq}).Fill({pad});");
+            w.CloseBlock();
+        }
+    }
+
+    private IEnumerable<(int, int)> Sorted()
+    {
+        for (int ry = 0; ry < Sy; ry++)
+            for (int rx = 0; rx < Sx; rx++)
+                if (Used.Contains((ry, rx))) yield return (ry, rx);
+    }
+
+    private static int CeilDiv(int a, int b) => a <= 0 ? -((-a) / b) : (a + b - 1) / b;
+
+    private static int FloorDiv(int a, int b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+}

@@ -1,0 +1,59 @@
+// Licensed under the MIT license.
+// Vectorised strided gathers used by generated kernels to split stride-2 rows into phases (pooling, depthwise
+// convolution, im2col of strided convolutions).
+
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace ModelGen.Runtime;
+
+/// <summary>Strided row copies.</summary>
+public static unsafe class StridedCopy
+{
+    /// <summary>dst[j] = src[2 j] for j &lt; <paramref name="count"/> (reads src[0 .. 2 count - 1)).</summary>
+    /// <remarks>
+    /// AVX-512: two loads and one two-source permute per 16 outputs; AVX2: two in-lane permutes and a cross-lane blend per
+    /// 8; otherwise scalar. The last vector never reads past src[2 count - 2].
+    /// </remarks>
+    public static void Stride2(float* src, float* dst, int count)
+    {
+        int j = 0;
+        if (Avx512F.IsSupported)
+        {
+            Vector512<int> evens = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            // Each step reads 32 floats, the last of which (index 31) is only needed when 2j + 31 <= 2 count - 2.
+            for (; j + 16 < count; j += 16)
+            {
+                Vector512<float> lo = Vector512.Load(src + 2 * j), hi = Vector512.Load(src + 2 * j + 16);
+                Avx512F.PermuteVar16x32x2(lo, evens, hi).Store(dst + j);
+            }
+        }
+        else if (Avx2.IsSupported)
+        {
+            Vector256<int> split = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            for (; j + 8 < count; j += 8)
+            {
+                Vector256<float> a = Avx2.PermuteVar8x32(Vector256.Load(src + 2 * j), split);
+                Vector256<float> b = Avx2.PermuteVar8x32(Vector256.Load(src + 2 * j + 8), split);
+                Avx.Permute2x128(a, b, 0x20).Store(dst + j);
+            }
+        }
+        for (; j < count; j++) dst[j] = src[2 * j];
+    }
+
+    /// <summary>dst[j] = src[j * stride] for j &lt; <paramref name="count"/>.</summary>
+    public static void Strided(float* src, float* dst, int count, int stride)
+    {
+        if (stride == 1)
+        {
+            System.Buffer.MemoryCopy(src, dst, (long)count * 4, (long)count * 4);
+            return;
+        }
+        if (stride == 2)
+        {
+            Stride2(src, dst, count);
+            return;
+        }
+        for (int j = 0; j < count; j++) dst[j] = src[(long)j * stride];
+    }
+}
