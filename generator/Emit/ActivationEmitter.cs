@@ -20,6 +20,10 @@ internal static class ActivationEmitter
                 return $"var {prefix}Lo = {isa.Broadcast(LoweringContext.FloatLiteral(act.Alpha))}; var {prefix}Hi = {isa.Broadcast(LoweringContext.FloatLiteral(act.Beta))};";
             case ActivationKind.LeakyRelu:
                 return $"var {prefix}Zero = {isa.Zero}; var {prefix}Alpha = {isa.Broadcast(LoweringContext.FloatLiteral(act.Alpha))};";
+            case ActivationKind.HardSigmoid:
+                return $"var {prefix}Zero = {isa.Zero}; var {prefix}One = {isa.Broadcast("1f")}; var {prefix}Alpha = {isa.Broadcast(LoweringContext.FloatLiteral(act.Alpha))}; var {prefix}Beta = {isa.Broadcast(LoweringContext.FloatLiteral(act.Beta))};";
+            case ActivationKind.HardSwish:
+                return $"var {prefix}Zero = {isa.Zero}; var {prefix}One = {isa.Broadcast("1f")}; var {prefix}Alpha = {isa.Broadcast("0.16666667f")}; var {prefix}Beta = {isa.Broadcast("0.5f")};";
             default:
                 return null;
         }
@@ -39,10 +43,13 @@ internal static class ActivationEmitter
             case ActivationKind.LeakyRelu:
                 // max(v, 0) + alpha * min(v, 0): branch-free, exact for both signs.
                 return $"({isa.Max(v, prefix + "Zero")} + {isa.Min(v, prefix + "Zero")} * {prefix}Alpha)";
+            case ActivationKind.HardSigmoid:
+                return isa.Min(isa.Max(isa.Fma(v, prefix + "Alpha", prefix + "Beta"), prefix + "Zero"), prefix + "One");
+            case ActivationKind.HardSwish:
+                return $"({v} * {isa.Min(isa.Max(isa.Fma(v, prefix + "Alpha", prefix + "Beta"), prefix + "Zero"), prefix + "One")})";
             default:
-                return isa.IsScalar
-                    ? $"{EmitContext.RuntimeNs}.Activations.{act.Kind}({v}{Params(act)})"
-                    : $"{EmitContext.RuntimeNs}.Activations.{act.Kind}({v}{Params(act)})";
+                // Sigmoid, Tanh, Silu: ModelGen.Runtime.VectorMath has one overload per vector width and a scalar one.
+                return $"{EmitContext.RuntimeNs}.VectorMath.{act.Kind}({v})";
         }
     }
 
@@ -53,14 +60,9 @@ internal static class ActivationEmitter
         ActivationKind.Relu => $"{EmitContext.MathF}.Max({v}, 0f)",
         ActivationKind.Clip => $"{EmitContext.MathF}.Min({EmitContext.MathF}.Max({v}, {LoweringContext.FloatLiteral(act.Alpha)}), {LoweringContext.FloatLiteral(act.Beta)})",
         ActivationKind.LeakyRelu => $"({v} >= 0f ? {v} : {v} * {LoweringContext.FloatLiteral(act.Alpha)})",
-        _ => $"{EmitContext.RuntimeNs}.Activations.{act.Kind}({v}{Params(act)})",
-    };
-
-    private static string Params(Activation act) => act.Kind switch
-    {
-        ActivationKind.LeakyRelu => ", " + LoweringContext.FloatLiteral(act.Alpha),
-        ActivationKind.HardSigmoid => ", " + LoweringContext.FloatLiteral(act.Alpha) + ", " + LoweringContext.FloatLiteral(act.Beta),
-        _ => "",
+        ActivationKind.HardSigmoid => $"{EmitContext.MathF}.Max(0f, {EmitContext.MathF}.Min(1f, {LoweringContext.FloatLiteral(act.Alpha)} * {v} + {LoweringContext.FloatLiteral(act.Beta)}))",
+        ActivationKind.HardSwish => $"({v} * {EmitContext.MathF}.Max(0f, {EmitContext.MathF}.Min(1f, {v} / 6f + 0.5f)))",
+        _ => $"{EmitContext.RuntimeNs}.VectorMath.{act.Kind}({v})",
     };
 
     public static string Name(Activation act) => act.Kind == ActivationKind.None ? "" : "_" + act.Kind;

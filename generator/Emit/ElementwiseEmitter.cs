@@ -159,6 +159,10 @@ internal static class ElementwiseEmitter
             "Relu" => new Activation(ActivationKind.Relu),
             "Clip" => new Activation(ActivationKind.Clip, u.Alpha, u.Beta),
             "LeakyRelu" => new Activation(ActivationKind.LeakyRelu, u.Alpha),
+            "Sigmoid" => new Activation(ActivationKind.Sigmoid),
+            "Tanh" => new Activation(ActivationKind.Tanh),
+            "HardSigmoid" => new Activation(ActivationKind.HardSigmoid, u.Alpha, u.Beta),
+            "HardSwish" => new Activation(ActivationKind.HardSwish),
             _ => null,
         };
         w.WriteLine("long i = 0;");

@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
-// Pass 6: fuses element-wise epilogues into the producing kernel: a residual Add into a Conv (y = conv(x) + r), then an
-// activation (Relu, Clip, LeakyRelu) into Conv, Gemm or MatMul. Only when the intermediate tensor has no other reader and is not a graph output.
+// Pass 6: fuses element-wise epilogues into the producing kernel: a residual Add into a Conv (y = conv(x) + r), SiLU
+// (y * sigmoid(y)), then an activation (Relu, Clip, LeakyRelu, Sigmoid, Tanh, HardSigmoid, HardSwish) into Conv, Gemm,
+// MatMul, BatchNormalization or an element-wise Add/Sub/Mul/Div. Only when the intermediate tensor has no other reader and is not a graph output.
 
 using System.Linq;
 using ModelGen.Generator.Ir;
@@ -13,6 +14,7 @@ internal static class FuseActivations
     public static void Run(Graph graph)
     {
         FuseResidualAdds(graph);
+        FuseSilu(graph);
         foreach (Node act in graph.Nodes.ToArray())
         {
             if (act.Domain.Length != 0 || act.Outputs.Count != 1) continue;
@@ -59,8 +61,33 @@ internal static class FuseActivations
         }
     }
 
+    /// <summary>x * sigmoid(x) (EfficientNet, YOLOX): Mul(y, Sigmoid(y)) after a producer becomes its SiLU epilogue.</summary>
+    private static void FuseSilu(Graph graph)
+    {
+        foreach (Node mul in graph.Nodes.ToArray())
+        {
+            if (mul.OpType != "Mul" || mul.Domain.Length != 0 || mul.Inputs.Count != 2 || mul.Outputs.Count != 1) continue;
+            for (int side = 0; side < 2; side++)
+            {
+                Value? y = mul.Inputs[side], s = mul.Inputs[1 - side];
+                if (y is null || s?.Producer is not Node sigmoid || sigmoid.OpType != "Sigmoid" || sigmoid.Domain.Length != 0 || sigmoid.Input(0) != y) continue;
+                if (y.Producer is not Node producer || !CanTakeEpilogue(producer) || producer.FusedActivation is not null) continue;
+                if (y.IsGraphOutput || s.IsGraphOutput || y.Consumers.Any(c => c != sigmoid && c != mul) || s.Consumers.Any(c => c != mul)) continue;
+                if (!Shapes.SameShape(y.Shape, mul.Outputs[0].Shape)) continue;
+                producer.FusedActivation = new Activation(ActivationKind.Silu);
+                Value z = mul.Outputs[0];
+                graph.RemoveNode(sigmoid);
+                graph.RemoveNode(mul);
+                producer.Outputs[producer.Outputs.IndexOf(y)] = z;
+                z.Producer = producer;
+                producer.FusedNodes.Add($"Sigmoid '{sigmoid.Name}' * Mul '{mul.Name}' (SiLU)");
+                break;
+            }
+        }
+    }
+
     private static bool CanTakeEpilogue(Node n) =>
-        n.Domain.Length == 0 && n.OpType is "Conv" or "Gemm" or "MatMul" or "BatchNormalization";
+        n.Domain.Length == 0 && n.OpType is "Conv" or "Gemm" or "MatMul" or "BatchNormalization" or "Add" or "Sub" or "Mul" or "Div";
 
     private static bool IsSoleUse(Value x, Node consumer) =>
         !x.IsGraphOutput && x.Consumers.All(c => c == consumer);
@@ -73,6 +100,15 @@ internal static class FuseActivations
                 return new Activation(ActivationKind.Relu);
             case "LeakyRelu":
                 return new Activation(ActivationKind.LeakyRelu, n.Attributes.Get("alpha") is { } a ? a.F : 0.01f);
+            case "Sigmoid":
+                return new Activation(ActivationKind.Sigmoid);
+            case "Tanh":
+                return new Activation(ActivationKind.Tanh);
+            case "HardSigmoid":
+                return new Activation(ActivationKind.HardSigmoid,
+                    n.Attributes.Get("alpha") is { } ha ? ha.F : 0.2f, n.Attributes.Get("beta") is { } hb ? hb.F : 0.5f);
+            case "HardSwish":
+                return new Activation(ActivationKind.HardSwish);
             case "Clip":
             {
                 float lo = float.NegativeInfinity, hi = float.PositiveInfinity;

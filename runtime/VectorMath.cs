@@ -1,0 +1,159 @@
+// Licensed under the MIT license.
+// Vectorised exp, sigmoid and tanh for generated kernels (activation epilogues and element-wise layers), for every
+// vector width, with the same algorithm in each so results do not depend on the ISA path taken.
+
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace ModelGen.Runtime;
+
+/// <summary>Element-wise transcendental functions on vectors.</summary>
+/// <remarks>
+/// exp(x) = 2^k * p(r): k = round(x * log2 e) (the 1.5 * 2^23 rounding trick), r = x - k ln 2 in two parts
+/// (Cody-Waite), p a degree-6 Taylor/minimax polynomial; |r| &lt;= ln2 / 2 gives a relative error below 2e-7. x is
+/// clamped to [-87.3, 88.7] (exp(-87.3) is the smallest normal float; results below flush toward 0, which is what
+/// sigmoid needs). sigmoid(x) = 1 / (1 + exp(-x)); tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)) (absolute error
+/// below 3e-7). NaN inputs give NaN.
+/// </remarks>
+public static class VectorMath
+{
+    private const float Log2E = 1.44269504088896341f;
+    private const float Ln2Hi = 0.693145751953125f;
+    private const float Ln2Lo = 1.42860682030941723212e-6f;
+    private const float RoundMagic = 12582912f; // 1.5 * 2^23
+    private const float MaxX = 88.7f, MinX = -87.3f;
+    private const float C2 = 0.5f, C3 = 1.6666666e-1f, C4 = 4.1666418e-2f, C5 = 8.333452e-3f, C6 = 1.3980805e-3f, C7 = 1.9875691e-4f;
+
+    /// <summary>e^x per lane.</summary>
+    /// <param name="x">The exponents.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> x)
+    {
+        x = Vector512.Min(Vector512.Max(x, Vector512.Create(MinX)), Vector512.Create(MaxX));
+        Vector512<float> k = x * Vector512.Create(Log2E) + Vector512.Create(RoundMagic) - Vector512.Create(RoundMagic);
+        Vector512<float> r = x - k * Vector512.Create(Ln2Hi) - k * Vector512.Create(Ln2Lo);
+        Vector512<float> p = Vector512.Create(C7) * r + Vector512.Create(C6);
+        p = p * r + Vector512.Create(C5);
+        p = p * r + Vector512.Create(C4);
+        p = p * r + Vector512.Create(C3);
+        p = p * r + Vector512.Create(C2);
+        p = p * r + Vector512<float>.One;
+        p = p * r + Vector512<float>.One;
+        Vector512<int> e = Vector512.ShiftLeft(Vector512.ConvertToInt32(k) + Vector512.Create(127), 23);
+        return p * e.AsSingle();
+    }
+
+    /// <summary>e^x per lane.</summary>
+    /// <param name="x">The exponents.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> x)
+    {
+        x = Vector256.Min(Vector256.Max(x, Vector256.Create(MinX)), Vector256.Create(MaxX));
+        Vector256<float> k = x * Vector256.Create(Log2E) + Vector256.Create(RoundMagic) - Vector256.Create(RoundMagic);
+        Vector256<float> r = x - k * Vector256.Create(Ln2Hi) - k * Vector256.Create(Ln2Lo);
+        Vector256<float> p = Vector256.Create(C7) * r + Vector256.Create(C6);
+        p = p * r + Vector256.Create(C5);
+        p = p * r + Vector256.Create(C4);
+        p = p * r + Vector256.Create(C3);
+        p = p * r + Vector256.Create(C2);
+        p = p * r + Vector256<float>.One;
+        p = p * r + Vector256<float>.One;
+        Vector256<int> e = Vector256.ShiftLeft(Vector256.ConvertToInt32(k) + Vector256.Create(127), 23);
+        return p * e.AsSingle();
+    }
+
+    /// <summary>e^x per lane.</summary>
+    /// <param name="x">The exponents.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Exp(Vector128<float> x)
+    {
+        x = Vector128.Min(Vector128.Max(x, Vector128.Create(MinX)), Vector128.Create(MaxX));
+        Vector128<float> k = x * Vector128.Create(Log2E) + Vector128.Create(RoundMagic) - Vector128.Create(RoundMagic);
+        Vector128<float> r = x - k * Vector128.Create(Ln2Hi) - k * Vector128.Create(Ln2Lo);
+        Vector128<float> p = Vector128.Create(C7) * r + Vector128.Create(C6);
+        p = p * r + Vector128.Create(C5);
+        p = p * r + Vector128.Create(C4);
+        p = p * r + Vector128.Create(C3);
+        p = p * r + Vector128.Create(C2);
+        p = p * r + Vector128<float>.One;
+        p = p * r + Vector128<float>.One;
+        Vector128<int> e = Vector128.ShiftLeft(Vector128.ConvertToInt32(k) + Vector128.Create(127), 23);
+        return p * e.AsSingle();
+    }
+
+    /// <summary>1 / (1 + e^-x) per lane.</summary>
+    /// <param name="x">The inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Exp(-x));
+
+    /// <summary>1 / (1 + e^-x) per lane.</summary>
+    /// <param name="x">The inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Sigmoid(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + Exp(-x));
+
+    /// <summary>1 / (1 + e^-x) per lane.</summary>
+    /// <param name="x">The inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sigmoid(Vector128<float> x) => Vector128<float>.One / (Vector128<float>.One + Exp(-x));
+
+    /// <summary>x * sigmoid(x) (SiLU / swish) per lane.</summary>
+    /// <param name="x">The inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Silu(Vector512<float> x) => x / (Vector512<float>.One + Exp(-x));
+
+    /// <summary>x * sigmoid(x) (SiLU / swish) per lane.</summary>
+    /// <param name="x">The inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Silu(Vector256<float> x) => x / (Vector256<float>.One + Exp(-x));
+
+    /// <summary>x * sigmoid(x) (SiLU / swish) per lane.</summary>
+    /// <param name="x">The inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Silu(Vector128<float> x) => x / (Vector128<float>.One + Exp(-x));
+
+    /// <summary>tanh(x) per lane.</summary>
+    /// <param name="x">The inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Tanh(Vector512<float> x)
+    {
+        Vector512<float> a = Vector512.Abs(x);
+        Vector512<float> t = Vector512<float>.One - Vector512.Create(2f) / (Exp(a + a) + Vector512<float>.One);
+        return Vector512.ConditionalSelect(Vector512.Create(-0f), x, t);
+    }
+
+    /// <summary>tanh(x) per lane.</summary>
+    /// <param name="x">The inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Tanh(Vector256<float> x)
+    {
+        Vector256<float> a = Vector256.Abs(x);
+        Vector256<float> t = Vector256<float>.One - Vector256.Create(2f) / (Exp(a + a) + Vector256<float>.One);
+        return Vector256.ConditionalSelect(Vector256.Create(-0f), x, t);
+    }
+
+    /// <summary>tanh(x) per lane.</summary>
+    /// <param name="x">The inputs.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Tanh(Vector128<float> x)
+    {
+        Vector128<float> a = Vector128.Abs(x);
+        Vector128<float> t = Vector128<float>.One - Vector128.Create(2f) / (Exp(a + a) + Vector128<float>.One);
+        return Vector128.ConditionalSelect(Vector128.Create(-0f), x, t);
+    }
+
+    /// <summary>Scalar twins (tails and the scalar path), computed with the .NET math library.</summary>
+    /// <param name="x">The input.</param>
+    public static float Sigmoid(float x) => 1f / (1f + System.MathF.Exp(-x));
+
+    /// <summary>x * sigmoid(x).</summary>
+    /// <param name="x">The input.</param>
+    public static float Silu(float x) => x / (1f + System.MathF.Exp(-x));
+
+    /// <summary>tanh(x).</summary>
+    /// <param name="x">The input.</param>
+    public static float Tanh(float x) => System.MathF.Tanh(x);
+
+    /// <summary>e^x.</summary>
+    /// <param name="x">The input.</param>
+    public static float Exp(float x) => System.MathF.Exp(x);
+}
