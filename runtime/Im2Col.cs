@@ -15,6 +15,7 @@ public static unsafe class Im2Col
     /// Writes panel[k][j] = x[c][oy*sh - padTop + ky*dh][ox*sw - padLeft + kx*dw] (0 outside the input) for
     /// k = (c*kh + ky)*kw + kx and output pixels p = n0 + j (j &lt; nCount); columns nCount..nr are zeroed.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void PackPanel(
         float* x, float* panel, int channels, int inH, int inW, int kh, int kw, int sh, int sw, int dh, int dw,
         int padTop, int padLeft, int outW, int n0, int nCount, int nr)

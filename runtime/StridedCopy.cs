@@ -15,6 +15,7 @@ public static unsafe class StridedCopy
     /// AVX-512: two loads and one two-source permute per 16 outputs; AVX2: two in-lane permutes and a cross-lane blend per
     /// 8; otherwise scalar. The last vector never reads past src[2 count - 2].
     /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Stride2(float* src, float* dst, int count)
     {
         int j = 0;
@@ -42,6 +43,7 @@ public static unsafe class StridedCopy
     }
 
     /// <summary>dst[j] = src[j * stride] for j &lt; <paramref name="count"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Strided(float* src, float* dst, int count, int stride)
     {
         if (stride == 1)

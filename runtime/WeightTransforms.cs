@@ -21,6 +21,7 @@ public static unsafe class WeightTransforms
     /// <param name="m">Rows per group.</param>
     /// <param name="k">Columns.</param>
     /// <param name="mr">Panel height.</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void PackA(float* dst, float* src, float* rowScale, int groups, int m, int k, int mr)
     {
         int panels = (m + mr - 1) / mr;
@@ -42,6 +43,7 @@ public static unsafe class WeightTransforms
     /// Packs the transpose of each group's [k][m] block (a ConvTranspose weight [C_in][C_out/g * KH * KW]) into panels
     /// [ceil(m/mr)][k][mr], so the GEMM computes W^T x X.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void PackATransposed(float* dst, float* src, int groups, int m, int k, int mr)
     {
         int panels = (m + mr - 1) / mr;
@@ -61,6 +63,7 @@ public static unsafe class WeightTransforms
     /// Packs B [batch][k][n] (or [batch][n][k] when <paramref name="transposed"/>) into [batch][ceil(n/nr)][k][nr] column
     /// panels (zero-padded columns), multiplied by <paramref name="alpha"/>.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void PackB(float* dst, float* src, int batch, int k, int n, int nr, int transposed, float alpha)
     {
         int panels = (n + nr - 1) / nr;
@@ -80,6 +83,7 @@ public static unsafe class WeightTransforms
     }
 
     /// <summary>dst[r][c] = src[r][c] * scale[r] (a convolution weight with BatchNormalization folded in).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void ScaleRows(float* dst, float* src, float* scale, int rows, long cols)
     {
         for (int r = 0; r < rows; r++)
@@ -92,24 +96,28 @@ public static unsafe class WeightTransforms
     /// dst[i] = src[i % count] * scale for i &lt; length: a Gemm C of 1 or N elements broadcast along the output row and
     /// scaled by beta (the destination's padding stays zero).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void BroadcastScaled(float* dst, float* src, long count, long length, float scale)
     {
         for (long i = 0; i < length; i++) dst[i] = src[i % count] * scale;
     }
 
     /// <summary>Copies <paramref name="n"/> values scaled by <paramref name="scale"/> (the rest of the destination stays zero).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Scale(float* dst, float* src, int n, float scale)
     {
         for (int i = 0; i < n; i++) dst[i] = src[i] * scale;
     }
 
     /// <summary>scale[c] = gamma[c] / sqrt(var[c] + epsilon) (computed in double, rounded once).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormScale(float* dst, float* gamma, float* variance, int channels, double epsilon)
     {
         for (int c = 0; c < channels; c++) dst[c] = (float)(gamma[c] / Math.Sqrt(variance[c] + epsilon));
     }
 
     /// <summary>shift[c] = (bias[c] - mean[c]) * gamma[c] / sqrt(var[c] + epsilon) + beta[c]; a null bias counts as 0.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void BatchNormBias(float* dst, float* bias, float* gamma, float* beta, float* mean, float* variance, int channels, double epsilon)
     {
         for (int c = 0; c < channels; c++)
@@ -121,12 +129,14 @@ public static unsafe class WeightTransforms
     }
 
     /// <summary>Converts IEEE half-precision values (little-endian) to float32.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void ConvertFromHalf(float* dst, byte* src, long count)
     {
         for (long i = 0; i < count; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf((ushort)(src[2 * i] | (src[2 * i + 1] << 8)));
     }
 
     /// <summary>Converts little-endian doubles to float32.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void ConvertFromDouble(float* dst, byte* src, long count)
     {
         for (long i = 0; i < count; i++) dst[i] = (float)BitConverter.Int64BitsToDouble(*(long*)(src + 8 * i));

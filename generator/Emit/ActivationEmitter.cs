@@ -66,4 +66,14 @@ internal static class ActivationEmitter
     };
 
     public static string Name(Activation act) => act.Kind == ActivationKind.None ? "" : "_" + act.Kind;
+
+    /// <summary>
+    /// Activations that call into VectorMath (exp-based). A register-blocked tile must not apply them per accumulator:
+    /// every call clobbers the caller-saved vector registers holding the other accumulators. Tiles store first and then
+    /// run <see cref="InPlace"/> over each stored row.
+    /// </summary>
+    public static bool IsHeavy(Activation act) => act.Kind is ActivationKind.Sigmoid or ActivationKind.Tanh or ActivationKind.Silu;
+
+    /// <summary>A statement applying a heavy activation to n floats at p, in place.</summary>
+    public static string InPlace(Activation act, string p, string n) => $"{EmitContext.RuntimeNs}.VectorMath.{act.Kind}InPlace({p}, {n});";
 }

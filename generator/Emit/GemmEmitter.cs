@@ -37,8 +37,15 @@ internal static class GemmEmitter
 
     public static void EmitBody(GemmSpec g, Names n, SourceWriter w, EmitContext ctx)
     {
-        ctx.PerIsa(w, (isa, index) => EmitDriver(g, n, ctx.Profile.Tile(index), w, ctx));
+        ctx.PerIsa(w, (isa, index) => EmitDriver(g, n, TileFor(g, ctx.Profile.Tile(index)), w, ctx));
     }
+
+    /// <summary>
+    /// The profile's tile, with fewer rows when A is row-major and has fewer rows than MR (a fully connected layer at
+    /// batch 1 is a GEMV: clamped duplicate rows would multiply the work by MR for nothing).
+    /// </summary>
+    private static GemmTile TileFor(GemmSpec g, GemmTile tile) =>
+        g.ALayout == GemmALayout.RowMajor && g.M < tile.MR ? tile with { MR = g.M } : tile;
 
     private static void EmitDriver(GemmSpec g, Names n, GemmTile tile, SourceWriter w, EmitContext ctx)
     {
@@ -78,7 +85,8 @@ internal static class GemmEmitter
                 w.WriteLine($"const nint ldb = {L(g.Ldb)};");
                 break;
         }
-        w.OpenBlock($"for (int m0 = 0; m0 < {g.M}; m0 += {g.MR})");
+        int mStep = g.ALayout == GemmALayout.Packed ? g.MR : tile.MR;
+        w.OpenBlock($"for (int m0 = 0; m0 < {g.M}; m0 += {mStep})");
         string aPtr = g.ALayout == GemmALayout.Packed ? $"a + (m0 / {g.MR}) * {L((long)g.MR * g.K)}L" : $"a + m0 * {L(g.Lda)}L";
         string biasPtr = g.Bias switch
         {
@@ -88,7 +96,7 @@ internal static class GemmEmitter
         };
         string rPtr = g.Residual ? $"r + m0 * {L(g.Ldr)}L + n0" : "null";
         w.WriteLine($"{kernel}({aPtr}, {L(g.Lda)}, bp, ldb, c + m0 * {L(g.Ldc)}L + n0, {L(g.Ldc)}, {g.K}, {biasPtr}, {rPtr}, {L(g.Ldr)}, " +
-            $"{EmitContext.Math}.Min({g.MR}, {g.M} - m0), nc);");
+            $"{EmitContext.Math}.Min({mStep}, {g.M} - m0), nc);");
         w.CloseBlock();
         w.CloseBlock();
         if (batch) w.CloseBlock();
@@ -185,6 +193,11 @@ internal static class GemmEmitter
             }
         }
 
+        // Exp-based activations run after the stores, over the stored rows (see ActivationEmitter.IsHeavy).
+        Activation heavy = act;
+        if (ActivationEmitter.IsHeavy(act)) act = Activation.None;
+        string? rows = ActivationEmitter.IsHeavy(heavy) ? $"for (int i = 0; i < mc; i++) {ActivationEmitter.InPlace(heavy, "c + i * ldc", "nc")}" : null;
+
         // Full tile: vector epilogue straight into C.
         w.OpenBlock($"if (mc == {mr} && nc == {nr})");
         string? pro = ActivationEmitter.Prologue(act, isa);
@@ -204,6 +217,7 @@ internal static class GemmEmitter
                 w.WriteLine(isa.Store(ActivationEmitter.Apply(act, isa, residual ? $"({v})" : v), cp));
             }
         }
+        if (rows is not null) w.WriteLine(rows);
         w.WriteLine("return;");
         w.CloseBlock();
 
@@ -219,6 +233,7 @@ internal static class GemmEmitter
         w.WriteLine($"c[i * ldc + j] = {ActivationEmitter.ApplyScalar(act, "v")};");
         w.CloseBlock();
         w.CloseBlock();
+        if (rows is not null) w.WriteLine(rows);
         w.CloseBlock();
     }
 
