@@ -6,8 +6,11 @@ using ModelGen.Runtime;
 
 namespace ModelGen.Bench;
 
-public sealed record BenchModel(string Name, string File, Func<ICompiledModel> Create, float InputLow = -1f, float InputHigh = 1f)
+public sealed record BenchModel(string Name, string File, Func<int, ICompiledModel> CreateWith, float InputLow = -1f, float InputHigh = 1f)
 {
+    /// <summary>An instance with the given degree of parallelism (default one thread).</summary>
+    public ICompiledModel Create(int degreeOfParallelism = 1) => CreateWith(degreeOfParallelism);
+
     public string Path => System.IO.Path.Combine(TestSupport.Paths.SharedModels, File);
 
     public override string ToString() => Name;
@@ -17,15 +20,15 @@ public static class BenchModels
 {
     public static readonly BenchModel[] All =
     {
-        new("mnist-8", "mnist-8.onnx", () => new Mnist8(), 0f, 255f),
-        new("squeezenet1.1", "squeezenet1.1.onnx", () => new Squeezenet11()),
-        new("tv-mobilenet_v2", "tv-mobilenet_v2.onnx", () => new MobilenetV2()),
-        new("tv-resnet18", "tv-resnet18.onnx", () => new Resnet18()),
-        new("tv-shufflenet_v2_x1_0", "tv-shufflenet_v2_x1_0.onnx", () => new ShufflenetV2()),
-        new("tv-efficientnet_b0", "tv-efficientnet_b0.onnx", () => new EfficientnetB0()),
-        new("ultraface-rfb-320", "ultraface-rfb-320.onnx", () => new Ultraface320()),
-        new("yolox-nano", "yolox-nano.onnx", () => new YoloxNano(), 0f, 255f),
-        new("micro-kws-m-fp32", "micro-kws-m-fp32.onnx", () => new MicroKws()),
+        new("mnist-8", "mnist-8.onnx", dop => new Mnist8(dop), 0f, 255f),
+        new("squeezenet1.1", "squeezenet1.1.onnx", dop => new Squeezenet11(dop)),
+        new("tv-mobilenet_v2", "tv-mobilenet_v2.onnx", dop => new MobilenetV2(dop)),
+        new("tv-resnet18", "tv-resnet18.onnx", dop => new Resnet18(dop)),
+        new("tv-shufflenet_v2_x1_0", "tv-shufflenet_v2_x1_0.onnx", dop => new ShufflenetV2(dop)),
+        new("tv-efficientnet_b0", "tv-efficientnet_b0.onnx", dop => new EfficientnetB0(dop)),
+        new("ultraface-rfb-320", "ultraface-rfb-320.onnx", dop => new Ultraface320(dop)),
+        new("yolox-nano", "yolox-nano.onnx", dop => new YoloxNano(dop), 0f, 255f),
+        new("micro-kws-m-fp32", "micro-kws-m-fp32.onnx", dop => new MicroKws(dop)),
     };
 
     public static BenchModel Find(string name) =>

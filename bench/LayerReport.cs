@@ -14,9 +14,9 @@ public static class LayerReport
     /// <summary>Measured fp32 FMA peak of one Zen 5 core here: about 235 GFLOP/s = 117 GMAC/s (../shared/TOOLCHAIN.md).</summary>
     public const double PeakGmacPerCore = 117.0;
 
-    public static void Print(BenchModel m, int runs, TextWriter output)
+    public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1)
     {
-        using var model = (IProfiledModel)m.Create();
+        using var model = (IProfiledModel)m.Create(threads);
         byte[][] inputs = model.Inputs.Select((t, i) =>
         {
             float[] f = OrtComparison.RandomInput(t.ElementCount, 42 + i, m.InputLow, m.InputHigh);
@@ -43,7 +43,7 @@ public static class LayerReport
         double total = medianMs.Sum();
         long macs = model.LayerMacs.Sum();
         CultureInfo c = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(c, $"## {m.Name}: {layers} layers, {total:F3} ms (sum of per-layer medians over {runs} runs), {macs / 1e9:F3} GMAC, {macs / 1e9 / (total / 1000):F1} GMAC/s overall"));
+        output.WriteLine(string.Create(c, $"## {m.Name} ({threads} thread{(threads > 1 ? "s" : "")}): {layers} layers, {total:F3} ms (sum of per-layer medians over {runs} runs), {macs / 1e9:F3} GMAC, {macs / 1e9 / (total / 1000):F1} GMAC/s overall"));
         output.WriteLine();
         output.WriteLine("| layer | ms | share | GMAC | GMAC/s | % of peak |");
         output.WriteLine("|---|---:|---:|---:|---:|---:|");
@@ -51,7 +51,7 @@ public static class LayerReport
         {
             double gmac = model.LayerMacs[l] / 1e9;
             double rate = medianMs[l] > 0 ? gmac / (medianMs[l] / 1000) : 0;
-            output.WriteLine(string.Create(c, $"| {model.LayerNames[l]} | {medianMs[l]:F3} | {medianMs[l] / total * 100:F1}% | {gmac:F4} | {(gmac > 0 ? rate.ToString("F1", c) : "")} | {(gmac > 0 ? (rate / PeakGmacPerCore * 100).ToString("F0", c) + "%" : "")} |"));
+            output.WriteLine(string.Create(c, $"| {model.LayerNames[l]} | {medianMs[l]:F3} | {medianMs[l] / total * 100:F1}% | {gmac:F4} | {(gmac > 0 ? rate.ToString("F1", c) : "")} | {(gmac > 0 ? (rate / (PeakGmacPerCore * threads) * 100).ToString("F0", c) + "%" : "")} |"));
         }
         output.WriteLine();
     }

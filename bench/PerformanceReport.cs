@@ -45,6 +45,29 @@ public static class PerformanceReport
         return sb.ToString();
     }
 
+    /// <summary>The thread-scaling and startup section: 1 vs 2 threads (speedup) and construction time per model.</summary>
+    public static string WriteScaling(Summary summary)
+    {
+        CultureInfo c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine("## Intra-op parallelism and startup");
+        sb.AppendLine();
+        sb.AppendLine("The generated class constructed with `degreeOfParallelism: 2` (the calling thread and one worker share every");
+        sb.AppendLine("convolution, GEMM and depthwise/pooling layer of at least 300K MACs) against one thread; and the time to construct");
+        sb.AppendLine("an instance (map the embedded model, allocate the arena, pack the weights) and dispose it. Same BenchmarkDotNet");
+        sb.AppendLine("process. Speedup = 1-thread time / 2-thread time.");
+        sb.AppendLine();
+        sb.AppendLine("| model | 1 thread (ms) | 2 threads (ms) | speedup | construct + dispose (ms) |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        foreach (var g in summary.Reports.Where(r => r.ResultStatistics is not null).GroupBy(r => (string)r.BenchmarkCase.Parameters["Model"]))
+        {
+            double Median(string method) => g.First(r => r.BenchmarkCase.Descriptor.WorkloadMethod.Name == method).ResultStatistics!.Median / 1e6;
+            double one = Median("OneThread"), two = Median("TwoThreads"), construct = Median("Construct");
+            sb.AppendLine(string.Create(c, $"| {g.Key} | {one:F3} | {two:F3} | {one / two:F2} | {construct:F2} |"));
+        }
+        return sb.ToString();
+    }
+
     private static string CpuName()
     {
         try

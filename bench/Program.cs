@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
 // dotnet run --project bench -c Release [-- --models a,b] : BenchmarkDotNet, ONNX Runtime vs ModelGen, writes docs/performance.md
-// dotnet run --project bench -c Release -- --layers [model...] : per-layer timings of the generated code
+// dotnet run --project bench -c Release -- --layers [--threads N] [model...] : per-layer timings of the generated code
+// dotnet run --project bench -c Release -- --scaling : 1 vs 2 threads and construction time only (printed)
 
 using System.Globalization;
 using BenchmarkDotNet.Configs;
@@ -12,10 +13,12 @@ using ModelGen.Bench;
 
 if (args.Contains("--layers"))
 {
-    var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+    int threadsAt = Array.IndexOf(args, "--threads");
+    int threads = threadsAt >= 0 && threadsAt + 1 < args.Length ? int.Parse(args[threadsAt + 1], CultureInfo.InvariantCulture) : 1;
+    var names = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (threadsAt < 0 || i != threadsAt + 1)).ToList();
     foreach (BenchModel m in names.Count == 0 ? BenchModels.All : names.Select(BenchModels.Find))
     {
-        LayerReport.Print(m, runs: 30, Console.Out);
+        LayerReport.Print(m, runs: 30, Console.Out, threads);
     }
     return 0;
 }
@@ -27,8 +30,15 @@ if (modelsAt >= 0 && modelsAt + 1 < args.Length) Environment.SetEnvironmentVaria
 IConfig config = DefaultConfig.Instance
     .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(15).WithId("InProcess"))
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+if (args.Contains("--scaling"))
+{
+    // Only the thread-scaling and startup benchmarks (printed, docs/performance.md untouched).
+    Console.WriteLine(PerformanceReport.WriteScaling(BenchmarkRunner.Run<ScalingBenchmarks>(config)));
+    return 0;
+}
 Summary summary = BenchmarkRunner.Run<ModelBenchmarks>(config);
-string report = PerformanceReport.Write(summary);
+Summary scaling = BenchmarkRunner.Run<ScalingBenchmarks>(config);
+string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling);
 string path = Path.Combine(ModelGen.TestSupport.Paths.RepoRoot, "docs", "performance.md");
 File.WriteAllText(path, report);
 Console.WriteLine(report);

@@ -99,17 +99,31 @@ public static class VectorMath
     /// <summary>x * sigmoid(x) (SiLU / swish) per lane.</summary>
     /// <param name="x">The inputs.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Silu(Vector512<float> x) => x * Reciprocal(Vector512<float>.One + Exp(-x));
+    public static Vector512<float> Silu(Vector512<float> x) => FloorForSilu(x) * Reciprocal(Vector512<float>.One + Exp(-x));
 
     /// <summary>x * sigmoid(x) (SiLU / swish) per lane.</summary>
     /// <param name="x">The inputs.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Silu(Vector256<float> x) => x * Reciprocal(Vector256<float>.One + Exp(-x));
+    public static Vector256<float> Silu(Vector256<float> x) => FloorForSilu(x) * Reciprocal(Vector256<float>.One + Exp(-x));
 
     /// <summary>x * sigmoid(x) (SiLU / swish) per lane.</summary>
     /// <param name="x">The inputs.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Silu(Vector128<float> x) => x / (Vector128<float>.One + Exp(-x));
+    public static Vector128<float> Silu(Vector128<float> x) =>
+        (System.Runtime.Intrinsics.X86.Sse.IsSupported ? System.Runtime.Intrinsics.X86.Sse.Max(Vector128.Create(-100f), x) : Vector128.Max(x, Vector128.Create(-100f))) / (Vector128<float>.One + Exp(-x));
+
+    /// <summary>
+    /// max(x, -100), NaN kept: below -100 silu(x) is 0 to float precision, and the clamped reciprocal of the logistic
+    /// denominator (2^-126) times a huge |x| would not be.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> FloorForSilu(Vector512<float> x) =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? System.Runtime.Intrinsics.X86.Avx512F.Max(Vector512.Create(-100f), x) : Vector512.Max(x, Vector512.Create(-100f));
+
+    /// <summary>max(x, -100), NaN kept (see the 512-bit overload).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FloorForSilu(Vector256<float> x) =>
+        System.Runtime.Intrinsics.X86.Avx.IsSupported ? System.Runtime.Intrinsics.X86.Avx.Max(Vector256.Create(-100f), x) : Vector256.Max(x, Vector256.Create(-100f));
 
     /// <summary>
     /// 1 / d for d &gt;= 1 (sigmoid denominators): the hardware estimate refined by Newton-Raphson (AVX-512: 14-bit estimate,
@@ -119,6 +133,8 @@ public static class VectorMath
     private static Vector512<float> Reciprocal(Vector512<float> d)
     {
         if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return Vector512<float>.One / d;
+        // exp(-x) overflows to +inf for x < -88.7: clamp to 2^126 (1/d stays a normal float) so the Newton step does not compute 0 * inf (NaN keeps NaN).
+        d = System.Runtime.Intrinsics.X86.Avx512F.Min(Vector512.Create(8.507059e37f), d);
         Vector512<float> r = System.Runtime.Intrinsics.X86.Avx512F.Reciprocal14(d);
         return r * (Vector512.Create(2f) - d * r);
     }
@@ -128,6 +144,7 @@ public static class VectorMath
     private static Vector256<float> Reciprocal(Vector256<float> d)
     {
         if (!System.Runtime.Intrinsics.X86.Avx.IsSupported) return Vector256<float>.One / d;
+        d = System.Runtime.Intrinsics.X86.Avx.Min(Vector256.Create(8.507059e37f), d);
         Vector256<float> r = System.Runtime.Intrinsics.X86.Avx.Reciprocal(d);
         r = r * (Vector256.Create(2f) - d * r);
         return r * (Vector256.Create(2f) - d * r);

@@ -57,20 +57,28 @@ internal static class DirectConvEmitter
         int k = d.InChannels * taps;
         long aGroup = (long)((d.OutChannels + d.MR - 1) / d.MR) * d.MR * k;
 
-        w.WriteLine($"long* offs = (long*)(S + {EmitContext.Long(offsetsAt)}L);");
+        string L(long v) => EmitContext.Long(v);
+        // Tap offsets into the shared scratch (the parts read them).
+        w.OpenBlock();
+        w.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
         var offsets = new List<long>();
         for (int kh = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++) offsets.Add(p.Offset(g, kh, kw));
-        for (int t = 0; t < taps; t++) w.WriteLine($"offs[{t}] = {EmitContext.Long(offsets[t])}L;");
-        w.WriteLine($"float* flat = S + {EmitContext.Long(flatAt)}L;");
-        w.OpenBlock($"for (int n = 0; n < {d.Batch}; n++)");
-        // 1. Split every input channel into its padded phase sub-planes.
-        w.OpenBlock($"for (int ch = 0; ch < {cin}; ch++)");
-        w.WriteLine($"float* xp = X + ((long)n * {cin} + ch) * {EmitContext.Long(inPlane)}L;");
-        w.WriteLine($"float* planes = S + ch * {EmitContext.Long(p.PlaneStride)}L;");
-        p.EmitSplit(w, g, "xp", "planes", "0f");
+        for (int t = 0; t < taps; t++) w.WriteLine($"offs[{t}] = {L(offsets[t])}L;");
         w.CloseBlock();
-        // 2. Tiles over the flat output.
+        string[] carried = { "n" };
+        w.OpenBlock($"for (int n = 0; n < {d.Batch}; n++)");
+        // 1. Split every input channel into its padded phase sub-planes (parallel over channels).
+        ctx.ParallelFor(w, cin, b =>
+        {
+            b.OpenBlock("for (int ch = pb; ch < pe; ch++)");
+            b.WriteLine($"float* xp = X + ((long)n * {cin} + ch) * {L(inPlane)}L;");
+            b.WriteLine($"float* planes = S + ch * {L(p.PlaneStride)}L;");
+            p.EmitSplit(b, g, "xp", "planes", "0f");
+            b.CloseBlock();
+        }, carried);
+        // 2. Tiles over the flat output: (group, column tile, row tile) as one range, column-tile-major.
         Activation kernelAct = d.Residual ? Activation.None : d.Activation;
+        long mTiles = (d.OutChannels + d.MR - 1) / d.MR;
         ctx.PerIsa(w, (isa, index) =>
         {
             GemmTile tile = ctx.Profile.Tile(index);
@@ -79,52 +87,58 @@ internal static class DirectConvEmitter
             int full = flatN / nr * nr, rem = flatN - full;
             int tailNv = (rem + isa.Width - 1) / isa.Width;
             string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, kernelAct, ctx) : null;
-            if (d.Groups > 1) w.OpenBlock($"for (int g = 0; g < {d.Groups}; g++)");
-            string gi = d.Groups > 1 ? "g" : "0";
-            w.WriteLine($"float* a = W + {gi} * {EmitContext.Long(aGroup)}L;");
-            w.WriteLine($"float* b = S + {gi} * {EmitContext.Long((long)d.InChannels * p.PlaneStride)}L;");
-            w.WriteLine($"float* c = flat + {gi} * {EmitContext.Long((long)d.OutChannels * flatN)}L;");
-            w.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + {gi} * {d.OutChannels};");
-            void Tiles(string kernel, string n0Loop)
+            long nTiles = (flatN + nr - 1) / nr, perGroup = nTiles * mTiles;
+            ctx.ParallelFor(w, d.Groups * perGroup, b =>
             {
-                w.OpenBlock(n0Loop);
-                w.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {flatN} - n0);");
-                w.OpenBlock($"for (int m0 = 0; m0 < {d.OutChannels}; m0 += {tile.MR})");
-                w.WriteLine($"{kernel}(a + (m0 / {tile.MR}) * {EmitContext.Long((long)tile.MR * k)}L, b + n0, {EmitContext.Long(p.PlaneStride)}, offs, {taps}, " +
-                    $"c + (long)m0 * {flatN} + n0, {flatN}, {d.InChannels}, {(bias is null ? "null" : "bias + m0")}, {EmitContext.Math}.Min({tile.MR}, {d.OutChannels} - m0), nc);");
-                w.CloseBlock();
-                w.CloseBlock();
-            }
-            Tiles(main, tail is null ? $"for (int n0 = 0; n0 < {flatN}; n0 += {nr})" : $"for (int n0 = 0; n0 < {full}; n0 += {nr})");
-            if (tail is not null) Tiles(tail, $"for (int n0 = {full}; n0 < {flatN}; n0 += {nr})");
-            if (d.Groups > 1) w.CloseBlock();
+                b.WriteLine($"float* flat = S + {L(flatAt)}L;");
+                b.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
+                b.OpenBlock("for (int t = pb; t < pe; t++)");
+                b.WriteLine(d.Groups > 1 ? $"int gi = t / {L(perGroup)}, rest = t % {L(perGroup)};" : "const int gi = 0; int rest = t;");
+                b.WriteLine($"int n0 = rest / {L(mTiles)} * {nr}, m0 = rest % {L(mTiles)} * {tile.MR};");
+                b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {flatN} - n0);");
+                b.WriteLine($"float* a = W + gi * {L(aGroup)}L + (m0 / {tile.MR}) * {L((long)tile.MR * k)}L;");
+                b.WriteLine($"float* bb = S + gi * {L((long)d.InChannels * p.PlaneStride)}L + n0;");
+                b.WriteLine($"float* c = flat + gi * {L((long)d.OutChannels * flatN)}L + (long)m0 * {flatN} + n0;");
+                b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + gi * {d.OutChannels} + m0;");
+                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, c, {flatN}, {d.InChannels}, bias, {EmitContext.Math}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
+                if (tail is null) b.WriteLine(Call(main));
+                else
+                {
+                    b.WriteLine($"if (n0 < {full}) {Call(main)}");
+                    b.WriteLine($"else {Call(tail)}");
+                }
+                b.CloseBlock();
+            }, carried);
         });
-        // 3. Compaction into Y (residual and activation here when there is a residual).
-        w.OpenBlock($"for (int oc = 0; oc < {cout}; oc++)");
-        w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-        w.WriteLine($"float* src = flat + (long)oc * {flatN} + oy * {p.Wq};");
-        w.WriteLine($"long o = ((long)n * {cout} + oc) * {EmitContext.Long(outPlane)}L + oy * {g.OutW};");
-        w.WriteLine($"float* dst = Y + o;");
-        if (!d.Residual)
+        // 3. Compaction into Y, one output row per iteration (residual and activation here when there is a residual).
+        ctx.ParallelFor(w, (long)cout * g.OutH, b =>
         {
-            w.WriteLine($"global::System.Buffer.MemoryCopy(src, dst, {g.OutW * 4}, {g.OutW * 4});");
-        }
-        else
-        {
-            w.WriteLine($"float* rr = {residual} + o;");
-            w.WriteLine("int ox = 0;");
-            ctx.PerIsa(w, (isa, _) =>
+            b.WriteLine($"float* flat = S + {L(flatAt)}L;");
+            b.OpenBlock("for (int t = pb; t < pe; t++)");
+            b.WriteLine($"int oc = t / {g.OutH}, oy = t % {g.OutH};");
+            b.WriteLine($"float* src = flat + (long)oc * {flatN} + oy * {p.Wq};");
+            b.WriteLine($"long o = ((long)n * {cout} + oc) * {L(outPlane)}L + oy * {g.OutW};");
+            b.WriteLine("float* dst = Y + o;");
+            if (!d.Residual)
             {
-                if (isa.IsScalar || g.OutW < isa.Width) return;
-                string? pro = ActivationEmitter.Prologue(d.Activation, isa);
-                if (pro is not null) w.WriteLine(pro);
-                w.WriteLine($"for (; ox <= {g.OutW - isa.Width}; ox += {isa.Width}) " +
-                    isa.Store(ActivationEmitter.Apply(d.Activation, isa, $"({isa.Load("src + ox")} + {isa.Load("rr + ox")})"), "dst + ox"));
-            });
-            w.WriteLine($"for (; ox < {g.OutW}; ox++) dst[ox] = {ActivationEmitter.ApplyScalar(d.Activation, "(src[ox] + rr[ox])")};");
-        }
-        w.CloseBlock();
-        w.CloseBlock();
+                b.WriteLine($"global::System.Buffer.MemoryCopy(src, dst, {g.OutW * 4}, {g.OutW * 4});");
+            }
+            else
+            {
+                b.WriteLine($"float* rr = {residual} + o;");
+                b.WriteLine("int ox = 0;");
+                ctx.PerIsa(b, (isa, _) =>
+                {
+                    if (isa.IsScalar || g.OutW < isa.Width) return;
+                    string? pro = ActivationEmitter.Prologue(d.Activation, isa);
+                    if (pro is not null) b.WriteLine(pro);
+                    b.WriteLine($"for (; ox <= {g.OutW - isa.Width}; ox += {isa.Width}) " +
+                        isa.Store(ActivationEmitter.Apply(d.Activation, isa, $"({isa.Load("src + ox")} + {isa.Load("rr + ox")})"), "dst + ox"));
+                });
+                b.WriteLine($"for (; ox < {g.OutW}; ox++) dst[ox] = {ActivationEmitter.ApplyScalar(d.Activation, "(src[ox] + rr[ox])")};");
+            }
+            b.CloseBlock();
+        }, carried);
         w.CloseBlock();
     }
 

@@ -33,6 +33,80 @@ internal sealed class EmitContext
 
     public IEnumerable<KeyValuePair<string, string>> Helpers => _helpers;
 
+    private ParallelLayer? _parallel;
+
+    /// <summary>The layer being emitted splits its work across workers (see <see cref="ParallelFor"/>).</summary>
+    public bool InParallelLayer => _parallel is not null;
+
+    /// <summary>Starts a layer whose <see cref="ParallelFor"/> loops become worker parts; its parameters go in <c>args</c>.</summary>
+    public void BeginParallelLayer(string method, IReadOnlyList<(string Type, string Name)> parameters) =>
+        _parallel = new ParallelLayer(method, parameters);
+
+    /// <summary>Ends the parallel layer; returns its part methods, to be written after the layer method.</summary>
+    public IReadOnlyList<string> EndParallelLayer()
+    {
+        IReadOnlyList<string> parts = _parallel?.Parts ?? new List<string>();
+        _parallel = null;
+        return parts;
+    }
+
+    /// <summary>Argument slots a parallel layer reserves for carried loop indices (then one for the chunk cursor).</summary>
+    public const int MaxCarried = 4;
+
+    /// <summary>
+    /// A loop over [0, <paramref name="count"/>) whose body sees its range as <c>pb</c>..<c>pe</c>. In a serial layer the
+    /// body is emitted in place with the whole range. In a parallel layer it becomes a static part method
+    /// <c>{Layer}_Part{k}(nint* args, int worker, int workers, float* scratch)</c> that unpacks the layer's pointers
+    /// (and the <paramref name="carried"/> int locals) and runs chunks of the range taken from a shared cursor; the layer
+    /// calls it directly when it has no pool, or forks it over the pool. <paramref name="privateScratch"/> names a
+    /// pointer parameter each worker must have its own copy of (worker 0 uses the layer's, others their pool scratch).
+    /// </summary>
+    public void ParallelFor(SourceWriter w, long count, Action<SourceWriter> body, IReadOnlyList<string>? carried = null, string? privateScratch = null)
+    {
+        carried ??= Array.Empty<string>();
+        if (carried.Count > MaxCarried) throw new InvalidOperationException("too many carried loop indices");
+        if (_parallel is null)
+        {
+            w.OpenBlock();
+            w.WriteLine($"const int pb = 0, pe = {Long(count)};");
+            body(w);
+            w.CloseBlock();
+            return;
+        }
+        string part = $"{_parallel.Method}_Part{_parallel.Parts.Count}";
+        var pw = new SourceWriter();
+        pw.WriteLine($"/// <summary>Worker part {_parallel.Parts.Count} of {_parallel.Method}: its share of {Long(count)} iterations.</summary>");
+        pw.WriteLine(MethodImpl);
+        pw.WriteLine(SkipLocalsInit);
+        pw.OpenBlock($"private static void {part}(nint* args, int worker, int workers, float* scratch)");
+        for (int i = 0; i < _parallel.Parameters.Count; i++)
+        {
+            (string type, string name) = _parallel.Parameters[i];
+            pw.WriteLine(name == privateScratch ? $"{type} {name} = scratch;" : $"{type} {name} = ({type})args[{i}];");
+        }
+        for (int j = 0; j < carried.Count; j++) pw.WriteLine($"int {carried[j]} = (int)args[{_parallel.Parameters.Count + j}];");
+        // Dynamic chunks from a shared cursor: a worker on a busier core takes fewer (same tiles, same results).
+        pw.WriteLine($"int* cursor = (int*)(args + {_parallel.Parameters.Count + MaxCarried});");
+        pw.WriteLine($"int chunk = {RuntimeNs}.WorkerPool.ChunkSize({Long(count)}, workers);");
+        pw.OpenBlock($"for (int pb; (pb = {RuntimeNs}.WorkerPool.NextChunk(cursor, chunk)) < {Long(count)};)");
+        pw.WriteLine($"int pe = {Math}.Min(pb + chunk, {Long(count)});");
+        body(pw);
+        pw.CloseBlock();
+        pw.CloseBlock();
+        _parallel.Parts.Add(pw.ToString());
+        for (int j = 0; j < carried.Count; j++) w.WriteLine($"args[{_parallel.Parameters.Count + j}] = {carried[j]};");
+        w.WriteLine($"args[{_parallel.Parameters.Count + MaxCarried}] = 0;");
+        string scratch0 = privateScratch ?? "null";
+        w.WriteLine($"if (pool is null) {part}(args, 0, 1, {scratch0}); else pool.Run(&{part}, args, {scratch0});");
+    }
+
+    private sealed class ParallelLayer(string method, IReadOnlyList<(string Type, string Name)> parameters)
+    {
+        public string Method { get; } = method;
+        public IReadOnlyList<(string Type, string Name)> Parameters { get; } = parameters;
+        public List<string> Parts { get; } = new();
+    }
+
     /// <summary>Emits one branch per ISA of the profile (constant-folded by the JIT/AOT compiler).</summary>
     public void PerIsa(SourceWriter w, Action<Isa, int> body)
     {

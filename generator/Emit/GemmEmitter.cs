@@ -47,60 +47,73 @@ internal static class GemmEmitter
     private static GemmTile TileFor(GemmSpec g, GemmTile tile) =>
         g.ALayout == GemmALayout.RowMajor && g.M < tile.MR ? tile with { MR = g.M } : tile;
 
+    /// <remarks>
+    /// The tiles (group, batch, column tile, row tile) are one flat range, column-tile-major so a range keeps its B
+    /// panel hot across the row tiles; a parallel layer gives each worker a contiguous share of that range (the
+    /// implicit im2col panel is then packed into the worker's own scratch).
+    /// </remarks>
     private static void EmitDriver(GemmSpec g, Names n, GemmTile tile, SourceWriter w, EmitContext ctx)
     {
         string kernel = RequireKernel(g, tile, ctx);
         int nr = tile.NR;
         string L(long v) => EmitContext.Long(v);
         bool groups = g.Groups > 1, batch = g.Batch > 1;
-        if (groups) w.OpenBlock($"for (int g = 0; g < {g.Groups}; g++)");
-        if (batch) w.OpenBlock($"for (int n = 0; n < {g.Batch}; n++)");
-        string gOff(long stride) => groups && stride != 0 ? $" + g * {L(stride)}L" : "";
-        string bOff(long stride) => batch && stride != 0 ? $" + n * {L(stride)}L" : "";
-        w.WriteLine($"float* a = {n.A}{gOff(g.AGroupStride)}{bOff(g.ABatchStride)};");
-        w.WriteLine($"float* b = {n.B}{gOff(g.BGroupStride)}{bOff(g.BBatchStride)};");
-        w.WriteLine($"float* c = {n.C}{gOff(g.CGroupStride)}{bOff(g.CBatchStride)};");
-        w.WriteLine(n.Bias is null ? "float* bias = null;" : $"float* bias = {n.Bias}{gOff(g.BiasGroupStride)};");
-        w.WriteLine(n.R is null ? "float* r = null;" : $"float* r = {n.R}{gOff(g.CGroupStride)}{bOff(g.CBatchStride)};");
-        w.OpenBlock($"for (int n0 = 0; n0 < {g.N}; n0 += {nr})");
-        w.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {g.N} - n0);");
-        switch (g.BLayout)
-        {
-            case GemmBLayout.Im2ColPanel:
-            {
-                ConvGeometry cg = g.Conv!;
-                w.WriteLine("// Implicit im2col: this column tile's K x NR panel, zero-padded, into scratch.");
-                w.WriteLine($"{EmitContext.RuntimeNs}.Im2Col.PackPanel(b, {n.Scratch}, {cg.Channels}, {cg.InH}, {cg.InW}, {cg.KernelH}, {cg.KernelW}, " +
-                    $"{cg.StrideH}, {cg.StrideW}, {cg.DilationH}, {cg.DilationW}, {cg.PadTop}, {cg.PadLeft}, {cg.OutW}, n0, nc, {nr});");
-                w.WriteLine($"float* bp = {n.Scratch};");
-                w.WriteLine($"const nint ldb = {nr};");
-                break;
-            }
-            case GemmBLayout.Packed:
-                w.WriteLine($"float* bp = b + (n0 / {g.PackedNR}) * {L((long)g.K * g.PackedNR)}L + (n0 % {g.PackedNR});");
-                w.WriteLine($"const nint ldb = {g.PackedNR};");
-                break;
-            default:
-                w.WriteLine("float* bp = b + n0;");
-                w.WriteLine($"const nint ldb = {L(g.Ldb)};");
-                break;
-        }
         int mStep = g.ALayout == GemmALayout.Packed ? g.MR : tile.MR;
-        w.OpenBlock($"for (int m0 = 0; m0 < {g.M}; m0 += {mStep})");
-        string aPtr = g.ALayout == GemmALayout.Packed ? $"a + (m0 / {g.MR}) * {L((long)g.MR * g.K)}L" : $"a + m0 * {L(g.Lda)}L";
-        string biasPtr = g.Bias switch
+        long nTiles = (g.N + nr - 1) / nr, mTiles = (g.M + mStep - 1) / mStep;
+        long perItem = nTiles * mTiles;
+        bool panel = g.BLayout == GemmBLayout.Im2ColPanel;
+        ctx.ParallelFor(w, (long)g.Groups * g.Batch * perItem, p =>
         {
-            GemmBias.PerRow => "bias + m0",
-            GemmBias.PerColumn => "bias + n0",
-            _ => "null",
-        };
-        string rPtr = g.Residual ? $"r + m0 * {L(g.Ldr)}L + n0" : "null";
-        w.WriteLine($"{kernel}({aPtr}, {L(g.Lda)}, bp, ldb, c + m0 * {L(g.Ldc)}L + n0, {L(g.Ldc)}, {g.K}, {biasPtr}, {rPtr}, {L(g.Ldr)}, " +
-            $"{EmitContext.Math}.Min({mStep}, {g.M} - m0), nc);");
-        w.CloseBlock();
-        w.CloseBlock();
-        if (batch) w.CloseBlock();
-        if (groups) w.CloseBlock();
+            if (panel) p.WriteLine("long packedPanel = -1;");
+            p.OpenBlock("for (int t = pb; t < pe; t++)");
+            if (groups) p.WriteLine($"int g = t / {L((long)g.Batch * perItem)};");
+            if (batch) p.WriteLine($"int n = t / {L(perItem)} % {g.Batch};");
+            p.WriteLine($"int rest = t % {L(perItem)};");
+            p.WriteLine($"int n0 = rest / {L(mTiles)} * {nr}, m0 = rest % {L(mTiles)} * {mStep};");
+            p.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {g.N} - n0);");
+            string gOff(long stride) => groups && stride != 0 ? $" + g * {L(stride)}L" : "";
+            string bOff(long stride) => batch && stride != 0 ? $" + n * {L(stride)}L" : "";
+            p.WriteLine($"float* a = {n.A}{gOff(g.AGroupStride)}{bOff(g.ABatchStride)};");
+            p.WriteLine($"float* b = {n.B}{gOff(g.BGroupStride)}{bOff(g.BBatchStride)};");
+            p.WriteLine($"float* c = {n.C}{gOff(g.CGroupStride)}{bOff(g.CBatchStride)};");
+            p.WriteLine(n.Bias is null ? "float* bias = null;" : $"float* bias = {n.Bias}{gOff(g.BiasGroupStride)};");
+            p.WriteLine(n.R is null ? "float* r = null;" : $"float* r = {n.R}{gOff(g.CGroupStride)}{bOff(g.CBatchStride)};");
+            switch (g.BLayout)
+            {
+                case GemmBLayout.Im2ColPanel:
+                {
+                    ConvGeometry cg = g.Conv!;
+                    p.WriteLine("// Implicit im2col: this column tile's K x NR panel, zero-padded, into (this worker's) scratch.");
+                    p.OpenBlock($"if (t / {L(mTiles)} != packedPanel)");
+                    p.WriteLine($"{EmitContext.RuntimeNs}.Im2Col.PackPanel(b, {n.Scratch}, {cg.Channels}, {cg.InH}, {cg.InW}, {cg.KernelH}, {cg.KernelW}, " +
+                        $"{cg.StrideH}, {cg.StrideW}, {cg.DilationH}, {cg.DilationW}, {cg.PadTop}, {cg.PadLeft}, {cg.OutW}, n0, nc, {nr});");
+                    p.WriteLine($"packedPanel = t / {L(mTiles)};");
+                    p.CloseBlock();
+                    p.WriteLine($"float* bp = {n.Scratch};");
+                    p.WriteLine($"const nint ldb = {nr};");
+                    break;
+                }
+                case GemmBLayout.Packed:
+                    p.WriteLine($"float* bp = b + (n0 / {g.PackedNR}) * {L((long)g.K * g.PackedNR)}L + (n0 % {g.PackedNR});");
+                    p.WriteLine($"const nint ldb = {g.PackedNR};");
+                    break;
+                default:
+                    p.WriteLine("float* bp = b + n0;");
+                    p.WriteLine($"const nint ldb = {L(g.Ldb)};");
+                    break;
+            }
+            string aPtr = g.ALayout == GemmALayout.Packed ? $"a + (m0 / {g.MR}) * {L((long)g.MR * g.K)}L" : $"a + m0 * {L(g.Lda)}L";
+            string biasPtr = g.Bias switch
+            {
+                GemmBias.PerRow => "bias + m0",
+                GemmBias.PerColumn => "bias + n0",
+                _ => "null",
+            };
+            string rPtr = g.Residual ? $"r + m0 * {L(g.Ldr)}L + n0" : "null";
+            p.WriteLine($"{kernel}({aPtr}, {L(g.Lda)}, bp, ldb, c + m0 * {L(g.Ldc)}L + n0, {L(g.Ldc)}, {g.K}, {biasPtr}, {rPtr}, {L(g.Ldr)}, " +
+                $"{EmitContext.Math}.Min({mStep}, {g.M} - m0), nc);");
+            p.CloseBlock();
+        }, privateScratch: panel ? n.Scratch : null);
     }
 
     /// <summary>Registers the micro-kernel for this spec and tile; returns its name.</summary>

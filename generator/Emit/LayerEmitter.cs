@@ -30,9 +30,41 @@ internal static class LayerEmitter
         w.WriteLine(EmitContext.MethodImpl);
         w.WriteLine(EmitContext.SkipLocalsInit);
         string parameters = string.Join(", ", layer.Operands.Select(o => $"{PointerType(o, ctx.Spec)} {o.Parameter}"));
-        w.OpenBlock($"private static void {layer.MethodName}({parameters})");
+        bool parallel = IsParallel(layer, ctx.Profile);
+        if (!parallel)
+        {
+            w.OpenBlock($"private static void {layer.MethodName}({parameters})");
+            EmitBody(layer, w, ctx);
+            w.CloseBlock();
+            return;
+        }
+        // Parallel layer: the pointers go in an argument block the worker parts read; the pool is null at degree 1.
+        var typed = layer.Operands.Select(o => (PointerType(o, ctx.Spec), o.Parameter)).ToList();
+        w.OpenBlock($"private static void {layer.MethodName}({parameters}, {EmitContext.RuntimeNs}.WorkerPool pool)");
+        w.WriteLine($"nint* args = stackalloc nint[{typed.Count + EmitContext.MaxCarried + 1}];");
+        for (int i = 0; i < typed.Count; i++) w.WriteLine($"args[{i}] = (nint){typed[i].Parameter};");
+        ctx.BeginParallelLayer(layer.MethodName, typed);
         EmitBody(layer, w, ctx);
+        IReadOnlyList<string> parts = ctx.EndParallelLayer();
         w.CloseBlock();
+        foreach (string part in parts)
+        {
+            w.WriteLine();
+            w.WriteLine(part.TrimEnd('\n'));
+        }
+    }
+
+    /// <summary>Whether the layer splits its work across the instance's workers (a kernel family that partitions, and enough work).</summary>
+    public static bool IsParallel(LayerSpec layer, Targets.TargetProfile profile) =>
+        layer.Macs >= profile.ParallelMinMacs && layer.Kernel is DirectConvSpec or PlaneFilterSpec or GemmSpec;
+
+    /// <summary>Bytes of private scratch each worker needs for this layer (0 when the layer's scratch is shared or absent).</summary>
+    public static long WorkerScratchBytes(LayerSpec layer, ModelSpec spec, Targets.TargetProfile profile)
+    {
+        if (!IsParallel(layer, profile)) return 0;
+        bool isPrivate = layer.Kernel is PlaneFilterSpec || layer.Kernel is GemmSpec { BLayout: GemmBLayout.Im2ColPanel };
+        Operand? s = layer.Operands.FirstOrDefault(o => o.Parameter == "S");
+        return isPrivate && s is not null ? spec.Tensors[s.Id].ElementCount * 4 : 0;
     }
 
     internal static string PointerType(Operand o, ModelSpec spec) => ElementTypeOf(o, spec) + "*";

@@ -45,7 +45,7 @@ internal static class ModelEmitter
                 })));
             }
         }
-        files.Insert(0, ($"{spec.ClassName}.g.cs", EmitClass(spec, runnable)));
+        files.Insert(0, ($"{spec.ClassName}.g.cs", EmitClass(spec, profile, runnable)));
         return files;
     }
 
@@ -76,8 +76,10 @@ internal static class ModelEmitter
     /// <summary>The C# element type of an input or output.</summary>
     private static string Cs(IoSpec io) => LayerEmitter.ElementType(io.ElementType);
 
-    private static string EmitClass(ModelSpec spec, bool runnable)
+    private static string EmitClass(ModelSpec spec, TargetProfile profile, bool runnable)
     {
+        bool anyParallel = runnable && spec.Layers.Any(l => LayerEmitter.IsParallel(l, profile));
+        long workerScratch = runnable ? spec.Layers.Select(l => LayerEmitter.WorkerScratchBytes(l, spec, profile)).DefaultIfEmpty(0).Max() : 0;
         var w = new SourceWriter();
         Header(w, spec);
         if (spec.Namespace.Length > 0) w.OpenBlock($"namespace {spec.Namespace}");
@@ -114,6 +116,10 @@ internal static class ModelEmitter
         w.WriteLine($"public const string ModelHash = \"{spec.ModelHash}\";");
         w.WriteLine("/// <summary>The target profile the layers were lowered for.</summary>");
         w.WriteLine($"public const string TargetProfile = {Identifiers.StringLiteral(spec.Profile)};");
+        w.WriteLine("/// <summary>Layers that split their work across workers when the degree of parallelism is above 1.</summary>");
+        w.WriteLine($"public const int ParallelLayerCount = {(runnable ? spec.Layers.Count(l => LayerEmitter.IsParallel(l, profile)) : 0)};");
+        w.WriteLine("/// <summary>Private scratch bytes each extra worker allocates (per instance, degree of parallelism above 1).</summary>");
+        w.WriteLine($"public const long WorkerScratchBytes = {workerScratch}L;");
         w.WriteLine($"private const string ResourceName = {Identifiers.StringLiteral(spec.ResourceName)};");
         w.WriteLine($"private const long ModelFileLength = {spec.ModelFileLength}L;");
         w.WriteLine();
@@ -131,19 +137,33 @@ internal static class ModelEmitter
         w.WriteLine("private byte* _arena;");
         w.WriteLine("private byte* _packed;");
         w.WriteLine("private bool _disposed;");
+        if (anyParallel) w.WriteLine($"private readonly {Rt}.WorkerPool _pool;");
         // Only the runnable Run uses the re-entrancy flag: an unused field would raise CS0169 in the user's build (an
         // error with TreatWarningsAsErrors) for a model that only has MG0100 warnings (found by DiagnosticTests.MG0100).
         if (runnable) w.WriteLine("private int _busy;");
         w.WriteLine();
 
-        // Constructor and finalizer.
-        w.WriteLine("/// <summary>Maps the embedded model, allocates this instance's activation arena and packs the weights.</summary>");
-        w.OpenBlock($"public {cls}()");
+        // Constructors and finalizer.
+        w.WriteLine("/// <summary>Maps the embedded model, allocates this instance's activation arena and packs the weights (one thread per inference).</summary>");
+        w.WriteLine($"public {cls}() : this(1)");
+        w.OpenBlock();
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// Maps the embedded model, allocates this instance's activation arena and packs the weights; with a degree of");
+        w.WriteLine("/// parallelism above 1 the instance also starts <paramref name=\"degreeOfParallelism\"/> - 1 worker threads that");
+        w.WriteLine($"/// share the work of its large layers (<see cref=\"ParallelLayerCount\"/>) with the thread calling Run.");
+        w.WriteLine("/// </summary>");
+        w.WriteLine("/// <param name=\"degreeOfParallelism\">Threads per inference, the calling thread included (1 = no worker threads).</param>");
+        w.WriteLine("/// <exception cref=\"global::System.ArgumentOutOfRangeException\"><paramref name=\"degreeOfParallelism\"/> is below 1.</exception>");
+        w.OpenBlock($"public {cls}(int degreeOfParallelism)");
+        w.WriteLine($"if (degreeOfParallelism < 1) throw new global::System.ArgumentOutOfRangeException(nameof(degreeOfParallelism), degreeOfParallelism, \"The degree of parallelism must be at least 1.\");");
         if (runnable)
         {
             w.WriteLine($"_arena = {Rt}.NativeBuffer.Allocate(ActivationBytes);");
             w.WriteLine($"_packed = {Rt}.NativeBuffer.Allocate(PackedWeightBytes);");
             w.WriteLine("PrepareWeights(s_model, _packed);");
+            if (anyParallel) w.WriteLine($"if (degreeOfParallelism > 1) _pool = new {Rt}.WorkerPool(degreeOfParallelism, WorkerScratchBytes);");
         }
         w.CloseBlock();
         w.WriteLine();
@@ -232,10 +252,10 @@ internal static class ModelEmitter
         w.CloseBlock();
         w.WriteLine();
 
-        EmitProfiling(spec, runnable, w);
+        EmitProfiling(spec, profile, runnable, w);
         if (runnable)
         {
-            EmitExecute(spec, w);
+            EmitExecute(spec, profile, w);
             w.WriteLine();
             EmitPrepareWeights(spec, w);
             w.WriteLine();
@@ -252,6 +272,7 @@ internal static class ModelEmitter
         w.WriteLine("_disposed = true;");
         w.WriteLine($"{Rt}.NativeBuffer.Free(_arena);");
         w.WriteLine($"{Rt}.NativeBuffer.Free(_packed);");
+        if (anyParallel) w.WriteLine("_pool?.Dispose();");
         w.WriteLine("_arena = null;");
         w.WriteLine("_packed = null;");
         w.CloseBlock();
@@ -283,7 +304,7 @@ internal static class ModelEmitter
     }
 
     /// <summary>Layer names and MAC counts, and a Run that times every layer (for bench --layers).</summary>
-    private static void EmitProfiling(ModelSpec spec, bool runnable, SourceWriter w)
+    private static void EmitProfiling(ModelSpec spec, TargetProfile profile, bool runnable, SourceWriter w)
     {
         string cls = spec.ClassName;
         w.WriteLine($"private static readonly string[] s_layerNames = new string[] {{ {string.Join(", ", spec.Layers.Select(l => Identifiers.StringLiteral(l.MethodName)))} }};");
@@ -327,8 +348,7 @@ internal static class ModelEmitter
         w.WriteLine("long t0 = global::System.Diagnostics.Stopwatch.GetTimestamp(), t1;");
         foreach (LayerSpec layer in spec.Layers)
         {
-            var args = layer.Operands.Select(o => o.Kind == OperandKind.Weight ? WeightPointer(spec, o.Id) : TensorPointer(spec, o.Id, o.ElementOffset));
-            w.WriteLine($"{layer.MethodName}({string.Join(", ", args)});");
+            w.WriteLine(LayerCall(spec, profile, layer));
             w.WriteLine($"t1 = global::System.Diagnostics.Stopwatch.GetTimestamp(); layerTicks[{layer.Index}] = t1 - t0; t0 = t1;");
         }
         w.CloseBlock();
@@ -336,7 +356,15 @@ internal static class ModelEmitter
         w.WriteLine();
     }
 
-    private static void EmitExecute(ModelSpec spec, SourceWriter w)
+    /// <summary>The call of one layer method: its pointers, and the worker pool when the layer is parallel.</summary>
+    private static string LayerCall(ModelSpec spec, TargetProfile profile, LayerSpec layer)
+    {
+        var args = layer.Operands.Select(o => o.Kind == OperandKind.Weight ? WeightPointer(spec, o.Id) : TensorPointer(spec, o.Id, o.ElementOffset)).ToList();
+        if (LayerEmitter.IsParallel(layer, profile)) args.Add("_pool");
+        return $"{layer.MethodName}({string.Join(", ", args)});";
+    }
+
+    private static void EmitExecute(ModelSpec spec, TargetProfile profile, SourceWriter w)
     {
         var ps = Enumerable.Range(0, spec.Inputs.Count).Select(i => $"{Cs(spec.Inputs[i])}* in{i}")
             .Concat(Enumerable.Range(0, spec.Outputs.Count).Select(i => $"{Cs(spec.Outputs[i])}* out{i}"));
@@ -347,8 +375,7 @@ internal static class ModelEmitter
         w.WriteLine("byte* model = s_model;");
         foreach (LayerSpec layer in spec.Layers)
         {
-            var args = layer.Operands.Select(o => o.Kind == OperandKind.Weight ? WeightPointer(spec, o.Id) : TensorPointer(spec, o.Id, o.ElementOffset));
-            w.WriteLine($"{layer.MethodName}({string.Join(", ", args)});");
+            w.WriteLine(LayerCall(spec, profile, layer));
         }
         w.CloseBlock();
     }

@@ -45,7 +45,7 @@ internal static class PlaneFilterEmitter
             string.Join(",", offsets) + $"; {l.Wq - g.OutW} garbage column(s) per row dropped";
     }
 
-    public static void Emit(string method, PlaneFilterSpec f, SourceWriter w, EmitContext ctx)
+    public static void Emit(string method, PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)
     {
         ConvGeometry g = f.Geometry;
         PhasePlanes l = PhasePlanes.Plan(g);
@@ -57,101 +57,105 @@ internal static class PlaneFilterEmitter
         var taps = new List<(long Offset, int Kh, int Kw)>();
         for (int kh = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++) taps.Add((l.Offset(g, kh, kw), kh, kw));
 
-        w.WriteLine($"float* flat = S + {EmitContext.Long(l.PlaneStride)}L;");
-        w.OpenBlock($"for (int n = 0; n < {f.Batch}; n++)");
-        w.OpenBlock($"for (int ci = 0; ci < {f.Channels}; ci++)");
-        w.WriteLine($"float* xp = X + ((long)n * {f.Channels} + ci) * {EmitContext.Long(inPlane)}L;");
-        // 1. Phase sub-planes of this input plane, padded with the neutral value.
-        l.EmitSplit(w, g, "xp", "S", pad);
-        // 2. Flat compute per output channel of this input channel.
-        if (f.Multiplier > 1) w.OpenBlock($"for (int m = 0; m < {f.Multiplier}; m++)");
-        string oc = f.Multiplier > 1 ? $"ci * {f.Multiplier} + m" : "ci";
-        w.WriteLine($"int oc = {oc};");
-        w.WriteLine($"float* yp = Y + ((long)n * {outChannels} + oc) * {EmitContext.Long(outPlane)}L;");
-        if (conv)
+        // One plane per iteration (parallel over planes; S is each worker's own scratch).
+        outer.WriteLine("// planes: batch x input channels, each through its own phase split, flat filter and compaction");
+        ctx.ParallelFor(outer, (long)f.Batch * f.Channels, w =>
         {
-            w.WriteLine($"float* wp = W + (long)oc * {g.KernelH * g.KernelW};");
-            w.WriteLine($"float bias = {(f.HasBias ? "B[oc]" : "0f")};");
-        }
-        w.WriteLine("int q = 0;");
-        ctx.PerIsa(w, (isa, _) =>
-        {
-            if (isa.IsScalar) return;
-            string V = isa.VectorType;
+            w.WriteLine($"float* flat = S + {EmitContext.Long(l.PlaneStride)}L;");
+            w.OpenBlock("for (int t = pb; t < pe; t++)");
+            w.WriteLine($"int n = t / {f.Channels}, ci = t % {f.Channels};");
+            w.WriteLine($"float* xp = X + ((long)n * {f.Channels} + ci) * {EmitContext.Long(inPlane)}L;");
+            // 1. Phase sub-planes of this input plane, padded with the neutral value.
+            l.EmitSplit(w, g, "xp", "S", pad);
+            // 2. Flat compute per output channel of this input channel.
+            if (f.Multiplier > 1) w.OpenBlock($"for (int m = 0; m < {f.Multiplier}; m++)");
+            string oc = f.Multiplier > 1 ? $"ci * {f.Multiplier} + m" : "ci";
+            w.WriteLine($"int oc = {oc};");
+            w.WriteLine($"float* yp = Y + ((long)n * {outChannels} + oc) * {EmitContext.Long(outPlane)}L;");
             if (conv)
             {
-                for (int t = 0; t < taps.Count; t++) w.WriteLine($"{V} w{t} = {isa.Broadcast($"wp[{taps[t].Kh * g.KernelW + taps[t].Kw}]")};");
+                w.WriteLine($"float* wp = W + (long)oc * {g.KernelH * g.KernelW};");
+                w.WriteLine($"float bias = {(f.HasBias ? "B[oc]" : "0f")};");
             }
-            w.WriteLine($"{V} init = {isa.Broadcast(conv ? "bias" : pad)};");
-            w.OpenBlock($"for (; q < {flat}; q += {isa.Width})");
-            w.WriteLine($"{V} acc = init;");
+            w.WriteLine("int q = 0;");
+            ctx.PerIsa(w, (isa, _) =>
+            {
+                if (isa.IsScalar) return;
+                string V = isa.VectorType;
+                if (conv)
+                {
+                    for (int t = 0; t < taps.Count; t++) w.WriteLine($"{V} w{t} = {isa.Broadcast($"wp[{taps[t].Kh * g.KernelW + taps[t].Kw}]")};");
+                }
+                w.WriteLine($"{V} init = {isa.Broadcast(conv ? "bias" : pad)};");
+                w.OpenBlock($"for (; q < {flat}; q += {isa.Width})");
+                w.WriteLine($"{V} acc = init;");
+                for (int t = 0; t < taps.Count; t++)
+                {
+                    var tap = taps[t];
+                    string load = isa.Load($"S + {EmitContext.Long(tap.Offset)}L + q");
+                    w.WriteLine(f.Op switch
+                    {
+                        "DepthwiseConv" => $"acc = {isa.Fma(load, $"w{t}", "acc")};",
+                        "MaxPool" => $"acc = {isa.Max("acc", load)};",
+                        "LpPool" when f.P == 1 => $"acc += {isa.StaticType}.Abs({load});",
+                        "LpPool" => $"{{ {V} v = {load}; acc = {isa.Fma("v", "v", "acc")}; }}",
+                        _ => $"acc += {load};",
+                    });
+                }
+                w.WriteLine(isa.Store("acc", "flat + q"));
+                w.CloseBlock();
+            });
+            // Scalar path (and the only path without SIMD).
+            w.OpenBlock($"for (; q < {flat}; q++)");
+            w.WriteLine($"float acc = {(conv ? "bias" : pad)};");
             for (int t = 0; t < taps.Count; t++)
             {
                 var tap = taps[t];
-                string load = isa.Load($"S + {EmitContext.Long(tap.Offset)}L + q");
+                string v = $"S[{EmitContext.Long(tap.Offset)}L + q]";
                 w.WriteLine(f.Op switch
                 {
-                    "DepthwiseConv" => $"acc = {isa.Fma(load, $"w{t}", "acc")};",
-                    "MaxPool" => $"acc = {isa.Max("acc", load)};",
-                    "LpPool" when f.P == 1 => $"acc += {isa.StaticType}.Abs({load});",
-                    "LpPool" => $"{{ {V} v = {load}; acc = {isa.Fma("v", "v", "acc")}; }}",
-                    _ => $"acc += {load};",
+                    "DepthwiseConv" => $"acc += wp[{tap.Kh * g.KernelW + tap.Kw}] * {v};",
+                    "MaxPool" => $"{{ float v = {v}; if (v > acc || float.IsNaN(v)) acc = v; }}",
+                    "LpPool" when f.P == 1 => $"acc += {EmitContext.MathF}.Abs({v});",
+                    "LpPool" => $"{{ float v = {v}; acc += v * v; }}",
+                    _ => $"acc += {v};",
                 });
             }
-            w.WriteLine(isa.Store("acc", "flat + q"));
+            w.WriteLine("flat[q] = acc;");
             w.CloseBlock();
-        });
-        // Scalar path (and the only path without SIMD).
-        w.OpenBlock($"for (; q < {flat}; q++)");
-        w.WriteLine($"float acc = {(conv ? "bias" : pad)};");
-        for (int t = 0; t < taps.Count; t++)
-        {
-            var tap = taps[t];
-            string v = $"S[{EmitContext.Long(tap.Offset)}L + q]";
-            w.WriteLine(f.Op switch
+            // 3. Drop the garbage columns; divisor or activation.
+            string Finish(string v) => f.Op switch
             {
-                "DepthwiseConv" => $"acc += wp[{tap.Kh * g.KernelW + tap.Kw}] * {v};",
-                "MaxPool" => $"{{ float v = {v}; if (v > acc || float.IsNaN(v)) acc = v; }}",
-                "LpPool" when f.P == 1 => $"acc += {EmitContext.MathF}.Abs({v});",
-                "LpPool" => $"{{ float v = {v}; acc += v * v; }}",
-                _ => $"acc += {v};",
-            });
-        }
-        w.WriteLine("flat[q] = acc;");
-        w.CloseBlock();
-        // 3. Drop the garbage columns; divisor or activation.
-        string Finish(string v) => f.Op switch
-        {
-            "AveragePool" => $"{v} * ({method}_InvRow[oy] * {method}_InvCol[ox])",
-            "LpPool" when f.P == 1 => v,
-            "LpPool" when f.P == 2 => $"{EmitContext.MathF}.Sqrt({v})",
-            "LpPool" => $"{EmitContext.MathF}.Pow({v}, 1f / {f.P}f)",
-            _ => ActivationEmitter.ApplyScalar(f.Activation, v),
-        };
-        w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-        w.WriteLine($"float* fr = flat + oy * {l.Wq};");
-        w.WriteLine($"float* yr = yp + oy * {g.OutW};");
-        w.WriteLine("int ox = 0;");
-        if (f.Op is "DepthwiseConv" or "MaxPool" or "AveragePool")
-        {
-            ctx.PerIsa(w, (isa, _) =>
+                "AveragePool" => $"{v} * ({method}_InvRow[oy] * {method}_InvCol[ox])",
+                "LpPool" when f.P == 1 => v,
+                "LpPool" when f.P == 2 => $"{EmitContext.MathF}.Sqrt({v})",
+                "LpPool" => $"{EmitContext.MathF}.Pow({v}, 1f / {f.P}f)",
+                _ => ActivationEmitter.ApplyScalar(f.Activation, v),
+            };
+            w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
+            w.WriteLine($"float* fr = flat + oy * {l.Wq};");
+            w.WriteLine($"float* yr = yp + oy * {g.OutW};");
+            w.WriteLine("int ox = 0;");
+            if (f.Op is "DepthwiseConv" or "MaxPool" or "AveragePool")
             {
-                if (isa.IsScalar || g.OutW < isa.Width) return;
-                string? pro = ActivationEmitter.Prologue(f.Activation, isa);
-                if (pro is not null && !avg) w.WriteLine(pro);
-                if (avg) w.WriteLine($"var rowScale = {isa.Broadcast($"{method}_InvRow[oy]")};");
-                string load = isa.Load("fr + ox");
-                string value = avg
-                    ? $"{load} * rowScale * {isa.StaticType}.LoadUnsafe(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference({method}_InvCol), (nuint)ox)"
-                    : ActivationEmitter.Apply(f.Activation, isa, load);
-                w.WriteLine($"for (; ox <= {g.OutW - isa.Width}; ox += {isa.Width}) {isa.Store(value, "yr + ox")}");
-            });
-        }
-        w.WriteLine($"for (; ox < {g.OutW}; ox++) yr[ox] = {Finish("fr[ox]")};");
-        w.CloseBlock();
-        if (f.Multiplier > 1) w.CloseBlock();
-        w.CloseBlock();
-        w.CloseBlock();
+                ctx.PerIsa(w, (isa, _) =>
+                {
+                    if (isa.IsScalar || g.OutW < isa.Width) return;
+                    string? pro = ActivationEmitter.Prologue(f.Activation, isa);
+                    if (pro is not null && !avg) w.WriteLine(pro);
+                    if (avg) w.WriteLine($"var rowScale = {isa.Broadcast($"{method}_InvRow[oy]")};");
+                    string load = isa.Load("fr + ox");
+                    string value = avg
+                        ? $"{load} * rowScale * {isa.StaticType}.LoadUnsafe(ref global::System.Runtime.InteropServices.MemoryMarshal.GetReference({method}_InvCol), (nuint)ox)"
+                        : ActivationEmitter.Apply(f.Activation, isa, load);
+                    w.WriteLine($"for (; ox <= {g.OutW - isa.Width}; ox += {isa.Width}) {isa.Store(value, "yr + ox")}");
+                });
+            }
+            w.WriteLine($"for (; ox < {g.OutW}; ox++) yr[ox] = {Finish("fr[ox]")};");
+            w.CloseBlock();
+            if (f.Multiplier > 1) w.CloseBlock();
+            w.CloseBlock();
+        }, privateScratch: "S");
     }
 
     /// <summary>Static 1/count tables per axis for AveragePool (the divisor is separable: rows x columns).</summary>

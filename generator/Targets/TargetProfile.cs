@@ -24,6 +24,12 @@ internal sealed class TargetProfile
     public required IReadOnlyList<int> GemmNV { get; init; }
     /// <summary>Column width of packed-B weight panels (Gemm/MatMul with constant B); a multiple of every ISA width.</summary>
     public required int PackedBNR { get; init; }
+    /// <summary>
+    /// Layers with at least this many multiply-accumulates (convolutions, GEMMs, depthwise and pooling filters) are split
+    /// across the instance's workers when it was constructed with a degree of parallelism above 1; smaller layers run on
+    /// the calling thread (a fork-join costs a few microseconds).
+    /// </summary>
+    public long ParallelMinMacs { get; init; } = 300_000;
     public bool FuseBatchNorm { get; init; } = true;
     public bool FuseActivations { get; init; } = true;
 

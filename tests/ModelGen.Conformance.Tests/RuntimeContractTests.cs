@@ -24,6 +24,8 @@ public sealed class RuntimeContractTests : IClassFixture<RuntimeContractTests.Sq
 
         public ICompiledModel Create() => Assembly.Create("TestApp.Squeezenet11");
 
+        public ICompiledModel Create(int degreeOfParallelism) => Assembly.Create("TestApp.Squeezenet11", degreeOfParallelism);
+
         public void Dispose() => Assembly.Dispose();
     }
 
@@ -75,6 +77,46 @@ public sealed class RuntimeContractTests : IClassFixture<RuntimeContractTests.Sq
         for (int i = 0; i < 5; i++) model.Run(inputs, outputs);
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void Parallel_Run_allocates_nothing()
+    {
+        using ICompiledModel model = _fixture.Create(degreeOfParallelism: 2);
+        Assert.True((int)model.GetType().GetField("ParallelLayerCount")!.GetRawConstantValue()! > 0);
+        float[] input = OrtComparison.RandomInput(model.Inputs[0].ElementCount, 7);
+        var inputs = new ReadOnlyMemory<float>[] { input };
+        var outputs = new Memory<float>[] { new float[model.Outputs[0].ElementCount] };
+        for (int i = 0; i < 3; i++) model.Run(inputs, outputs);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++) model.Run(inputs, outputs);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void Degree_of_parallelism_below_one_is_rejected()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _fixture.Create(degreeOfParallelism: 0));
+        Assert.Equal("degreeOfParallelism", e.ParamName);
+    }
+
+    [Fact]
+    public void Parallel_instances_on_several_threads_give_the_single_threaded_results()
+    {
+        const int threads = 3;
+        float[][] inputs = Enumerable.Range(0, threads).Select(i => OrtComparison.RandomInput(150528, 200 + i)).ToArray();
+        float[][] expected = new float[threads][];
+        using (ICompiledModel single = _fixture.Create())
+        {
+            for (int i = 0; i < threads; i++) expected[i] = OrtComparison.RunCompiled(single, new[] { inputs[i] })[0];
+        }
+        float[][] actual = new float[threads][];
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+        {
+            using ICompiledModel model = _fixture.Create(degreeOfParallelism: 2 + i);
+            for (int repeat = 0; repeat < 3; repeat++) actual[i] = OrtComparison.RunCompiled(model, new[] { inputs[i] })[0];
+        });
+        for (int i = 0; i < threads; i++) Assert.Equal(expected[i], actual[i]);
     }
 
     [Fact]

@@ -46,10 +46,15 @@ public sealed class SharedModelTests
         Assert.Empty(run.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
         using LoadedAssembly asm = run.Load();
         using ICompiledModel model = asm.Create("TestApp." + className);
+        using ICompiledModel parallel = asm.Create("TestApp." + className, degreeOfParallelism: 2);
         for (int seed = 1; seed <= 2; seed++)
         {
             string? error = OrtComparison.Compare(path, model, new Tolerance(atol, rtol), seed * 1000, lo, hi);
             Assert.True(error is null, error);
+            // Two workers split tiles and planes, never a reduction: the results are bit-identical to one thread.
+            float[][] inputs = model.Inputs.Select((t, i) => OrtComparison.RandomInput(t.ElementCount, seed * 1000 + i, lo, hi)).ToArray();
+            float[][] serial = OrtComparison.RunCompiled(model, inputs), split = OrtComparison.RunCompiled(parallel, inputs);
+            for (int o = 0; o < serial.Length; o++) Assert.True(serial[o].AsSpan().SequenceEqual(split[o]), $"{file}: output {o} differs between 1 and 2 threads");
         }
     }
 

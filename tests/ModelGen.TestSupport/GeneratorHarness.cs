@@ -86,6 +86,21 @@ public sealed class LoadedAssembly : IDisposable
         return (ICompiledModel)Activator.CreateInstance(type)!;
     }
 
+    /// <summary>Creates an instance with the given degree of parallelism (the generated <c>(int)</c> constructor).</summary>
+    public ICompiledModel Create(string fullClassName, int degreeOfParallelism)
+    {
+        Type type = Assembly.GetType(fullClassName) ?? throw new InvalidOperationException($"{fullClassName} was not generated");
+        try
+        {
+            return (ICompiledModel)Activator.CreateInstance(type, degreeOfParallelism)!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
+            throw;
+        }
+    }
+
     public void Dispose() => _context.Unload();
 
     /// <summary>Resolves ModelGen.Runtime (and everything else) from the default context, so ICompiledModel is shared.</summary>
