@@ -281,16 +281,20 @@ internal static class ModelEmitter
         return w.ToString();
     }
 
+    private static int ElementSizeOf(string elementType) => Ir.Constant.ElementSize((Onnx.OnnxDataType)System.Enum.Parse(typeof(Onnx.OnnxDataType), elementType));
+
     private static int ElementSize(IoSpec io) => Ir.Constant.ElementSize((Onnx.OnnxDataType)System.Enum.Parse(typeof(Onnx.OnnxDataType), io.ElementType));
 
     private static string TensorPointer(ModelSpec spec, int id, long elementOffset)
     {
         TensorSpec t = spec.Tensors[id];
         string type = LayerEmitter.ElementType(t.ElementType) + "*";
+        // A slice of a graph output (an input of a concatenation done in place) carries its byte offset in Offset.
+        long slice = t.Location == TensorLocation.Arena ? 0 : t.Offset / System.Math.Max(1, ElementSizeOf(t.ElementType));
         string basePtr = t.Location switch
         {
             TensorLocation.Input => $"in{t.IoIndex}",
-            TensorLocation.Output => $"out{t.IoIndex}",
+            TensorLocation.Output => slice == 0 ? $"out{t.IoIndex}" : $"(out{t.IoIndex} + {slice})",
             _ => $"({type})(arena + {t.Offset})",
         };
         return elementOffset == 0 ? basePtr : $"{basePtr} + {elementOffset}";

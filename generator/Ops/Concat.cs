@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
 // Concat — https://onnx.ai/onnx/operators/onnx__Concat.html (opsets 4, 11, 13). Folded when every input is a constant
-// (shape subgraphs); otherwise block copies into the output.
+// (shape subgraphs); done in place when nothing precedes the axis (the inputs' producers write into slices of the
+// output); otherwise block copies into the output.
 
 using System.Collections.Generic;
 using System.Linq;
@@ -84,6 +85,20 @@ internal sealed class Concat : OpHandler
     {
         int[] outShape = node.Outputs[0].Shape!;
         int axis = Axis(node, outShape.Length);
+        // Nothing before the axis (batch 1, channel axis): each input is one contiguous slice of the output, and its
+        // producer can write there directly.
+        if (Shapes.Product(outShape, 0, axis) == 1)
+        {
+            var present = node.Inputs.Where(v => Shapes.Product(v!.Shape!) > 0).Select(v => v!).ToList();
+            var offsets = new List<long>();
+            long at = 0;
+            foreach (Value v in present)
+            {
+                offsets.Add(at);
+                at += Shapes.Product(v.Shape!);
+            }
+            if (ctx.TryMakeSlices(node.Outputs[0], present, offsets)) return;
+        }
         var operands = new List<Operand>();
         var inner = new List<long>();
         for (int j = 0; j < node.Inputs.Count; j++)

@@ -60,7 +60,7 @@ internal static class Lowering
             {
                 int t = ctx.Tensor(v);
                 LoweringContext.TensorBuilder tb = ctx.Tensors[t];
-                if (tb.Location == TensorLocation.Arena)
+                if (tb.Location == TensorLocation.Arena && tb.ViewOf < 0)
                 {
                     tb.Location = TensorLocation.Output;
                     tb.IoIndex = j;

@@ -47,6 +47,10 @@ internal sealed class LoweringContext
         public TensorLocation Location;
         public int IoIndex = -1;
         public long Offset;
+        /// <summary>When this tensor is a slice of another (an input of a concatenation done in place): that tensor.</summary>
+        public int ViewOf = -1;
+        /// <summary>Element offset of this slice in <see cref="ViewOf"/>.</summary>
+        public long ViewElementOffset;
     }
 
     /// <summary>The activation tensor holding a run-time value (created on first use).</summary>
@@ -83,6 +87,35 @@ internal sealed class LoweringContext
     }
 
     public bool HasTensor(Value v) => _tensorOf.ContainsKey(v);
+
+    /// <summary>
+    /// Makes every input a slice of the output at the given element offsets, so their producers write straight into the
+    /// output (a concatenation with nothing to copy). Only when each input is an arena activation produced earlier that
+    /// is not a slice already (an input of another in-place concatenation), and appears once; returns false otherwise.
+    /// </summary>
+    /// <remarks>
+    /// Safe because every tensor has one writer (its producer, which runs before the concatenation) and kernels never
+    /// store past a tensor's end; the memory planner keeps the output alive over all its slices' lifetimes.
+    /// </remarks>
+    public bool TryMakeSlices(Value output, IReadOnlyList<Value> inputs, IReadOnlyList<long> elementOffsets)
+    {
+        if (output.IsGraphInput || output.Constant is not null || HasTensor(output)) return false;
+        var ids = new HashSet<int>();
+        foreach (Value v in inputs)
+        {
+            if (v.Constant is not null || v.IsGraphInput || !HasTensor(v)) return false;
+            TensorBuilder t = Tensors[Tensor(v)];
+            if (t.Location != TensorLocation.Arena || t.ViewOf >= 0 || t.Type != output.Type || !ids.Add(t.Id)) return false;
+        }
+        int outId = Tensor(output);
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            TensorBuilder t = Tensors[Tensor(inputs[i])];
+            t.ViewOf = outId;
+            t.ViewElementOffset = elementOffsets[i];
+        }
+        return true;
+    }
 
     /// <summary>
     /// A weight operand holding the constant's data: float32 data of the model file is used in place; float16/double data

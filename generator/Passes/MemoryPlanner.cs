@@ -42,8 +42,17 @@ internal static class MemoryPlanner
             }
         }
 
+        // Slices (inputs of in-place concatenations) live inside their root tensor: the root spans their lifetimes.
+        for (int i = 0; i < n; i++)
+        {
+            if (ctx.Tensors[i].ViewOf < 0 || last[i] < 0) continue;
+            int root = Root(ctx, i, out _);
+            first[root] = Math.Min(first[root], first[i]);
+            last[root] = Math.Max(last[root], last[i]);
+        }
+
         var arena = ctx.Tensors
-            .Where(t => t.Location == TensorLocation.Arena && last[t.Id] >= 0)
+            .Where(t => t.Location == TensorLocation.Arena && t.ViewOf < 0 && last[t.Id] >= 0)
             .OrderByDescending(t => SizeOf(t))
             .ThenBy(t => first[t.Id])
             .ThenBy(t => t.Id)
@@ -68,7 +77,28 @@ internal static class MemoryPlanner
             placed.Add((offset, offset + size, first[t.Id], last[t.Id]));
             total = Math.Max(total, offset + size);
         }
+        // Slices take their root's place (an arena offset, or a graph output buffer) plus their element offset.
+        foreach (LoweringContext.TensorBuilder t in ctx.Tensors)
+        {
+            if (t.ViewOf < 0) continue;
+            LoweringContext.TensorBuilder root = ctx.Tensors[Root(ctx, t.Id, out long elements)];
+            t.Location = root.Location;
+            t.IoIndex = root.IoIndex;
+            t.Offset = (root.Location == TensorLocation.Arena ? root.Offset : 0) + elements * Math.Max(1, Constant.ElementSize(t.Type));
+        }
         return total + TailPadding;
+    }
+
+    /// <summary>The tensor a slice ultimately lives in, and the slice's element offset in it.</summary>
+    private static int Root(LoweringContext ctx, int id, out long elements)
+    {
+        elements = 0;
+        while (ctx.Tensors[id].ViewOf >= 0)
+        {
+            elements += ctx.Tensors[id].ViewElementOffset;
+            id = ctx.Tensors[id].ViewOf;
+        }
+        return id;
     }
 
     public static long SizeOf(LoweringContext.TensorBuilder t) =>
