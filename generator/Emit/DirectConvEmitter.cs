@@ -21,12 +21,27 @@ internal static class DirectConvEmitter
 {
     private static int FlatN(DirectConvSpec d, PhasePlanes p) => p.FlatN(d.Geometry);
 
-    /// <summary>Scratch floats: split planes of every input channel, the tap offsets (as longs), the flat output.</summary>
+    /// <summary>Scratch floats: split planes of every input channel, the tap offsets (as longs), the flat output (flat mode).</summary>
     public static long ScratchFloats(DirectConvSpec d)
     {
         PhasePlanes p = PhasePlanes.Plan(d.Geometry);
         int taps = d.Geometry.KernelH * d.Geometry.KernelW;
-        return (long)d.Groups * d.InChannels * p.PlaneStride + ((2L * taps + 15) / 16 * 16) + (long)d.Groups * d.OutChannels * FlatN(d, p) + 16;
+        long flat = UsesRows(d.Geometry, p) ? 0 : (long)d.Groups * d.OutChannels * FlatN(d, p);
+        return (long)d.Groups * d.InChannels * p.PlaneStride + ((2L * taps + 15) / 16 * 16) + flat + 16;
+    }
+
+    /// <summary>
+    /// Row mode: tiles run along each output row and store straight into Y (residual and activation in the kernel), with
+    /// no flat buffer and no compaction pass. Chosen for wide rows, where a row's last partial vector wastes no more than
+    /// the flat layout's garbage columns plus the compaction pass (estimated at 5% of the work): at 112 or 111 columns
+    /// rows win (the flat buffer of an early layer is megabytes, far outside L2); at 56 or 28 the flat layout does.
+    /// </summary>
+    public static bool UsesRows(ConvGeometry g, PhasePlanes p)
+    {
+        if (g.OutW < 32) return false;
+        double rowWaste = (double)((g.OutW + 15) / 16 * 16 - g.OutW) / g.OutW;
+        double flatWaste = (double)(p.Wq - g.OutW) / p.Wq;
+        return rowWaste <= flatWaste + 0.05;
     }
 
     public static IEnumerable<string> Remarks(DirectConvSpec d, TargetProfile profile)
@@ -36,12 +51,13 @@ internal static class DirectConvEmitter
         int taps = g.KernelH * g.KernelW;
         yield return $"lowering: direct convolution, {d.Groups} group(s) of {d.InChannels} -> {d.OutChannels} channels, {g.KernelH}x{g.KernelW} " +
             $"stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}; input planes split into " +
-            $"{p.Used.Count} padded phase(s) of {p.Hq}x{p.Wq}; GEMM M={d.OutChannels} N={FlatN(d, p)} (flat, {p.Wq - g.OutW} garbage column(s) per row) " +
+            $"{p.Used.Count} padded phase(s) of {p.Hq}x{p.Wq}; GEMM M={d.OutChannels} " +
+            (UsesRows(g, p) ? $"N={g.OutH}x{g.OutW} (row mode: tiles along each output row, stored into Y) " : $"N={FlatN(d, p)} (flat, {p.Wq - g.OutW} garbage column(s) per row) ") +
             $"K={d.InChannels}x{taps} taps";
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i).MR}x{profile.Tile(i).NR} ({profile.Isas[i].Name})");
         yield return "tiles MRxNR: " + string.Join(", ", tiles) + $"; epilogue: bias{(d.Residual ? "; residual and " : "; ")}activation {d.Activation} " +
-            (d.Residual ? "applied while compacting" : "in the kernel");
+            (d.Residual && !UsesRows(g, p) ? "applied while compacting" : "in the kernel");
     }
 
     public static void Emit(DirectConvSpec d, string? bias, string? residual, SourceWriter w, EmitContext ctx)
@@ -76,17 +92,23 @@ internal static class DirectConvEmitter
             p.EmitSplit(b, g, "xp", "planes", "0f");
             b.CloseBlock();
         }, carried);
+        long mTiles = (d.OutChannels + d.MR - 1) / d.MR;
+        if (UsesRows(g, p))
+        {
+            EmitRows(d, p, bias, residual, mTiles, aGroup, k, w, ctx);
+            w.CloseBlock();
+            return;
+        }
         // 2. Tiles over the flat output: (group, column tile, row tile) as one range, column-tile-major.
         Activation kernelAct = d.Residual ? Activation.None : d.Activation;
-        long mTiles = (d.OutChannels + d.MR - 1) / d.MR;
         ctx.PerIsa(w, (isa, index) =>
         {
             GemmTile tile = ctx.Profile.Tile(index);
-            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, kernelAct, ctx);
+            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, false, kernelAct, ctx);
             int nr = tile.NR;
             int full = flatN / nr * nr, rem = flatN - full;
             int tailNv = (rem + isa.Width - 1) / isa.Width;
-            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, kernelAct, ctx) : null;
+            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, false, kernelAct, ctx) : null;
             long nTiles = (flatN + nr - 1) / nr, perGroup = nTiles * mTiles;
             ctx.ParallelFor(w, d.Groups * perGroup, b =>
             {
@@ -100,7 +122,7 @@ internal static class DirectConvEmitter
                 b.WriteLine($"float* bb = S + gi * {L((long)d.InChannels * p.PlaneStride)}L + n0;");
                 b.WriteLine($"float* c = flat + gi * {L((long)d.OutChannels * flatN)}L + (long)m0 * {flatN} + n0;");
                 b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + gi * {d.OutChannels} + m0;");
-                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, c, {flatN}, {d.InChannels}, bias, {EmitContext.Math}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
+                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, c, {flatN}, null, 0, {d.InChannels}, bias, {EmitContext.Math}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
                 if (tail is null) b.WriteLine(Call(main));
                 else
                 {
@@ -142,19 +164,66 @@ internal static class DirectConvEmitter
         w.CloseBlock();
     }
 
+    /// <summary>
+    /// Row mode: (group, output row, column tile, row tile) as one range, so the rows of B a column tile reads stay in L1
+    /// across the output-channel tiles; each tile is stored into Y with bias, residual and activation.
+    /// </summary>
+    private static void EmitRows(DirectConvSpec d, PhasePlanes p, string? bias, string? residual, long mTiles, long aGroup, int k, SourceWriter w, EmitContext ctx)
+    {
+        ConvGeometry g = d.Geometry;
+        int taps = g.KernelH * g.KernelW;
+        int cout = d.Groups * d.OutChannels;
+        long outPlane = (long)g.OutH * g.OutW;
+        long offsetsAt = (long)d.Groups * d.InChannels * p.PlaneStride;
+        string L(long v) => EmitContext.Long(v);
+        ctx.PerIsa(w, (isa, index) =>
+        {
+            GemmTile tile = ctx.Profile.Tile(index);
+            int nr = tile.NR;
+            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, d.Residual, d.Activation, ctx);
+            int full = g.OutW / nr * nr, rem = g.OutW - full;
+            int tailNv = (rem + isa.Width - 1) / isa.Width;
+            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, d.Residual, d.Activation, ctx) : null;
+            long colTiles = (g.OutW + nr - 1) / nr;
+            long perRow = colTiles * mTiles, perGroup = g.OutH * perRow;
+            ctx.ParallelFor(w, d.Groups * perGroup, b =>
+            {
+                b.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
+                b.OpenBlock("for (int t = pb; t < pe; t++)");
+                b.WriteLine(d.Groups > 1 ? $"int gi = t / {L(perGroup)}, rest = t % {L(perGroup)};" : "const int gi = 0; int rest = t;");
+                b.WriteLine($"int oy = rest / {L(perRow)}, tile = rest % {L(perRow)};");
+                b.WriteLine($"int ox = tile / {L(mTiles)} * {nr}, m0 = tile % {L(mTiles)} * {tile.MR};");
+                b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {g.OutW} - ox);");
+                b.WriteLine($"float* a = W + gi * {L(aGroup)}L + (m0 / {tile.MR}) * {L((long)tile.MR * k)}L;");
+                b.WriteLine($"float* bb = S + gi * {L((long)d.InChannels * p.PlaneStride)}L + oy * {p.Wq} + ox;");
+                b.WriteLine($"long o = ((long)n * {cout} + gi * {d.OutChannels} + m0) * {L(outPlane)}L + oy * {g.OutW} + ox;");
+                b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + gi * {d.OutChannels} + m0;");
+                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, Y + o, {L(outPlane)}, " +
+                    $"{(residual is null ? "null" : residual + " + o")}, {L(outPlane)}, {d.InChannels}, bias, {EmitContext.Math}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
+                if (tail is null) b.WriteLine(Call(main));
+                else
+                {
+                    b.WriteLine($"if (ox < {full}) {Call(main)}");
+                    b.WriteLine($"else {Call(tail)}");
+                }
+                b.CloseBlock();
+            }, new[] { "n" });
+        });
+    }
+
     /// <summary>The shared micro-kernel: per input channel, per tap, one rank-1 update with B at b + offs[t].</summary>
-    private static string RequireKernel(Isa isa, int mr, int nv, bool bias, Activation act, EmitContext ctx)
+    private static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
     {
         int nr = nv * isa.Width;
-        string name = $"F32ConvDirect_{mr}x{nr}{(bias ? "_Bias" : "")}{ActivationEmitter.Name(act)}" +
+        string name = $"F32ConvDirect_{mr}x{nr}{(bias ? "_Bias" : "")}{(residual ? "_Res" : "")}{ActivationEmitter.Name(act)}" +
             (act.Kind is ActivationKind.Clip or ActivationKind.LeakyRelu ? "_" + GemmEmitter.ActivationKey(act) : "") + "_" + isa.Name;
         ctx.RequireHelper(name, w =>
         {
             w.WriteLine($"/// <summary>{mr}x{nr} fp32 direct-convolution micro-kernel ({isa.Name}): C = act(sum over channels and taps of A x B + bias).</summary>");
-            w.WriteLine($"/// <remarks>A packed [channels][taps][{mr}]; B row (channel c, tap t) at b + c * cs + offs[t]; mc/nc valid rows/columns.</remarks>");
+            w.WriteLine($"/// <remarks>A packed [channels][taps][{mr}]; B row (channel c, tap t) at b + c * cs + offs[t]; C (and R) rows every ldc (ldr); mc/nc valid rows/columns.</remarks>");
             GemmEmitter.EmitTile(w,
-                $"private static void {name}(float* a, float* b, nint cs, long* offs, int taps, float* c, nint ldc, int channels, float* bias, int mc, int nc)",
-                isa, mr, nv, bias ? GemmBias.PerRow : GemmBias.None, residual: false, act, body =>
+                $"private static void {name}(float* a, float* b, nint cs, long* offs, int taps, float* c, nint ldc, float* r, nint ldr, int channels, float* bias, int mc, int nc)",
+                isa, mr, nv, bias ? GemmBias.PerRow : GemmBias.None, residual, act, body =>
                 {
                     body.OpenBlock("for (int ch = 0; ch < channels; ch++)");
                     body.OpenBlock("for (int tap = 0; tap < taps; tap++)");

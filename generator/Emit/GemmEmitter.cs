@@ -234,16 +234,25 @@ internal static class GemmEmitter
         w.WriteLine("return;");
         w.CloseBlock();
 
-        // Partial tile: spill the accumulators, then a scalar epilogue over the valid rows and columns only.
+        // Partial tile: spill the accumulators, then per valid row whole vectors, then scalars, over the valid columns only.
         w.WriteLine($"float* t = stackalloc float[{mr * nr}];");
         for (int i = 0; i < mr; i++)
         {
             for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"t + {i * nr + j * width}"));
         }
+        w.OpenBlock();
+        if (!isa.IsScalar && pro is not null) w.WriteLine(pro);
         w.OpenBlock("for (int i = 0; i < mc; i++)");
-        w.OpenBlock("for (int j = 0; j < nc; j++)");
+        w.WriteLine("int j = 0;");
+        if (!isa.IsScalar)
+        {
+            string vv = $"{isa.Load($"t + i * {nr} + j")}{(residual ? $" + {isa.Load("r + i * ldr + j")}" : "")}";
+            w.WriteLine($"for (; j <= nc - {width}; j += {width}) {isa.Store(ActivationEmitter.Apply(act, isa, residual ? $"({vv})" : vv), "c + i * ldc + j")}");
+        }
+        w.OpenBlock("for (; j < nc; j++)");
         w.WriteLine($"float v = t[i * {nr} + j]{(residual ? " + r[i * ldr + j]" : "")};");
         w.WriteLine($"c[i * ldc + j] = {ActivationEmitter.ApplyScalar(act, "v")};");
+        w.CloseBlock();
         w.CloseBlock();
         w.CloseBlock();
         if (rows is not null) w.WriteLine(rows);

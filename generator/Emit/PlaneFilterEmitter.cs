@@ -50,6 +50,9 @@ internal static class PlaneFilterEmitter
         ConvGeometry g = f.Geometry;
         PhasePlanes l = PhasePlanes.Plan(g);
         bool conv = f.Op == "DepthwiseConv", max = f.Op == "MaxPool", avg = f.Op == "AveragePool";
+        // Depthwise and max pooling finish in the flat loop itself (activation on whole vectors, garbage columns included);
+        // averaging and Lp pooling need the output coordinates, so they finish in the compaction.
+        bool plain = conv || max;
         string pad = max ? "float.NegativeInfinity" : "0f";
         int outChannels = f.Channels * f.Multiplier;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
@@ -87,6 +90,8 @@ internal static class PlaneFilterEmitter
                     for (int t = 0; t < taps.Count; t++) w.WriteLine($"{V} w{t} = {isa.Broadcast($"wp[{taps[t].Kh * g.KernelW + taps[t].Kw}]")};");
                 }
                 w.WriteLine($"{V} init = {isa.Broadcast(conv ? "bias" : pad)};");
+            string? pro = plain ? ActivationEmitter.Prologue(f.Activation, isa) : null;
+            if (pro is not null) w.WriteLine(pro);
                 w.OpenBlock($"for (; q < {flat}; q += {isa.Width})");
                 w.WriteLine($"{V} acc = init;");
                 for (int t = 0; t < taps.Count; t++)
@@ -102,7 +107,7 @@ internal static class PlaneFilterEmitter
                         _ => $"acc += {load};",
                     });
                 }
-                w.WriteLine(isa.Store("acc", "flat + q"));
+                w.WriteLine(isa.Store(plain ? ActivationEmitter.Apply(f.Activation, isa, "acc") : "acc", "flat + q"));
                 w.CloseBlock();
             });
             // Scalar path (and the only path without SIMD).
@@ -121,7 +126,7 @@ internal static class PlaneFilterEmitter
                     _ => $"acc += {v};",
                 });
             }
-            w.WriteLine("flat[q] = acc;");
+            w.WriteLine($"flat[q] = {(plain ? ActivationEmitter.ApplyScalar(f.Activation, "acc") : "acc")};");
             w.CloseBlock();
             // 3. Drop the garbage columns; divisor or activation.
             string Finish(string v) => f.Op switch
@@ -135,8 +140,17 @@ internal static class PlaneFilterEmitter
             w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
             w.WriteLine($"float* fr = flat + oy * {l.Wq};");
             w.WriteLine($"float* yr = yp + oy * {g.OutW};");
+            if (plain)
+            {
+                // Activation already applied in the flat loop: a row copy.
+                w.WriteLine($"global::System.Buffer.MemoryCopy(fr, yr, {g.OutW * 4}, {g.OutW * 4});");
+                w.CloseBlock();
+                if (f.Multiplier > 1) w.CloseBlock();
+                w.CloseBlock();
+                return;
+            }
             w.WriteLine("int ox = 0;");
-            if (f.Op is "DepthwiseConv" or "MaxPool" or "AveragePool")
+            if (f.Op is "AveragePool")
             {
                 ctx.PerIsa(w, (isa, _) =>
                 {
