@@ -84,9 +84,11 @@ internal sealed class Conv : OpHandler
         ConvGeometry geometry = Geometry(cg, xs, ws, a);
         long inPlane = (long)geometry.InH * geometry.InW, outPlane = (long)geometry.OutH * geometry.OutW;
 
-        if (groups == channels && cg == 1 && r is null)
+        // Depthwise with a small channel multiplier: a per-plane filter over padded phase sub-planes
+        // (Emit/PlaneFilterEmitter). With 4 or more outputs per input channel (e.g. a first layer with one input channel)
+        // the direct convolution below reuses each input load across a tile of output channels instead.
+        if (groups == channels && cg == 1 && r is null && oc / channels < 4)
         {
-            // Depthwise: a per-plane filter over padded phase sub-planes (Emit/PlaneFilterEmitter).
             bool twoD = xs.Length == 4;
             var filter = new PlaneFilterSpec("DepthwiseConv", xs[0], channels, oc / channels, geometry,
                 twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1], b is not null, act, false, 0);

@@ -27,6 +27,8 @@ public sealed class KernelShapeTests
         { "flat-small", 4, 7, 7, 70, 3, 1, 1, 1, 1, true },
         { "pointwise-residual", 32, 10, 17, 40, 1, 1, 0, 1, 1, true },
         { "depthwise-stride2", 24, 33, 47, 24, 3, 2, 1, 1, 24, false },
+        { "depthwise-multiplier", 3, 20, 30, 24, 5, 1, 2, 1, 3, false },
+        { "single-channel-8x8", 1, 49, 40, 16, 8, 1, 3, 1, 1, false },
     };
 
     [Theory]
