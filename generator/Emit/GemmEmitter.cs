@@ -234,6 +234,34 @@ internal static class GemmEmitter
         w.WriteLine("return;");
         w.CloseBlock();
 
+        if (isa.HasMaskedMemory)
+        {
+            // Partial tile: per valid row, whole vectors below nc and one masked vector at it (no access past nc).
+            w.OpenBlock();
+            if (pro is not null) w.WriteLine(pro);
+            w.WriteLine($"int fullVectors = nc / {width};");
+            w.WriteLine($"var tailMask = {isa.TailMask($"nc % {width}")};");
+            for (int i = 0; i < mr; i++)
+            {
+                w.OpenBlock(i == 0 ? null : $"if (mc > {i})");
+                for (int j = 0; j < nv; j++)
+                {
+                    string off = $"{(i == 0 ? "" : $"{i} * ldc")}{(i > 0 && j > 0 ? " + " : "")}{(j == 0 ? "" : (j * width).ToString())}";
+                    string cp = off.Length == 0 ? "c" : $"c + {off}";
+                    string rp = off.Length == 0 ? "r" : $"r + {off.Replace("ldc", "ldr")}";
+                    string full = $"acc{i}x{j}" + (residual ? $" + {isa.Load(rp)}" : "");
+                    string masked = $"acc{i}x{j}" + (residual ? $" + {isa.MaskLoad(rp, "tailMask")}" : "");
+                    w.WriteLine($"if (fullVectors > {j}) {isa.Store(ActivationEmitter.Apply(act, isa, residual ? $"({full})" : full), cp)}");
+                    w.WriteLine($"else if (fullVectors == {j}) {isa.MaskStore(ActivationEmitter.Apply(act, isa, residual ? $"({masked})" : masked), cp, "tailMask")}");
+                }
+                w.CloseBlock();
+            }
+            w.CloseBlock();
+            if (rows is not null) w.WriteLine(rows);
+            w.CloseBlock();
+            return;
+        }
+
         // Partial tile: spill the accumulators, then per valid row whole vectors, then scalars, over the valid columns only.
         w.WriteLine($"float* t = stackalloc float[{mr * nr}];");
         for (int i = 0; i < mr; i++)

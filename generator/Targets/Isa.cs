@@ -6,8 +6,9 @@ namespace ModelGen.Generator.Targets;
 /// <summary>A vector ISA as C# text: the generated code has one branch per ISA, guarded by <see cref="Guard"/>.</summary>
 internal sealed class Isa
 {
-    private Isa(string name, string guard, string vectorType, int width, string staticType, string fma, string maxMin)
+    private Isa(string name, string guard, string vectorType, int width, string staticType, string fma, string maxMin, string? maskClass = null)
     {
+        MaskClass = maskClass;
         MaxMinClass = maxMin;
         Name = name;
         Guard = guard;
@@ -28,17 +29,20 @@ internal sealed class Isa
     /// <summary>The intrinsic class whose Max/Min compile to one instruction (maxps semantics; .NET 9's Vector Max adds NaN fix-ups).</summary>
     private string MaxMinClass { get; }
     public bool IsScalar => Width == 1;
+    /// <summary>The intrinsic class with masked loads and stores of this width (null: none).</summary>
+    private string? MaskClass { get; }
+    public bool HasMaskedMemory => MaskClass is not null;
 
     private const string X86 = "global::System.Runtime.Intrinsics.X86.";
     private const string Ri = "global::System.Runtime.Intrinsics.";
 
     public static readonly Isa Avx512 = new(
         "Avx512", X86 + "Avx512F.IsSupported", Ri + "Vector512<float>", 16, Ri + "Vector512",
-        X86 + "Avx512F.FusedMultiplyAdd({0}, {1}, {2})", X86 + "Avx512F");
+        X86 + "Avx512F.FusedMultiplyAdd({0}, {1}, {2})", X86 + "Avx512F", X86 + "Avx512F");
 
     public static readonly Isa Avx2 = new(
         "Avx2", X86 + "Fma.IsSupported && " + X86 + "Avx2.IsSupported", Ri + "Vector256<float>", 8, Ri + "Vector256",
-        X86 + "Fma.MultiplyAdd({0}, {1}, {2})", X86 + "Avx");
+        X86 + "Fma.MultiplyAdd({0}, {1}, {2})", X86 + "Avx", X86 + "Avx");
 
     public static readonly Isa Neon = new(
         "Neon", "global::System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported", Ri + "Vector128<float>", 4, Ri + "Vector128",
@@ -60,6 +64,16 @@ internal sealed class Isa
     public string Max(string a, string b) => $"{MaxMinClass}.Max({a}, {b})";
 
     public string Min(string a, string b) => $"{MaxMinClass}.Min({a}, {b})";
+
+    /// <summary>A float mask whose first <paramref name="count"/> lanes are set.</summary>
+    public string TailMask(string count) => $"{StaticType}.AsSingle({StaticType}.LessThan({StaticType}<int>.Indices, {StaticType}.Create({count})))";
+
+    /// <summary>Stores the lanes of <paramref name="value"/> selected by <paramref name="mask"/> (no access to the others).</summary>
+    public string MaskStore(string value, string pointer, string mask) => $"{MaskClass}.MaskStore({pointer}, {mask}, {value});";
+
+    /// <summary>Loads the lanes selected by <paramref name="mask"/> (zero elsewhere; no access to the others).</summary>
+    public string MaskLoad(string pointer, string mask) =>
+        Width == 16 ? $"{MaskClass}.MaskLoad({pointer}, {mask}, {VectorType}.Zero)" : $"{MaskClass}.MaskLoad({pointer}, {mask})";
 
     public string GetElement(string v, string i) => IsScalar ? v : $"{StaticType}.GetElement({v}, {i})";
 }
