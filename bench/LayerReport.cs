@@ -11,10 +11,14 @@ namespace ModelGen.Bench;
 
 public static class LayerReport
 {
-    /// <summary>Measured fp32 FMA peak of one Zen 5 core here: about 235 GFLOP/s = 117 GMAC/s (../shared/TOOLCHAIN.md).</summary>
-    public const double PeakGmacPerCore = 117.0;
+    /// <summary>
+    /// Measured fp32 FMA peak of one core of this machine: 117 GFLOP/s = 58.5 GMAC/s, from 24 independent 512-bit (or
+    /// 256-bit) FMA chains — one 512-bit or two 256-bit FMAs per cycle. ../shared/TOOLCHAIN.md quotes 235 GFLOP/s (two
+    /// 512-bit FMAs per cycle); the cores this project's CI gets sustain half of that, for ONNX Runtime as for ModelGen.
+    /// </summary>
+    public const double PeakGmacPerCore = 58.5;
 
-    public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1)
+    public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1, int maxRows = int.MaxValue)
     {
         using var model = (IProfiledModel)m.Create(threads);
         byte[][] inputs = model.Inputs.Select((t, i) =>
@@ -41,13 +45,28 @@ public static class LayerReport
             return t[t.Length / 2] * 1000.0 / Stopwatch.Frequency;
         }).ToArray();
         double total = medianMs.Sum();
+        double[] runTotals = samples.Select(sm => sm.Sum() * 1000.0 / Stopwatch.Frequency).OrderBy(x => x).ToArray();
+        // MODELGEN_LAYERS_DEBUG: also whole-run timings (plain Run and profiled), to tell per-layer noise from run-level effects.
+        if (Environment.GetEnvironmentVariable("MODELGEN_LAYERS_DEBUG") is not null)
+        {
+            var plain = new double[runs];
+            for (int r = 0; r < runs; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                model.Run(ins, outs);
+                plain[r] = (Stopwatch.GetTimestamp() - t0) * 1000.0 / Stopwatch.Frequency;
+            }
+            Array.Sort(plain);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain runs: min {plain[0]:F3} median {plain[runs / 2]:F3} max {plain[^1]:F3}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"profiled run totals: min {runTotals[0]:F3} median {runTotals[runTotals.Length / 2]:F3} max {runTotals[^1]:F3}"));
+        }
         long macs = model.LayerMacs.Sum();
         CultureInfo c = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(c, $"## {m.Name} ({threads} thread{(threads > 1 ? "s" : "")}): {layers} layers, {total:F3} ms (sum of per-layer medians over {runs} runs), {macs / 1e9:F3} GMAC, {macs / 1e9 / (total / 1000):F1} GMAC/s overall"));
         output.WriteLine();
         output.WriteLine("| layer | ms | share | GMAC | GMAC/s | % of peak |");
         output.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach (int l in Enumerable.Range(0, layers).OrderByDescending(l => medianMs[l]))
+        foreach (int l in Enumerable.Range(0, layers).OrderByDescending(l => medianMs[l]).Take(maxRows))
         {
             double gmac = model.LayerMacs[l] / 1e9;
             double rate = medianMs[l] > 0 ? gmac / (medianMs[l] / 1000) : 0;

@@ -38,7 +38,13 @@ if (args.Contains("--scaling"))
 }
 Summary summary = BenchmarkRunner.Run<ModelBenchmarks>(config);
 Summary scaling = BenchmarkRunner.Run<ScalingBenchmarks>(config);
-string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling);
+var layers = new StringWriter();
+layers.WriteLine("## Per-layer figures");
+layers.WriteLine();
+layers.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The slowest layers of two models, one thread (median of 30 profiled runs; GMAC/s against the measured peak of {LayerReport.PeakGmacPerCore} GMAC/s per core, see bench/LayerReport.cs). All layers of any model: `dotnet run --project bench -c Release -- --layers <model>`."));
+layers.WriteLine();
+foreach (string name in new[] { "tv-resnet18", "squeezenet1.1" }) LayerReport.Print(BenchModels.Find(name), runs: 30, layers, threads: 1, maxRows: 12);
+string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling) + Environment.NewLine + layers;
 string path = Path.Combine(ModelGen.TestSupport.Paths.RepoRoot, "docs", "performance.md");
 File.WriteAllText(path, report);
 Console.WriteLine(report);
