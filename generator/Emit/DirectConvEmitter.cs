@@ -92,46 +92,19 @@ internal static class DirectConvEmitter
             p.EmitSplit(b, g, "xp", "planes", "0f");
             b.CloseBlock();
         }, carried);
-        long mTiles = (d.OutChannels + d.MR - 1) / d.MR;
-        if (UsesRows(g, p))
+        bool rows = UsesRows(g, p);
+        // 2. Tiles: (group, output row, column tile, row tile) as one range. Row mode: columns of one output row, stored
+        // into Y with bias, residual and activation. Flat mode: one "row" of flatN columns into the flat buffer.
+        var loop = rows
+            ? new TileLoop(g.OutH, g.OutW, p.Wq, $"Y + (long)n * {L(cout * outPlane)}L", outPlane, g.OutW,
+                residual is null ? null : $"{residual} + (long)n * {L(cout * outPlane)}L", d.Residual, d.Activation, null)
+            : new TileLoop(1, flatN, 0, "flat", flatN, 0, null, false, d.Residual ? Activation.None : d.Activation, $"float* flat = S + {L(flatAt)}L;");
+        EmitTiles(d, p, loop, bias, aGroup, k, offsetsAt, w, ctx);
+        if (rows)
         {
-            EmitRows(d, p, bias, residual, mTiles, aGroup, k, w, ctx);
             w.CloseBlock();
             return;
         }
-        // 2. Tiles over the flat output: (group, column tile, row tile) as one range, column-tile-major.
-        Activation kernelAct = d.Residual ? Activation.None : d.Activation;
-        ctx.PerIsa(w, (isa, index) =>
-        {
-            GemmTile tile = ctx.Profile.Tile(index);
-            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, false, kernelAct, ctx);
-            int nr = tile.NR;
-            int full = flatN / nr * nr, rem = flatN - full;
-            int tailNv = (rem + isa.Width - 1) / isa.Width;
-            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, false, kernelAct, ctx) : null;
-            long nTiles = (flatN + nr - 1) / nr, perGroup = nTiles * mTiles;
-            ctx.ParallelFor(w, d.Groups * perGroup, b =>
-            {
-                b.WriteLine($"float* flat = S + {L(flatAt)}L;");
-                b.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
-                b.OpenBlock("for (int t = pb; t < pe; t++)");
-                b.WriteLine(d.Groups > 1 ? $"int gi = t / {L(perGroup)}, rest = t % {L(perGroup)};" : "const int gi = 0; int rest = t;");
-                b.WriteLine($"int n0 = rest / {L(mTiles)} * {nr}, m0 = rest % {L(mTiles)} * {tile.MR};");
-                b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {flatN} - n0);");
-                b.WriteLine($"float* a = W + gi * {L(aGroup)}L + (m0 / {tile.MR}) * {L((long)tile.MR * k)}L;");
-                b.WriteLine($"float* bb = S + gi * {L((long)d.InChannels * p.PlaneStride)}L + n0;");
-                b.WriteLine($"float* c = flat + gi * {L((long)d.OutChannels * flatN)}L + (long)m0 * {flatN} + n0;");
-                b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + gi * {d.OutChannels} + m0;");
-                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, c, {flatN}, null, 0, {d.InChannels}, bias, {EmitContext.Math}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
-                if (tail is null) b.WriteLine(Call(main));
-                else
-                {
-                    b.WriteLine($"if (n0 < {full}) {Call(main)}");
-                    b.WriteLine($"else {Call(tail)}");
-                }
-                b.CloseBlock();
-            }, carried);
-        });
         // 3. Compaction into Y, one output row per iteration (residual and activation here when there is a residual).
         ctx.ParallelFor(w, (long)cout * g.OutH, b =>
         {
@@ -165,45 +138,52 @@ internal static class DirectConvEmitter
     }
 
     /// <summary>
-    /// Row mode: (group, output row, column tile, row tile) as one range, so the rows of B a column tile reads stay in L1
-    /// across the output-channel tiles; each tile is stored into Y with bias, residual and activation.
+    /// The tile range of one layer: <paramref name="Rows"/> rows of <paramref name="Width"/> columns; B for (row, column)
+    /// at the group's planes + row * <paramref name="RowPitchB"/> + column; C (and R) at base + (group channel) * Ldc +
+    /// row * <paramref name="RowPitchC"/> + column.
     /// </summary>
-    private static void EmitRows(DirectConvSpec d, PhasePlanes p, string? bias, string? residual, long mTiles, long aGroup, int k, SourceWriter w, EmitContext ctx)
+    private sealed record TileLoop(int Rows, int Width, int RowPitchB, string CBase, long Ldc, int RowPitchC, string? RBase,
+        bool Residual, Activation Activation, string? Prelude);
+
+    /// <summary>
+    /// (group, row, column tile, row tile) as one range, column-tile-major within a row so the B rows a column tile reads
+    /// stay in L1 across the output-channel tiles; the last column tile of a row uses a narrower kernel when that saves
+    /// whole vectors (its partial vector is masked).
+    /// </summary>
+    private static void EmitTiles(DirectConvSpec d, PhasePlanes p, TileLoop loop, string? bias, long aGroup, int k, long offsetsAt, SourceWriter w, EmitContext ctx)
     {
-        ConvGeometry g = d.Geometry;
-        int taps = g.KernelH * g.KernelW;
-        int cout = d.Groups * d.OutChannels;
-        long outPlane = (long)g.OutH * g.OutW;
-        long offsetsAt = (long)d.Groups * d.InChannels * p.PlaneStride;
+        int taps = d.Geometry.KernelH * d.Geometry.KernelW;
+        long mTiles = (d.OutChannels + d.MR - 1) / d.MR;
         string L(long v) => EmitContext.Long(v);
         ctx.PerIsa(w, (isa, index) =>
         {
             GemmTile tile = ctx.Profile.Tile(index);
             int nr = tile.NR;
-            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, d.Residual, d.Activation, ctx);
-            int full = g.OutW / nr * nr, rem = g.OutW - full;
+            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, loop.Residual, loop.Activation, ctx);
+            int full = loop.Width / nr * nr, rem = loop.Width - full;
             int tailNv = (rem + isa.Width - 1) / isa.Width;
-            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, d.Residual, d.Activation, ctx) : null;
-            long colTiles = (g.OutW + nr - 1) / nr;
-            long perRow = colTiles * mTiles, perGroup = g.OutH * perRow;
+            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, loop.Residual, loop.Activation, ctx) : null;
+            long colTiles = (loop.Width + nr - 1) / nr;
+            long perRow = colTiles * mTiles, perGroup = loop.Rows * perRow;
             ctx.ParallelFor(w, d.Groups * perGroup, b =>
             {
+                if (loop.Prelude is not null) b.WriteLine(loop.Prelude);
                 b.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
                 b.OpenBlock("for (int t = pb; t < pe; t++)");
                 b.WriteLine(d.Groups > 1 ? $"int gi = t / {L(perGroup)}, rest = t % {L(perGroup)};" : "const int gi = 0; int rest = t;");
-                b.WriteLine($"int oy = rest / {L(perRow)}, tile = rest % {L(perRow)};");
-                b.WriteLine($"int ox = tile / {L(mTiles)} * {nr}, m0 = tile % {L(mTiles)} * {tile.MR};");
-                b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {g.OutW} - ox);");
+                b.WriteLine(loop.Rows > 1 ? $"int row = rest / {L(perRow)}, tile = rest % {L(perRow)};" : "const int row = 0; int tile = rest;");
+                b.WriteLine($"int col = tile / {L(mTiles)} * {nr}, m0 = tile % {L(mTiles)} * {tile.MR};");
+                b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {loop.Width} - col);");
                 b.WriteLine($"float* a = W + gi * {L(aGroup)}L + (m0 / {tile.MR}) * {L((long)tile.MR * k)}L;");
-                b.WriteLine($"float* bb = S + gi * {L((long)d.InChannels * p.PlaneStride)}L + oy * {p.Wq} + ox;");
-                b.WriteLine($"long o = ((long)n * {cout} + gi * {d.OutChannels} + m0) * {L(outPlane)}L + oy * {g.OutW} + ox;");
+                b.WriteLine($"float* bb = S + gi * {L((long)d.InChannels * p.PlaneStride)}L + row * {loop.RowPitchB} + col;");
+                b.WriteLine($"long o = (long)(gi * {d.OutChannels} + m0) * {L(loop.Ldc)}L + row * {loop.RowPitchC} + col;");
                 b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + gi * {d.OutChannels} + m0;");
-                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, Y + o, {L(outPlane)}, " +
-                    $"{(residual is null ? "null" : residual + " + o")}, {L(outPlane)}, {d.InChannels}, bias, {EmitContext.Math}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
+                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, {loop.CBase} + o, {L(loop.Ldc)}, " +
+                    $"{(loop.RBase is null ? "null" : $"{loop.RBase} + o")}, {L(loop.Ldc)}, {d.InChannels}, bias, {EmitContext.Math}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
                 if (tail is null) b.WriteLine(Call(main));
                 else
                 {
-                    b.WriteLine($"if (ox < {full}) {Call(main)}");
+                    b.WriteLine($"if (col < {full}) {Call(main)}");
                     b.WriteLine($"else {Call(tail)}");
                 }
                 b.CloseBlock();
