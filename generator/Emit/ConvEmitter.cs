@@ -1,7 +1,5 @@
 // Licensed under the MIT license.
-// Direct convolution kernels that are not GEMMs: depthwise (one input channel per group), NCHW. Padding is resolved
-// at generation time: for every kernel column the valid output range is a constant, so the inner loops have no
-// bounds checks.
+// Col2Im: the scatter-add half of a transposed convolution lowered as GEMM + col2im (ConvTranspose), NCHW.
 
 using System.Collections.Generic;
 using ModelGen.Generator.Common;
@@ -12,80 +10,6 @@ namespace ModelGen.Generator.Emit;
 
 internal static class ConvEmitter
 {
-    public static IEnumerable<string> Remarks(DepthwiseConvSpec d)
-    {
-        ConvGeometry g = d.Geometry;
-        yield return $"lowering: depthwise direct convolution, {d.Channels} channels x multiplier {d.Multiplier}, " +
-            $"{g.KernelH}x{g.KernelW} stride {g.StrideH}x{g.StrideW}, output rows vectorised along x" +
-            (g.StrideW == 1 ? "" : " (scalar: stride > 1)");
-        for (int kx = 0; kx < g.KernelW; kx++)
-        {
-            (int lo, int hi, int ix0) = ColumnRange(g, kx);
-            yield return $"kernel column {kx}: output x in [{lo}, {hi}) is interior (left border {lo}, right border {g.OutW - hi})";
-        }
-    }
-
-    /// <summary>For kernel column kx: output columns [lo, hi) read in-bounds input at x = ox*sw + ix0.</summary>
-    internal static (int Lo, int Hi, int Ix0) ColumnRange(ConvGeometry g, int kx)
-    {
-        int ix0 = kx * g.DilationW - g.PadLeft;
-        int lo = ix0 >= 0 ? 0 : (-ix0 + g.StrideW - 1) / g.StrideW;
-        int hi = g.InW - 1 - ix0 < 0 ? 0 : System.Math.Min(g.OutW, (g.InW - 1 - ix0) / g.StrideW + 1);
-        if (hi < lo) hi = lo;
-        return (lo, hi, ix0);
-    }
-
-    public static void EmitDepthwise(DepthwiseConvSpec d, string x, string wt, string? b, string y, SourceWriter w, EmitContext ctx)
-    {
-        ConvGeometry g = d.Geometry;
-        int oc = d.Channels * d.Multiplier;
-        w.OpenBlock($"for (int n = 0; n < {d.Batch}; n++)");
-        w.OpenBlock($"for (int o = 0; o < {oc}; o++)");
-        w.WriteLine($"float* xp = {x} + ((long)n * {d.Channels} + o / {d.Multiplier}) * {(long)g.InH * g.InW}L;");
-        w.WriteLine($"float* wp = {wt} + o * {g.KernelH * g.KernelW};");
-        w.WriteLine($"float* yp = {y} + ((long)n * {oc} + o) * {(long)g.OutH * g.OutW}L;");
-        w.WriteLine($"float bias = {(b is null ? "0f" : b + "[o]")};");
-        w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-        w.WriteLine($"float* yr = yp + oy * {g.OutW};");
-        w.WriteLine($"for (int ox = 0; ox < {g.OutW}; ox++) yr[ox] = bias;");
-        w.OpenBlock($"for (int ky = 0; ky < {g.KernelH}; ky++)");
-        w.WriteLine($"int iy = oy * {g.StrideH} - {g.PadTop} + ky * {g.DilationH};");
-        w.WriteLine($"if ((uint)iy >= {g.InH}u) continue;");
-        w.WriteLine($"float* xr = xp + iy * {g.InW};");
-        w.WriteLine($"float* wr = wp + ky * {g.KernelW};");
-        for (int kx = 0; kx < g.KernelW; kx++)
-        {
-            (int lo, int hi, int ix0) = ColumnRange(g, kx);
-            if (hi <= lo) continue;
-            w.OpenBlock();
-            w.WriteLine($"float wv = wr[{kx}];");
-            if (g.StrideW == 1)
-            {
-                w.WriteLine($"int ox = {lo};");
-                ctx.PerIsa(w, (isa, _) =>
-                {
-                    if (isa.IsScalar) return;
-                    w.WriteLine($"var vw = {isa.Broadcast("wv")};");
-                    w.WriteLine($"for (; ox <= {hi - isa.Width}; ox += {isa.Width}) {isa.Store(isa.Fma("vw", isa.Load($"xr + ox + {ix0}"), isa.Load("yr + ox")), "yr + ox")}");
-                });
-                w.WriteLine($"for (; ox < {hi}; ox++) yr[ox] += wv * xr[ox + {ix0}];");
-            }
-            else
-            {
-                w.WriteLine($"for (int ox = {lo}; ox < {hi}; ox++) yr[ox] += wv * xr[ox * {g.StrideW} + {ix0}];");
-            }
-            w.CloseBlock();
-        }
-        w.CloseBlock();
-        if (d.Activation.Kind != ActivationKind.None)
-        {
-            w.WriteLine($"for (int ox = 0; ox < {g.OutW}; ox++) yr[ox] = {ActivationEmitter.ApplyScalar(d.Activation, "yr[ox]")};");
-        }
-        w.CloseBlock();
-        w.CloseBlock();
-        w.CloseBlock();
-    }
-
     public static IEnumerable<string> Remarks(Col2ImSpec c)
     {
         ConvGeometry g = c.Geometry;

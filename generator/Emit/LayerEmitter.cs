@@ -55,8 +55,13 @@ internal static class LayerEmitter
     }
 
     /// <summary>Whether the layer splits its work across the instance's workers (a kernel family that partitions, and enough work).</summary>
-    public static bool IsParallel(LayerSpec layer, Targets.TargetProfile profile) =>
-        layer.Macs >= profile.ParallelMinMacs && layer.Kernel is DirectConvSpec or PlaneFilterSpec or GemmSpec;
+    public static bool IsParallel(LayerSpec layer, Targets.TargetProfile profile) => layer.Kernel switch
+    {
+        DirectConvSpec or GemmSpec => layer.Macs >= profile.ParallelMinMacs,
+        // Pooling has no MACs: count its window reads.
+        PlaneFilterSpec f => (long)f.Batch * f.Channels * f.Multiplier * f.Geometry.OutH * f.Geometry.OutW * f.Geometry.KernelH * f.Geometry.KernelW >= profile.ParallelMinMacs,
+        _ => false,
+    };
 
     /// <summary>Bytes of private scratch each worker needs for this layer (0 when the layer's scratch is shared or absent).</summary>
     public static long WorkerScratchBytes(LayerSpec layer, ModelSpec spec, Targets.TargetProfile profile)
@@ -91,7 +96,6 @@ internal static class LayerEmitter
     private static IEnumerable<string> KernelRemarks(KernelSpec kernel, EmitContext ctx) => kernel switch
     {
         GemmSpec g => GemmEmitter.Remarks(g, ctx.Profile),
-        DepthwiseConvSpec d => ConvEmitter.Remarks(d),
         PoolSpec p => PoolEmitter.Remarks(p),
         GlobalPoolSpec p => PoolEmitter.Remarks(p),
         BroadcastSpec b => ElementwiseEmitter.Remarks(b),
@@ -123,9 +127,6 @@ internal static class LayerEmitter
         {
             case GemmSpec g:
                 GemmEmitter.EmitBody(g, new GemmEmitter.Names(g.AName, g.BName, g.YName, g.BiasName, g.RName, g.ScratchName), w, ctx);
-                break;
-            case DepthwiseConvSpec d:
-                ConvEmitter.EmitDepthwise(d, "X", "W", P("B"), "Y", w, ctx);
                 break;
             case PoolSpec p:
                 PoolEmitter.EmitPool(p, "X", "Y", w);

@@ -80,10 +80,6 @@ internal sealed record GemmSpec : KernelSpec
     public ConvGeometry? Conv { get; init; }
 }
 
-/// <summary>Depthwise 2-D convolution (one input channel per group), NCHW, with optional channel multiplier.</summary>
-internal sealed record DepthwiseConvSpec(
-    int Batch, int Channels, int Multiplier, ConvGeometry Geometry, bool HasBias, Activation Activation) : KernelSpec;
-
 internal enum PoolKind
 {
     Max,

@@ -307,7 +307,6 @@ internal sealed class LoweringContext
     private static long MacsOf(KernelSpec kernel) => kernel switch
     {
         GemmSpec g => (long)g.M * g.N * g.K * g.Groups * g.Batch,
-        DepthwiseConvSpec d => (long)d.Batch * d.Channels * d.Multiplier * d.Geometry.OutH * d.Geometry.OutW * d.Geometry.KernelH * d.Geometry.KernelW,
         DirectConvSpec d => (long)d.Batch * d.Groups * d.OutChannels * d.InChannels * d.Geometry.OutH * d.Geometry.OutW * d.Geometry.KernelH * d.Geometry.KernelW,
         PlaneFilterSpec { Op: "DepthwiseConv" } f => (long)f.Batch * f.Channels * f.Multiplier * f.Geometry.OutH * f.Geometry.OutW * f.Geometry.KernelH * f.Geometry.KernelW,
         _ => 0,

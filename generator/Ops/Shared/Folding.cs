@@ -27,40 +27,6 @@ internal static class Folding
 
     public static bool IsFloat(OnnxDataType t) => t is OnnxDataType.Float or OnnxDataType.Double or OnnxDataType.Float16 or OnnxDataType.BFloat16;
 
-    /// <summary>Evaluates a broadcasting binary op in double (float types, rounded to float32 per op) or int64.</summary>
-    public static Constant Binary(Constant a, Constant b, int[] outShape, OnnxDataType outType, byte[] model,
-        Func<double, double, double> onDouble, Func<long, long, long> onLong)
-    {
-        long[] sa = Shapes.BroadcastStrides(a.Shape, outShape), sb = Shapes.BroadcastStrides(b.Shape, outShape);
-        long count = Shapes.Product(outShape);
-        var idx = new int[outShape.Length];
-        if (IsFloat(outType))
-        {
-            double[] da = a.ToDoubles(model), db = b.ToDoubles(model);
-            var r = new float[count];
-            for (long i = 0; i < count; i++)
-            {
-                long ia = 0, ib = 0;
-                for (int d = 0; d < idx.Length; d++) { ia += idx[d] * sa[d]; ib += idx[d] * sb[d]; }
-                r[i] = (float)onDouble((float)da[ia], (float)db[ib]);
-                Increment(idx, outShape);
-            }
-            return outType == OnnxDataType.Double
-                ? Constant.FromDoubles(outShape, Array.ConvertAll(r, x => (double)x))
-                : Constant.FromFloats(outShape, r);
-        }
-        long[] la = a.ToLongs(model), lb = b.ToLongs(model);
-        var l = new long[count];
-        for (long i = 0; i < count; i++)
-        {
-            long ia = 0, ib = 0;
-            for (int d = 0; d < idx.Length; d++) { ia += idx[d] * sa[d]; ib += idx[d] * sb[d]; }
-            l[i] = onLong(la[ia], lb[ib]);
-            Increment(idx, outShape);
-        }
-        return Constant.FromLongs(outType, outShape, l);
-    }
-
     /// <summary>y[i] = x[offset + sum_d(i_d * strides[d])] at build time (Transpose, Slice, Expand, Gather folding).</summary>
     public static Constant Remap(Constant x, int[] outShape, long[] strides, long offset, byte[] model)
     {
