@@ -1,6 +1,8 @@
 // Licensed under the MIT license.
 // How one instruction-set path spells vector operations in generated C#. Profiles list these in dispatch order.
 
+using ModelGen.Generator.Emit;
+
 namespace ModelGen.Generator.Targets;
 
 /// <summary>A vector ISA as C# text: the generated code has one branch per ISA, guarded by <see cref="Guard"/>.</summary>
@@ -65,15 +67,14 @@ internal sealed class Isa
 
     public string Min(string a, string b) => $"{MaxMinClass}.Min({a}, {b})";
 
-    /// <summary>A float mask whose first <paramref name="count"/> lanes are set.</summary>
-    public string TailMask(string count) => $"{StaticType}.AsSingle({StaticType}.LessThan({StaticType}<int>.Indices, {StaticType}.Create({count})))";
+    /// <summary>A float mask whose first <paramref name="count"/> lanes are set (runtime MaskedMemory: the APIs exist on .NET 8).</summary>
+    public string TailMask(string count) => $"{EmitContext.RuntimeNs}.MaskedMemory.FirstLanes{Width * 32}({count})";
 
     /// <summary>Stores the lanes of <paramref name="value"/> selected by <paramref name="mask"/> (no access to the others).</summary>
-    public string MaskStore(string value, string pointer, string mask) => $"{MaskClass}.MaskStore({pointer}, {mask}, {value});";
+    public string MaskStore(string value, string pointer, string mask) => $"{EmitContext.RuntimeNs}.MaskedMemory.Store({pointer}, {mask}, {value});";
 
     /// <summary>Loads the lanes selected by <paramref name="mask"/> (zero elsewhere; no access to the others).</summary>
-    public string MaskLoad(string pointer, string mask) =>
-        Width == 16 ? $"{MaskClass}.MaskLoad({pointer}, {mask}, {VectorType}.Zero)" : $"{MaskClass}.MaskLoad({pointer}, {mask})";
+    public string MaskLoad(string pointer, string mask) => $"{EmitContext.RuntimeNs}.MaskedMemory.Load({pointer}, {mask})";
 
     public string GetElement(string v, string i) => IsScalar ? v : $"{StaticType}.GetElement({v}, {i})";
 }

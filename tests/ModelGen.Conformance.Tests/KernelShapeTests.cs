@@ -33,7 +33,11 @@ public sealed class KernelShapeTests
 
     [Theory]
     [MemberData(nameof(Convolutions))]
-    public void Convolution_matches_onnx_runtime(string name, int c, int h, int w, int oc, int k, int stride, int pad, int dilation, int group, bool residual)
+    public void Convolution_matches_onnx_runtime(string name, int c, int h, int w, int oc, int k, int stride, int pad, int dilation, int group, bool residual) =>
+        CompareWithOrt(ConvolutionModel(name, c, h, w, oc, k, stride, pad, dilation, group, residual), name);
+
+    /// <summary>Conv (+ residual Add) + Relu with the given geometry; returns the builder.</summary>
+    internal static OnnxBuilder ConvolutionModel(string name, int c, int h, int w, int oc, int k, int stride, int pad, int dilation, int group, bool residual)
     {
         int oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
         var b = new OnnxBuilder();
@@ -62,11 +66,14 @@ public sealed class KernelShapeTests
         }
         b.Node("Relu", new[] { last }, new[] { "z" });
         b.Output("z", 1, oc, oh, ow);
-        CompareWithOrt(b, name);
+        return b;
     }
 
     [Fact]
-    public void Concatenations_in_place_match_onnx_runtime()
+    public void Concatenations_in_place_match_onnx_runtime() => CompareWithOrt(ConcatModel(), "concat-in-place");
+
+    /// <summary>Nested in-place concatenations with graph outputs on both sides of the slicing.</summary>
+    internal static OnnxBuilder ConcatModel()
     {
         // c1 = concat(conv a, conv b) is itself an input of c2 = concat(c1, pool) (nested slices); 'a' is also a graph
         // output (its slice is copied out), and c2 is a graph output (the producers write into the user's buffer); 'b'
@@ -86,7 +93,7 @@ public sealed class KernelShapeTests
         b.Output("c2", 1, 18, 16, 16);
         b.Output("a", 1, 5, 16, 16);
         b.Output("s3", 1, 13, 16, 16);
-        CompareWithOrt(b, "concat-in-place");
+        return b;
     }
 
     private static void CompareWithOrt(OnnxBuilder builder, string name)

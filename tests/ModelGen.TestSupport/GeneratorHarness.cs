@@ -54,6 +54,42 @@ public sealed class GeneratorRun
         return (emit.Success ? ms.ToArray() : null, errors);
     }
 
+    /// <summary>
+    /// Compiles the generated code as a .NET <paramref name="major"/> project would: against that framework's reference
+    /// assemblies, with its default C# version, and with ModelGen.Runtime compiled from source for that framework; returns
+    /// the errors. The reference pack comes from the NuGet packages folder, where restoring ModelGen.Runtime (net8.0,
+    /// net9.0) put it.
+    /// </summary>
+    public ImmutableArray<Diagnostic> CompileFor(int major)
+    {
+        string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } p
+            ? p : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        string refRoot = System.IO.Path.Combine(packages, "microsoft.netcore.app.ref");
+        string? pack = Directory.Exists(refRoot)
+            ? Directory.GetDirectories(refRoot, major + ".*").OrderBy(d => d, StringComparer.Ordinal).LastOrDefault() : null;
+        string tfm = $"net{major}.0";
+        if (pack is null) throw new InvalidOperationException($"No Microsoft.NETCore.App.Ref {major}.x in {refRoot}: restore runtime/ (it targets {tfm}) first");
+        var framework = Directory.GetFiles(System.IO.Path.Combine(pack, "ref", tfm), "*.dll")
+            .Select(f => (MetadataReference)MetadataReference.CreateFromFile(f)).ToList();
+        // ModelGen.Runtime from source, as its package builds it for this framework.
+        var runtimeTrees = Directory.GetFiles(System.IO.Path.Combine(Paths.RepoRoot, "runtime"), "*.cs")
+            .OrderBy(f => f, StringComparer.Ordinal)
+            .Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), new CSharpParseOptions(LanguageVersion.Latest), f));
+        var runtime = CSharpCompilation.Create("ModelGen.Runtime", runtimeTrees, framework,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
+        var runtimeErrors = runtime.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
+        if (!runtimeErrors.IsEmpty) return runtimeErrors;
+        CSharpParseOptions parse = ParseOptionsFor(major);
+        var trees = OutputCompilation.SyntaxTrees.Select(t => CSharpSyntaxTree.ParseText(t.GetText(), parse, t.FilePath));
+        Compilation compilation = CSharpCompilation.Create("ModelGenCompat", trees, framework.Append(runtime.ToMetadataReference()),
+            (CSharpCompilationOptions)OutputCompilation.Options);
+        return compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToImmutableArray();
+    }
+
+    /// <summary>The C# version a .NET <paramref name="major"/> project compiles with by default.</summary>
+    private static CSharpParseOptions ParseOptionsFor(int major) =>
+        new(major switch { 8 => LanguageVersion.CSharp12, 9 => LanguageVersion.CSharp13, _ => LanguageVersion.Latest });
+
     /// <summary>Compiles and loads the generated assembly; throws with the compiler errors when it does not compile.</summary>
     public LoadedAssembly Load()
     {
