@@ -283,7 +283,9 @@ internal static class ModelEmitter
 
     private static int ElementSizeOf(string elementType) => Ir.Constant.ElementSize((Onnx.OnnxDataType)System.Enum.Parse(typeof(Onnx.OnnxDataType), elementType));
 
-    private static int ElementSize(IoSpec io) => Ir.Constant.ElementSize((Onnx.OnnxDataType)System.Enum.Parse(typeof(Onnx.OnnxDataType), io.ElementType));
+    /// <summary>Bytes per element of an input or output (1 when the type is unknown: a model that is not runnable may
+    /// leave an output's type undetermined, and the byte Run's length checks must not divide by zero).</summary>
+    private static int ElementSize(IoSpec io) => System.Math.Max(1, ElementSizeOf(io.ElementType));
 
     private static string TensorPointer(ModelSpec spec, int id, long elementOffset)
     {
