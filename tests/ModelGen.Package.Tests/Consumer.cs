@@ -93,11 +93,15 @@ public sealed partial class Consumer
             .ToArray();
 
     /// <summary>Asserts that the program printed exactly the mnist-8 reference output, within the reference tolerance.</summary>
-    public static void AssertMatchesReference(ProcessResult run, float[] expected)
+    public static void AssertMatchesReference(ProcessResult run, float[] expected, float[]? onnxRuntime = null)
     {
         Assert.True(run.ExitCode == 0, run.ToString());
         float[] actual = ParseOutputs(run);
         string? error = ReferenceTolerance.Compare(actual, expected, "mnist-8 test_data_set_0 output_0");
+        Assert.True(error is null, error + "\n" + run);
+        if (onnxRuntime is null) return;
+        // Against ONNX Runtime on the same input, at the shared-model tolerance (SharedModelTests: mnist 1e-4/1e-4).
+        error = new Tolerance(1e-4, 1e-4).Compare(actual, onnxRuntime, "mnist-8 output_0 vs ONNX Runtime");
         Assert.True(error is null, error + "\n" + run);
     }
 

@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
 // Projects that use the packed ModelGen from a folder feed, built and run with the dotnet CLI: the generated class
-// computes the reference outputs, and model problems surface as build diagnostics on the .onnx file.
+// computes the reference outputs and ONNX Runtime's outputs for the same input, and model problems surface as build
+// diagnostics on the .onnx file.
 
 using ModelGen.TestSupport;
 using Xunit;
@@ -26,7 +27,7 @@ public sealed class ConsumerTests(PackageFixture package)
         Consumer.AssertNoGeneratorProblems(build);
 
         ProcessResult run = app.Dotnet(Consumer.RunTimeout, "run", "-c", "Release", "--no-build", "--", package.MnistInputFile);
-        Consumer.AssertMatchesReference(run, package.MnistExpected);
+        Consumer.AssertMatchesReference(run, package.MnistExpected, package.MnistOrt);
     }
 
     [Fact]
@@ -97,6 +98,6 @@ public sealed class ConsumerTests(PackageFixture package)
         Consumer.AssertNoGeneratorProblems(build);
 
         ProcessResult run = app.Dotnet(Consumer.RunTimeout, "run", "-c", "Release", "--no-build", "--", package.MnistInputFile);
-        Consumer.AssertMatchesReference(run, package.MnistExpected);
+        Consumer.AssertMatchesReference(run, package.MnistExpected, package.MnistOrt);
     }
 }

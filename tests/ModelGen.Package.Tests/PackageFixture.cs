@@ -49,6 +49,9 @@ public sealed class PackageFixture : IDisposable
             MnistInputFile = Path.Combine(Root, "mnist-8.input_0.f32");
             File.WriteAllBytes(MnistInputFile, MemoryMarshal.AsBytes(inputs[0].Floats!.AsSpan()).ToArray());
             MnistExpected = outputs[0].Floats!;
+            // ONNX Runtime on the same input: what the consumers' outputs are also compared with.
+            MnistOrt = OrtComparison.RunOrt(Paths.SharedModel("mnist-8.onnx"),
+                new[] { new ModelGen.Runtime.TensorInfo("Input3", new[] { 1, 1, 28, 28 }, typeof(float)) }, new[] { inputs[0].Floats! })[0];
         }
         catch
         {
@@ -83,6 +86,9 @@ public sealed class PackageFixture : IDisposable
 
     /// <summary>mnist-8 test_data_set_0 output_0.</summary>
     public float[] MnistExpected { get; }
+
+    /// <summary>ONNX Runtime's output for the same input.</summary>
+    public float[] MnistOrt { get; }
 
     /// <summary>Runs <c>dotnet</c> in <paramref name="workingDirectory"/>; consumers restore into <see cref="Packages"/>.</summary>
     public ProcessResult Dotnet(string workingDirectory, TimeSpan timeout, bool isolatedPackages, params string[] arguments) =>
