@@ -36,7 +36,7 @@ internal sealed class BatchNormalization : OpHandler
             Value p = node.Inputs[i]!;
             if (p.Shape is null || Shapes.Product(p.Shape) != s[1]) throw new InvalidNodeException($"input {i} must have {s[1]} elements (one per channel)");
         }
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        RequireFloat(x);
         ctx.SetOutput(node, 0, x.Type, s);
         for (int i = 1; i < node.Outputs.Count; i++) ctx.SetOutput(node, i, x.Type, new[] { s[1] });
     }

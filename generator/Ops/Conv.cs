@@ -28,11 +28,10 @@ internal sealed class Conv : OpHandler
         RequireOutputs(node, 1, 1);
         node.Attributes.RejectUnknown(s_attributes);
         Value x = node.Inputs[0]!, w = node.Inputs[1]!;
-        int[] xs = ShapeOf(x, "X"), ws = ShapeOf(w, "W");
-        if (xs.Length < 3) throw new InvalidNodeException($"X must be N x C x spatial, got {Shapes.Format(xs)}");
+        int[] xs = SpatialShapeOf(x, "X", "X"), ws = ShapeOf(w, "W");
         if (xs.Length > 4) throw new UnsupportedNodeException($"{xs.Length - 2}-D convolution");
         if (ws.Length != xs.Length) throw new InvalidNodeException($"W {Shapes.Format(ws)} must have the rank of X {Shapes.Format(xs)}");
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        RequireFloat(x);
         long group = node.Attributes.GetInt("group", 1);
         if (group <= 0 || xs[1] % group != 0 || ws[0] % group != 0)
             throw new InvalidNodeException($"group {group} must divide the input channels {xs[1]} and output channels {ws[0]}");

@@ -25,13 +25,12 @@ internal sealed class ConvTranspose : OpHandler
         RequireOutputs(node, 1, 1);
         node.Attributes.RejectUnknown("auto_pad", "dilations", "group", "kernel_shape", "output_padding", "output_shape", "pads", "strides");
         Value x = node.Inputs[0]!, w = node.Inputs[1]!;
-        int[] xs = ShapeOf(x, "X"), ws = ShapeOf(w, "W");
-        if (xs.Length < 3) throw new InvalidNodeException($"X must be N x C x spatial, got {Shapes.Format(xs)}");
+        int[] xs = SpatialShapeOf(x, "X", "X"), ws = ShapeOf(w, "W");
         if (xs.Length > 4) throw new UnsupportedNodeException($"{xs.Length - 2}-D transposed convolution");
         if (ws.Length != xs.Length) throw new InvalidNodeException($"W {Shapes.Format(ws)} must have the rank of X");
         long group = node.Attributes.GetInt("group", 1);
         if (group <= 0 || xs[1] % group != 0 || ws[0] != xs[1]) throw new InvalidNodeException($"W {Shapes.Format(ws)} does not match X {Shapes.Format(xs)} with group {group}");
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        RequireFloat(x);
         Geometry g = Plan(node, xs, ws);
         if (node.Input(2) is { } b && Shapes.Product(ShapeOf(b, "B")) != g.OutChannels) throw new InvalidNodeException($"B must have {g.OutChannels} elements");
         var output = new List<int> { xs[0], g.OutChannels };

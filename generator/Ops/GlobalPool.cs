@@ -23,9 +23,8 @@ internal sealed class GlobalPool : OpHandler
         RequireOutputs(node, 1, 1);
         node.Attributes.RejectUnknown();
         Value x = node.Inputs[0]!;
-        int[] s = ShapeOf(x, "the input");
-        if (s.Length < 3) throw new InvalidNodeException($"the input must be N x C x spatial, got {Shapes.Format(s)}");
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        int[] s = SpatialShapeOf(x, "the input");
+        RequireFloat(x);
         var o = new int[s.Length];
         o[0] = s[0];
         o[1] = s[1];

@@ -28,7 +28,7 @@ internal sealed class ImageScaler : OpHandler
         if (s.Length != 4) throw new InvalidNodeException($"the input must be NCHW, got {Shapes.Format(s)}");
         float[]? bias = node.Attributes.GetFloats("bias");
         if (bias is not null && bias.Length != s[1]) throw new InvalidNodeException($"bias has {bias.Length} values for {s[1]} channels");
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        RequireFloat(x);
         ctx.SetOutput(node, 0, x.Type, s);
     }
 

@@ -37,9 +37,8 @@ internal sealed class GlobalLpPool : OpHandler
         RequireOutputs(node, 1, 1);
         node.Attributes.RejectUnknown("p");
         Value x = node.Inputs[0]!;
-        int[] s = ShapeOf(x, "the input");
-        if (s.Length < 3) throw new InvalidNodeException($"the input must be N x C x spatial, got {Shapes.Format(s)}");
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        int[] s = SpatialShapeOf(x, "the input");
+        RequireFloat(x);
         var o = (int[])s.Clone();
         for (int i = 2; i < o.Length; i++) o[i] = 1;
         ctx.SetOutput(node, 0, x.Type, o);

@@ -27,13 +27,12 @@ internal sealed class InstanceNormalization : OpHandler
         RequireOutputs(node, 1, 1);
         node.Attributes.RejectUnknown("epsilon");
         Value x = node.Inputs[0]!;
-        int[] s = ShapeOf(x, "input");
-        if (s.Length < 3) throw new InvalidNodeException($"the input must be N x C x spatial, got {Shapes.Format(s)}");
+        int[] s = SpatialShapeOf(x, "input");
         for (int i = 1; i <= 2; i++)
         {
             if (Shapes.Product(ShapeOf(node.Inputs[i], $"input {i}")) != s[1]) throw new InvalidNodeException($"input {i} must have {s[1]} elements");
         }
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        RequireFloat(x);
         ctx.SetOutput(node, 0, x.Type, s);
     }
 
@@ -66,7 +65,7 @@ internal sealed class LayerNormalization : OpHandler
             int[]? b = Shapes.Broadcast(ShapeOf(node.Inputs[i], $"input {i}"), inner);
             if (b is null || !Shapes.SameShape(b, inner)) throw new InvalidNodeException($"input {i} does not broadcast to {Shapes.Format(inner)}");
         }
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        RequireFloat(x);
         ctx.SetOutput(node, 0, x.Type, s);
         var stat = s.Select((d, i) => i < axis ? d : 1).ToArray();
         for (int i = 1; i < node.Outputs.Count; i++) ctx.SetOutput(node, i, OnnxDataType.Float, stat);
@@ -122,9 +121,8 @@ internal sealed class Lrn : OpHandler
         if (!node.Attributes.Has("size")) throw new InvalidNodeException("attribute 'size' is required");
         if (node.Attributes.GetInt("size", 1) <= 0) throw new InvalidNodeException("size must be positive");
         Value x = node.Inputs[0]!;
-        int[] s = ShapeOf(x, "X");
-        if (s.Length < 3) throw new InvalidNodeException($"the input must be N x C x spatial, got {Shapes.Format(s)}");
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        int[] s = SpatialShapeOf(x, "X");
+        RequireFloat(x);
         ctx.SetOutput(node, 0, x.Type, s);
     }
 

@@ -3,6 +3,7 @@
 // and lowering to kernels. Handlers are stateless singletons found through OpRegistry.
 
 using ModelGen.Generator.Ir;
+using ModelGen.Generator.Onnx;
 using ModelGen.Generator.Passes;
 
 namespace ModelGen.Generator.Ops;
@@ -56,5 +57,19 @@ internal abstract class OpHandler
     {
         if (v?.Shape is null) throw new InvalidNodeException($"the shape of {what} is unknown");
         return v.Shape;
+    }
+
+    /// <summary>The shape of an N x C x spatial... tensor (rank 3 or more), named <paramref name="what"/> in the error.</summary>
+    protected static int[] SpatialShapeOf(Value? v, string what, string label = "the input")
+    {
+        int[] s = ShapeOf(v, what);
+        if (s.Length < 3) throw new InvalidNodeException($"{label} must be N x C x spatial, got {Shapes.Format(s)}");
+        return s;
+    }
+
+    /// <summary>The float32-only kernels: any other element type is an unsupported node.</summary>
+    protected static void RequireFloat(Value v)
+    {
+        if (v.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {v.Type}");
     }
 }

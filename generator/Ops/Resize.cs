@@ -51,7 +51,7 @@ internal sealed class Resize : OpHandler
             if (node.Attributes.GetInt("antialias", 0) != 0) throw new UnsupportedNodeException("antialias=1");
         }
         Value x = node.Inputs[0]!;
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        RequireFloat(x);
         Plan plan = MakePlan(node, ShapeOf(x, "X"), ctx.Model, ctx);
         ctx.SetOutput(node, 0, x.Type, plan.Output);
     }

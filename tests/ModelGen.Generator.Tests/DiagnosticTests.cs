@@ -7,6 +7,7 @@
 
 using Microsoft.CodeAnalysis;
 using ModelGen.Generator.Diagnostics;
+using ModelGen.OnnxRuntime;
 using ModelGen.Runtime;
 using ModelGen.TestSupport;
 using Xunit;
@@ -93,7 +94,7 @@ public sealed class DiagnosticTests
     {
         var model = new OnnxBuilder();
         model.Input("x", 1, 4);
-        model.Initializer(new OnnxTensor { Name = "bias", Type = OnnxElementType.Float, Dims = new long[] { 1, 4 }, ExternalLocation = "weights.bin" });
+        model.Initializer(new OnnxTensor { Name = "bias", Type = OrtElementType.Float, Dims = new long[] { 1, 4 }, ExternalLocation = "weights.bin" });
         model.Node("Add", new[] { "x", "bias" }, new[] { "y" }, name: "add");
         model.Output("y");
         string path = Scratch.Write("external.onnx", model);
@@ -115,7 +116,7 @@ public sealed class DiagnosticTests
     {
         // Graph inputs may be float, double, integers or bool; float16 has no C# buffer type in the generated Run.
         var model = new OnnxBuilder();
-        model.TypedInput("half", OnnxElementType.Float16, 2, 6);
+        model.TypedInput("half", OrtElementType.Float16, 2, 6);
         model.Node("Relu", new[] { "half" }, new[] { "y" }, name: "relu");
         model.Output("y");
         string path = Scratch.Write("halfinput.onnx", model);
@@ -363,7 +364,7 @@ public sealed class DiagnosticTests
     {
         var model = new OnnxBuilder();
         model.Input("data", 2, 6);
-        model.TypedInput("target", OnnxElementType.Int64, 2);
+        model.TypedInput("target", OrtElementType.Int64, 2);
         model.Node("Reshape", new[] { "data", "target" }, new[] { "y" }, name: "reshape");
         model.Output("y");
         return Scratch.Write("reshapebyinput.onnx", model);

@@ -34,7 +34,7 @@ public class ErrorTests
     public void UnknownMissingOrDuplicateInputName_ThrowsArgumentException()
     {
         TestFiles.RequireOrt();
-        using var session = new OrtSession(TestFiles.Fixture("dynamic_relu.onnx"));
+        using var session = new OrtSession(Fixtures.DynamicRelu);
         OrtTensor x = OrtTensor.Float("x", new float[4], 1, 4);
 
         var unknown = Assert.Throws<ArgumentException>(() => session.Run([OrtTensor.Float("not_x", new float[4], 1, 4)]));
@@ -48,7 +48,7 @@ public class ErrorTests
     public void WrongElementTypeOrShape_ThrowsOrtExceptionFromRun()
     {
         TestFiles.RequireOrt();
-        using var session = new OrtSession(TestFiles.Fixture("dynamic_relu.onnx"));
+        using var session = new OrtSession(Fixtures.DynamicRelu);
 
         var type = Assert.Throws<OrtException>(() => session.Run([OrtTensor.Double("x", new double[4], 1, 4)]));
         Assert.Equal("Run", type.Function);
@@ -59,7 +59,7 @@ public class ErrorTests
     public void DisposedSession_ThrowsObjectDisposedException()
     {
         TestFiles.RequireOrt();
-        var session = new OrtSession(TestFiles.Fixture("dynamic_relu.onnx"));
+        var session = new OrtSession(Fixtures.DynamicRelu);
         session.Dispose();
         session.Dispose();
 

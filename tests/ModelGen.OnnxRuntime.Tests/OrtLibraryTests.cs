@@ -21,11 +21,11 @@ public class OrtLibraryTests
         TestFiles.RequireOrt();
         foreach (OrtGraphOptimization level in Enum.GetValues<OrtGraphOptimization>())
         {
-            using var session = new OrtSession(TestFiles.Fixture("dynamic_relu.onnx"),
+            using var session = new OrtSession(Fixtures.DynamicRelu,
                 new OrtSessionOptions { Optimization = level, IntraOpThreads = 2, InterOpThreads = 0 });
             Assert.Equal([2f, 0, 0, 8], session.Run([OrtTensor.Float("x", [1, -2, -3, 4], 1, 4)])[0].GetData<float>());
         }
-        Assert.Throws<ArgumentOutOfRangeException>(() => new OrtSession(TestFiles.Fixture("dynamic_relu.onnx"), new OrtSessionOptions { IntraOpThreads = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OrtSession(Fixtures.DynamicRelu, new OrtSessionOptions { IntraOpThreads = -1 }));
     }
 }
 
@@ -43,7 +43,7 @@ public class OrtLibraryPathTests
         {
             Environment.SetEnvironmentVariable(OrtLibrary.EnvironmentVariable, null);
             string fromBuild = OrtLibrary.LibraryPath;
-            Assert.Equal(Path.Combine(TestFiles.RepoRoot, "tests", ".cache", "onnxruntime", "1.23.2", "libonnxruntime.so.1"), Path.GetFullPath(fromBuild));
+            Assert.Equal(Path.Combine(Paths.RepoRoot, "tests", ".cache", "onnxruntime", "1.23.2", "libonnxruntime.so.1"), Path.GetFullPath(fromBuild));
             Assert.True(File.Exists(fromBuild), fromBuild);
 
             Environment.SetEnvironmentVariable(OrtLibrary.EnvironmentVariable, "/elsewhere/libonnxruntime.so.1");

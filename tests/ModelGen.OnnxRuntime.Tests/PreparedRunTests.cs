@@ -9,8 +9,8 @@ public class PreparedRunTests
     {
         TestFiles.RequireOrt();
         using var session = new OrtSession(TestFiles.Model("mnist-8.onnx"));
-        var input = TensorProtoFile.Read(TestFiles.Model("mnist-8", "test_data_set_0", "input_0.pb"));
-        OrtTensor[] inputs = [OrtTensor.Float("Input3", input.Data, input.Dims)];
+        var input = OnnxTestData.Read(TestFiles.Model("mnist-8", "test_data_set_0", "input_0.pb"));
+        OrtTensor[] inputs = [TestFiles.FloatInput("Input3", input)];
         float[] expected = session.Run(inputs)[0].GetData<float>();
 
         using OrtPreparedRun run = session.Prepare(inputs);
@@ -32,7 +32,7 @@ public class PreparedRunTests
     public void PreparedRun_SeesInPlaceInputChangesAndResolvesSymbolicOutputShapes()
     {
         TestFiles.RequireOrt();
-        using var session = new OrtSession(TestFiles.Fixture("dynamic_relu.onnx"));
+        using var session = new OrtSession(Fixtures.DynamicRelu);
         float[] x = [-1, 2, -3, 4, 5, -6, 7, -8, 9, 10, 11, 12];
 
         using OrtPreparedRun run = session.Prepare([OrtTensor.Float("x", x, 3, 4)]);
@@ -49,7 +49,7 @@ public class PreparedRunTests
     public void PreparedRun_RejectsNonFloatTensors()
     {
         TestFiles.RequireOrt();
-        using var mixed = new OrtSession(TestFiles.Fixture("mixed_types.onnx"));
+        using var mixed = new OrtSession(Fixtures.MixedTypes);
         Assert.Throws<ArgumentException>(() => mixed.Prepare(
         [
             OrtTensor.Int64("a", new long[6], 2, 3), OrtTensor.Int64("b", new long[6], 2, 3),
@@ -61,7 +61,7 @@ public class PreparedRunTests
     public void PreparedRun_AfterDispose_ThrowsObjectDisposedException()
     {
         TestFiles.RequireOrt();
-        using var session = new OrtSession(TestFiles.Fixture("dynamic_relu.onnx"));
+        using var session = new OrtSession(Fixtures.DynamicRelu);
         OrtPreparedRun run = session.Prepare([OrtTensor.Float("x", new float[4], 1, 4)]);
         run.Dispose();
         Assert.Throws<ObjectDisposedException>(run.Run);

@@ -24,18 +24,18 @@ public class ReferenceModelTests
     {
         TestFiles.RequireOrt();
         using var session = new OrtSession(TestFiles.Model("mnist-8.onnx"));
-        var input = TensorProtoFile.Read(TestFiles.Model("mnist-8", "test_data_set_0", "input_0.pb"));
-        var expected = TensorProtoFile.Read(TestFiles.Model("mnist-8", "test_data_set_0", "output_0.pb"));
+        var input = OnnxTestData.Read(TestFiles.Model("mnist-8", "test_data_set_0", "input_0.pb"));
+        var expected = OnnxTestData.Read(TestFiles.Model("mnist-8", "test_data_set_0", "output_0.pb"));
 
         OrtTensorInfo inputInfo = Assert.Single(session.Inputs);
         Assert.Equal("Input3", inputInfo.Name);
         Assert.Equal([1, 1, 28, 28], inputInfo.Shape);
 
-        OrtTensor output = Assert.Single(session.Run([OrtTensor.Float(inputInfo.Name, input.Data, input.Dims)]));
+        OrtTensor output = Assert.Single(session.Run([TestFiles.FloatInput(inputInfo.Name, input)]));
         Assert.Equal("Plus214_Output_0", output.Name);
         Assert.Equal(OrtElementType.Float, output.ElementType);
-        Assert.Equal(expected.Dims, output.Shape);
-        TensorAssert.AllClose(expected.Data, output.GetData<float>(), Atol, Rtol);
+        Assert.Equal(TestFiles.Dims(expected), output.Shape);
+        TestFiles.AllClose(expected.Floats, output.GetData<float>(), Atol, Rtol);
     }
 
     [Fact]
@@ -60,13 +60,13 @@ public class ReferenceModelTests
     {
         TestFiles.RequireOrt();
         using var session = new OrtSession(TestFiles.Model("squeezenet1.1.onnx"));
-        var input = TensorProtoFile.Read(TestFiles.Model("squeezenet1.1", "test_data_set_0", "input_0.pb"));
-        var expected = TensorProtoFile.Read(TestFiles.Model("squeezenet1.1", "test_data_set_0", "output_0.pb"));
+        var input = OnnxTestData.Read(TestFiles.Model("squeezenet1.1", "test_data_set_0", "input_0.pb"));
+        var expected = OnnxTestData.Read(TestFiles.Model("squeezenet1.1", "test_data_set_0", "output_0.pb"));
 
         // The .pb tensor names do not match the graph's, so bind by position.
-        OrtTensor output = Assert.Single(session.Run([OrtTensor.Float(session.Inputs[0].Name, input.Data, input.Dims)]));
+        OrtTensor output = Assert.Single(session.Run([TestFiles.FloatInput(session.Inputs[0].Name, input)]));
         Assert.Equal(session.Outputs[0].Name, output.Name);
-        Assert.Equal(expected.Dims, output.Shape);
-        TensorAssert.AllClose(expected.Data, output.GetData<float>(), Atol, SqueezeNetRtol);
+        Assert.Equal(TestFiles.Dims(expected), output.Shape);
+        TestFiles.AllClose(expected.Floats, output.GetData<float>(), Atol, SqueezeNetRtol);
     }
 }

@@ -1,4 +1,4 @@
-// Non-float element types and symbolic shapes, on the small models in fixtures/.
+// Non-float element types and symbolic shapes, on the small models of Fixtures (built in memory).
 
 namespace ModelGen.OnnxRuntime.Tests;
 
@@ -8,7 +8,7 @@ public class TypeRoundTripTests
     public void MixedTypes_Int64AddEqualBoolNotAndDoubleCast()
     {
         TestFiles.RequireOrt();
-        using var session = new OrtSession(TestFiles.Fixture("mixed_types.onnx"));
+        using var session = new OrtSession(Fixtures.MixedTypes);
         Assert.Equal(["a", "b", "mask", "x"], session.Inputs.Select(i => i.Name));
         Assert.Equal(
             [OrtElementType.Int64, OrtElementType.Bool, OrtElementType.Bool, OrtElementType.Double],
@@ -38,7 +38,7 @@ public class TypeRoundTripTests
     public void Identity_RoundTripsEverySupportedElementType()
     {
         TestFiles.RequireOrt();
-        using var session = new OrtSession(TestFiles.Fixture("identity_all_types.onnx"));
+        using var session = new OrtSession(Fixtures.IdentityAllTypes);
         OrtTensor[] inputs =
         [
             OrtTensor.Float("in_float", [1.5f, -2f, float.MaxValue], 3),
@@ -74,7 +74,7 @@ public class TypeRoundTripTests
     public void SymbolicDimensions_AreReportedAndResolvedAtRunTime()
     {
         TestFiles.RequireOrt();
-        using var session = new OrtSession(TestFiles.Fixture("dynamic_relu.onnx"));
+        using var session = new OrtSession(Fixtures.DynamicRelu);
         OrtTensorInfo input = Assert.Single(session.Inputs);
         Assert.Equal([-1L, 4], input.Shape);
         Assert.Equal(2, input.SymbolicDimensions.Length);

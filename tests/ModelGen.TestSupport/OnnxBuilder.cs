@@ -14,25 +14,9 @@
 
 using System.Text;
 
-namespace ModelGen.TestSupport;
+using ModelGen.OnnxRuntime;
 
-/// <summary>ONNX TensorProto.DataType values (a public copy for tests).</summary>
-public enum OnnxElementType
-{
-    Float = 1,
-    UInt8 = 2,
-    Int8 = 3,
-    UInt16 = 4,
-    Int16 = 5,
-    Int32 = 6,
-    Int64 = 7,
-    String = 8,
-    Bool = 9,
-    Float16 = 10,
-    Double = 11,
-    UInt32 = 12,
-    UInt64 = 13,
-}
+namespace ModelGen.TestSupport;
 
 /// <summary>Protobuf wire-format writer (varints, length-delimited fields, fixed32).</summary>
 public sealed class ProtoWriter
@@ -144,7 +128,7 @@ public sealed class OnnxAttribute
 public sealed class OnnxTensor
 {
     public required string Name { get; init; }
-    public required OnnxElementType Type { get; init; }
+    public required OrtElementType Type { get; init; }
     public required long[] Dims { get; init; }
     /// <summary>Little-endian raw_data (field 9); null to omit.</summary>
     public byte[]? Raw { get; init; }
@@ -156,10 +140,10 @@ public sealed class OnnxTensor
     public string? ExternalLocation { get; init; }
 
     public static OnnxTensor Floats(string name, long[] dims, float[] data) =>
-        new() { Name = name, Type = OnnxElementType.Float, Dims = dims, Raw = ToBytes(data) };
+        new() { Name = name, Type = OrtElementType.Float, Dims = dims, Raw = ToBytes(data) };
 
     public static OnnxTensor Int64s(string name, long[] dims, long[] data) =>
-        new() { Name = name, Type = OnnxElementType.Int64, Dims = dims, Raw = ToBytes(data) };
+        new() { Name = name, Type = OrtElementType.Int64, Dims = dims, Raw = ToBytes(data) };
 
     /// <summary>A float tensor with <paramref name="count"/> seeded values in [-0.5, 0.5).</summary>
     public static OnnxTensor RandomFloats(string name, long[] dims, int seed)
@@ -218,19 +202,19 @@ public sealed class OnnxBuilder
     }
 
     /// <summary>A float32 graph input.</summary>
-    public OnnxBuilder Input(string name, params object[]? dims) => TypedInput(name, OnnxElementType.Float, dims);
+    public OnnxBuilder Input(string name, params object[]? dims) => TypedInput(name, OrtElementType.Float, dims);
 
     /// <summary>A graph input of any element type. (Not an Input overload: a literal 0 dimension would bind to the enum.)</summary>
-    public OnnxBuilder TypedInput(string name, OnnxElementType type, params object[]? dims)
+    public OnnxBuilder TypedInput(string name, OrtElementType type, params object[]? dims)
     {
         _inputs.Add(ValueInfo(name, type, dims));
         return this;
     }
 
     /// <summary>A float32 graph output; without dims no shape is written (shape inference fills it in).</summary>
-    public OnnxBuilder Output(string name, params object[]? dims) => TypedOutput(name, OnnxElementType.Float, dims);
+    public OnnxBuilder Output(string name, params object[]? dims) => TypedOutput(name, OrtElementType.Float, dims);
 
-    public OnnxBuilder TypedOutput(string name, OnnxElementType type, params object[]? dims)
+    public OnnxBuilder TypedOutput(string name, OrtElementType type, params object[]? dims)
     {
         _outputs.Add(ValueInfo(name, type, dims is { Length: 0 } ? null : dims));
         return this;
@@ -291,7 +275,7 @@ public sealed class OnnxBuilder
         return path;
     }
 
-    private static Action<ProtoWriter> ValueInfo(string name, OnnxElementType type, object[]? dims) => w =>
+    private static Action<ProtoWriter> ValueInfo(string name, OrtElementType type, object[]? dims) => w =>
     {
         w.String(1, name);
         w.Message(2, t => t.Message(1, tt =>

@@ -25,10 +25,9 @@ internal abstract class PoolBase : OpHandler
         node.Attributes.RejectUnknown(KnownAttributes(node));
         if (IndicesUsed(node) && Kind != PoolKind.Max) throw new InvalidNodeException("only MaxPool has an Indices output");
         Value x = node.Inputs[0]!;
-        int[] s = ShapeOf(x, "the input");
-        if (s.Length < 3) throw new InvalidNodeException($"the input must be N x C x spatial, got {Shapes.Format(s)}");
+        int[] s = SpatialShapeOf(x, "the input");
         if (s.Length > 4) throw new UnsupportedNodeException($"{s.Length - 2}-D pooling");
-        if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"element type {x.Type}");
+        RequireFloat(x);
         int[] spatial = new int[s.Length - 2];
         System.Array.Copy(s, 2, spatial, 0, spatial.Length);
         SpatialAttributes a = SpatialAttributes.Resolve(node, spatial, null, CeilMode(node), AllowDilations(node));
