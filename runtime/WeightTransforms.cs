@@ -148,4 +148,45 @@ public static unsafe class WeightTransforms
     {
         for (int i = 0; i < values.Length; i++) dst[i] = values[i];
     }
+
+    /// <summary>
+    /// Winograd F(2x2, 3x3) weight transform: U = G g Gᵀ for every 3x3 kernel g of a weight [m][channels][3][3]
+    /// (optionally multiplied by <paramref name="rowScale"/>[r], BatchNormalization folded in), computed in double and
+    /// packed as 16 matrices [16][ceil(m/mr)][channels][mr] (zero-padded rows), matrix ξ = 4 i + j holding U[i][j].
+    /// </summary>
+    /// <remarks>G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].</remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void WinogradPackA(float* dst, float* src, float* rowScale, int m, int channels, int mr)
+    {
+        int panels = (m + mr - 1) / mr;
+        long matrix = (long)panels * mr * channels;
+        double* t = stackalloc double[12];
+        double* u = stackalloc double[16];
+        for (int r = 0; r < m; r++)
+        {
+            double scale = rowScale == null ? 1.0 : rowScale[r];
+            for (int c = 0; c < channels; c++)
+            {
+                float* g = src + ((long)r * channels + c) * 9;
+                for (int j = 0; j < 3; j++)
+                {
+                    double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+                    t[j] = g0;
+                    t[3 + j] = 0.5 * (g0 + g1 + g2);
+                    t[6 + j] = 0.5 * (g0 - g1 + g2);
+                    t[9 + j] = g2;
+                }
+                for (int i = 0; i < 4; i++)
+                {
+                    double t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
+                    u[4 * i] = t0;
+                    u[4 * i + 1] = 0.5 * (t0 + t1 + t2);
+                    u[4 * i + 2] = 0.5 * (t0 - t1 + t2);
+                    u[4 * i + 3] = t2;
+                }
+                float* d = dst + (long)(r / mr) * mr * channels + (long)c * mr + (r % mr);
+                for (int xi = 0; xi < 16; xi++) d[xi * matrix] = (float)(u[xi] * scale);
+            }
+        }
+    }
 }

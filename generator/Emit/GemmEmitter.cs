@@ -117,7 +117,7 @@ internal static class GemmEmitter
     }
 
     /// <summary>Registers the micro-kernel for this spec and tile; returns its name.</summary>
-    private static string RequireKernel(GemmSpec g, GemmTile tile, EmitContext ctx)
+    internal static string RequireKernel(GemmSpec g, GemmTile tile, EmitContext ctx)
     {
         string aName = g.ALayout == GemmALayout.Packed ? "PackedA" : "RowA";
         string biasName = g.Bias switch { GemmBias.PerRow => "_BiasRow", GemmBias.PerColumn => "_BiasCol", _ => "" };

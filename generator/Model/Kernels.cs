@@ -204,3 +204,13 @@ internal sealed record PlaneFilterSpec(
 internal sealed record DirectConvSpec(
     int Batch, int Groups, int InChannels, int OutChannels, ConvGeometry Geometry, bool HasBias, bool Residual,
     Activation Activation, int MR) : KernelSpec;
+
+/// <summary>
+/// A 3x3, stride-1 convolution by Winograd F(2x2, 3x3) (Emit/WinogradEmitter): per band of BandRows rows of 2x2 output
+/// tiles, 16 input-transformed matrices V (C x tiles), 16 GEMMs M = U x V with the transformed weights U (K x C, packed
+/// at construction), and the output transform with bias, residual and activation stored into Y. Operands X, W (packed
+/// [16][K/MR][C][MR]), B, R, Y, S (scratch: phase-split planes, V, M).
+/// </summary>
+internal sealed record WinogradConvSpec(
+    int Batch, int InChannels, int OutChannels, ConvGeometry Geometry, bool HasBias, bool Residual, Activation Activation,
+    int MR, int BandRows) : KernelSpec;

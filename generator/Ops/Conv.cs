@@ -101,6 +101,22 @@ internal sealed class Conv : OpHandler
 
         TargetProfile profile = ctx.Profile;
         int mr = profile.GemmMR;
+        if (WinogradFits(profile, xs, groups, geometry, w, oc) is int bandRows)
+        {
+            // Winograd F(2x2, 3x3) (Emit/WinogradEmitter), weights transformed and packed at construction.
+            long packedU = 16L * ((oc + mr - 1) / mr) * mr * cg;
+            var u = new Operand("W", OperandKind.Weight, ctx.Transform("WinogradPackA", w.Name + ":winograd", PackOperands(w.Constant!, w.Name, ctx),
+                new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(cg), LoweringContext.Lit.Int(mr) }, packedU,
+                new[] { 16, (oc + mr - 1) / mr, cg, mr }));
+            var wino = new WinogradConvSpec(xs[0], cg, oc, geometry, b is not null, r is not null, act, mr, bandRows);
+            var wops = new List<Operand> { ctx.In("X", x), u };
+            if (b is not null) wops.Add(ctx.In("B", b));
+            if (r is not null) wops.Add(ctx.In("R", r));
+            wops.Add(ctx.Out("Y", y));
+            wops.Add(ctx.Scratch("S", node, Emit.WinogradEmitter.ScratchFloats(wino)));
+            ctx.AddLayer(node, wino, wops);
+            return;
+        }
         int m = oc / groups, k = cg * geometry.KernelH * geometry.KernelW;
         int n = (int)outPlane;
         long packedA = (long)groups * ((m + mr - 1) / mr) * mr * k;
@@ -158,6 +174,19 @@ internal sealed class Conv : OpHandler
             Conv = pointwise ? null : geometry,
         };
         ctx.AddLayer(node, spec, ops);
+    }
+
+    /// <summary>
+    /// The band height when a 2-D, ungrouped 3x3 stride-1 convolution with constant weights is cheaper by Winograd
+    /// F(2x2, 3x3) than directly (Emit/WinogradEmitter's cost model; the profile must allow it); else null.
+    /// </summary>
+    private static int? WinogradFits(TargetProfile profile, int[] xs, int groups, ConvGeometry g, Value w, int oc)
+    {
+        if (!profile.Winograd || xs.Length != 4 || groups != 1 || w.Constant is null) return null;
+        if (g.KernelH != 3 || g.KernelW != 3 || g.StrideH != 1 || g.StrideW != 1 || g.DilationH != 1 || g.DilationW != 1) return null;
+        if (g.PadTop > 1 || g.PadLeft > 1 || g.OutH < 2 || g.OutW < 2 || g.Channels < 8 || oc < 8) return null;
+        (int bandRows, double ratio) = Emit.WinogradEmitter.Choose(g.Channels, oc, g);
+        return ratio < Emit.WinogradEmitter.MaxCostRatio ? bandRows : null;
     }
 
     /// <summary>The PackA operands: the raw weight, and a per-row scale when BatchNorm was folded (no extra copy).</summary>

@@ -32,6 +32,8 @@ internal sealed class TargetProfile
     public long ParallelMinMacs { get; init; } = 300_000;
     public bool FuseBatchNorm { get; init; } = true;
     public bool FuseActivations { get; init; } = true;
+    /// <summary>3x3 stride-1 convolutions may lower to Winograd F(2x2, 3x3) where the cost model favours it (needs a zip per vector ISA).</summary>
+    public bool Winograd { get; init; }
 
     public GemmTile Tile(int isaIndex) => new(Isas[isaIndex], GemmMR, GemmNV[isaIndex]);
 
@@ -43,6 +45,7 @@ internal sealed class TargetProfile
         GemmMR = 6,
         GemmNV = new[] { 4, 2, 4 },
         PackedBNR = 64,
+        Winograd = true,
     };
 
     public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };

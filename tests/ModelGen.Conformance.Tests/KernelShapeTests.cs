@@ -15,29 +15,38 @@ public sealed class KernelShapeTests
 {
     private static readonly Tolerance Tolerance = new(1e-4, 1e-4);
 
-    public static TheoryData<string, int, int, int, int, int, int, int, int, int, bool> Convolutions => new()
+    public static TheoryData<string, int, int, int, int, int, int, int, int, int, bool, string, string> Convolutions => new()
     {
-        // name, channels, height, width, out channels, kernel, stride, pad, dilation, group, residual
-        { "rows-wide-residual", 8, 9, 112, 20, 3, 1, 1, 1, 1, true },
-        { "rows-odd-width-stride2", 5, 12, 223, 13, 3, 2, 1, 1, 1, false },
-        { "rows-residual-7x7", 3, 16, 96, 7, 7, 2, 3, 1, 1, true },
-        { "rows-grouped-residual", 8, 10, 96, 12, 3, 1, 1, 1, 2, true },
-        { "flat-residual", 16, 14, 28, 24, 3, 1, 1, 1, 1, true },
-        { "flat-dilated", 6, 20, 20, 10, 3, 1, 2, 2, 1, false },
-        { "flat-small", 4, 7, 7, 70, 3, 1, 1, 1, 1, true },
-        { "pointwise-residual", 32, 10, 17, 40, 1, 1, 0, 1, 1, true },
-        { "depthwise-stride2", 24, 33, 47, 24, 3, 2, 1, 1, 24, false },
-        { "depthwise-multiplier", 3, 20, 30, 24, 5, 1, 2, 1, 3, false },
-        { "single-channel-8x8", 1, 49, 40, 16, 8, 1, 3, 1, 1, false },
+        // name, channels, height, width, out channels, kernel, stride, pad, dilation, group, residual, activation, expected lowering remark
+        { "rows-wide-residual", 4, 9, 112, 20, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
+        { "rows-odd-width-stride2", 5, 12, 223, 13, 3, 2, 1, 1, 1, false, "Relu", "lowering: direct convolution" },
+        { "rows-residual-7x7", 3, 16, 96, 7, 7, 2, 3, 1, 1, true, "Relu", "lowering: direct convolution" },
+        { "rows-grouped-residual", 8, 10, 96, 12, 3, 1, 1, 1, 2, true, "Relu", "lowering: direct convolution" },
+        { "flat-residual", 4, 14, 28, 24, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
+        { "flat-dilated", 6, 20, 20, 10, 3, 1, 2, 2, 1, false, "Relu", "lowering: direct convolution" },
+        { "flat-small", 4, 7, 7, 70, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
+        { "pointwise-residual", 32, 10, 17, 40, 1, 1, 0, 1, 1, true, "Relu", "lowering (x64): GEMM" },
+        { "depthwise-stride2", 24, 33, 47, 24, 3, 2, 1, 1, 24, false, "Relu", "lowering: DepthwiseConv" },
+        { "depthwise-multiplier", 3, 20, 30, 24, 5, 1, 2, 1, 3, false, "Relu", "lowering: direct convolution" },
+        { "single-channel-8x8", 1, 49, 40, 16, 8, 1, 3, 1, 1, false, "Relu", "lowering: direct convolution" },
+        // Winograd F(2x2,3x3): odd output sizes (half tiles at the right and bottom), unpadded, several bands with a
+        // narrower last band, output channels not a multiple of the tile rows, residual, exp-based activation.
+        { "winograd-odd-residual", 16, 15, 21, 26, 3, 1, 1, 1, 1, true, "Relu", "lowering: Winograd" },
+        { "winograd-unpadded", 24, 12, 41, 32, 3, 1, 0, 1, 1, false, "Relu", "lowering: Winograd" },
+        { "winograd-bands-residual", 32, 56, 56, 40, 3, 1, 1, 1, 1, true, "Relu", "lowering: Winograd" },
+        { "winograd-silu", 16, 13, 30, 20, 3, 1, 1, 1, 1, false, "Silu", "lowering: Winograd" },
+        { "winograd-residual-silu", 20, 20, 20, 16, 3, 1, 1, 1, 1, true, "Silu", "lowering: Winograd" },
     };
 
     [Theory]
     [MemberData(nameof(Convolutions))]
-    public void Convolution_matches_onnx_runtime(string name, int c, int h, int w, int oc, int k, int stride, int pad, int dilation, int group, bool residual) =>
-        CompareWithOrt(ConvolutionModel(name, c, h, w, oc, k, stride, pad, dilation, group, residual), name);
+    public void Convolution_matches_onnx_runtime(string name, int c, int h, int w, int oc, int k, int stride, int pad, int dilation, int group, bool residual,
+        string activation, string lowering) =>
+        CompareWithOrt(ConvolutionModel(name, c, h, w, oc, k, stride, pad, dilation, group, residual, activation), name, lowering);
 
-    /// <summary>Conv (+ residual Add) + Relu with the given geometry; returns the builder.</summary>
-    internal static OnnxBuilder ConvolutionModel(string name, int c, int h, int w, int oc, int k, int stride, int pad, int dilation, int group, bool residual)
+    /// <summary>Conv (+ residual Add) + Relu or SiLU (x * Sigmoid(x)) with the given geometry; returns the builder.</summary>
+    internal static OnnxBuilder ConvolutionModel(string name, int c, int h, int w, int oc, int k, int stride, int pad, int dilation, int group, bool residual,
+        string activation = "Relu")
     {
         int oh = (h + 2 * pad - dilation * (k - 1) - 1) / stride + 1, ow = (w + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
         var b = new OnnxBuilder();
@@ -64,13 +73,21 @@ public sealed class KernelShapeTests
             b.Node("Add", new[] { "y", "r" }, new[] { "s" });
             last = "s";
         }
-        b.Node("Relu", new[] { last }, new[] { "z" });
+        if (activation == "Silu")
+        {
+            b.Node("Sigmoid", new[] { last }, new[] { "sg" });
+            b.Node("Mul", new[] { last, "sg" }, new[] { "z" });
+        }
+        else
+        {
+            b.Node(activation, new[] { last }, new[] { "z" });
+        }
         b.Output("z", 1, oc, oh, ow);
         return b;
     }
 
     [Fact]
-    public void Concatenations_in_place_match_onnx_runtime() => CompareWithOrt(ConcatModel(), "concat-in-place");
+    public void Concatenations_in_place_match_onnx_runtime() => CompareWithOrt(ConcatModel(), "concat-in-place", null);
 
     /// <summary>Nested in-place concatenations with graph outputs on both sides of the slicing.</summary>
     internal static OnnxBuilder ConcatModel()
@@ -96,11 +113,13 @@ public sealed class KernelShapeTests
         return b;
     }
 
-    private static void CompareWithOrt(OnnxBuilder builder, string name)
+    /// <param name="lowering">Text the convolution layer's remarks must contain (the kernel family this case is meant to exercise).</param>
+    private static void CompareWithOrt(OnnxBuilder builder, string name, string? lowering)
     {
         string path = builder.Save(Path.Combine(Path.GetTempPath(), "modelgen-kernel-tests", name + ".onnx"));
         GeneratorRun run = GeneratorHarness.Run(path);
         Assert.Empty(run.Diagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning));
+        if (lowering is not null) Assert.Contains(lowering, string.Concat(run.Sources.Select(s => s.Source)));
         using LoadedAssembly asm = run.Load();
         string cls = "TestApp." + string.Concat(name.Split('-').Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
         using ICompiledModel model = asm.Create(cls);

@@ -35,7 +35,7 @@ public sealed class TargetFrameworkTests
     {
         // The synthetic models of KernelShapeTests (row mode with residual, masked tails, grouped, pointwise...).
         var models = KernelShapeTests.Convolutions.Select(row => ((Xunit.ITheoryDataRow)row).GetData()).Select(d => (Name: (string)d[0]!, Builder: KernelShapeTests.ConvolutionModel(
-                (string)d[0]!, (int)d[1]!, (int)d[2]!, (int)d[3]!, (int)d[4]!, (int)d[5]!, (int)d[6]!, (int)d[7]!, (int)d[8]!, (int)d[9]!, (bool)d[10]!)))
+                (string)d[0]!, (int)d[1]!, (int)d[2]!, (int)d[3]!, (int)d[4]!, (int)d[5]!, (int)d[6]!, (int)d[7]!, (int)d[8]!, (int)d[9]!, (bool)d[10]!, (string)d[11]!)))
             .Append(("concat-in-place", KernelShapeTests.ConcatModel()));
         foreach ((string name, OnnxBuilder builder) in models)
         {
