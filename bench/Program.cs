@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
 // dotnet run --project bench -c Release [-- --models a,b] : BenchmarkDotNet, ONNX Runtime vs ModelGen, writes docs/performance.md
 // dotnet run --project bench -c Release -- --layers [--threads N] [model...] : per-layer timings of the generated code
+// dotnet run --project bench -c Release -- --ort-layers [model...] : per-node timings of ONNX Runtime (its profiler), same input
 // dotnet run --project bench -c Release -- --scaling : 1 vs 2 threads and construction time only (printed)
 
 using System.Globalization;
@@ -20,6 +21,13 @@ if (args.Contains("--layers"))
     {
         LayerReport.Print(m, runs: 30, Console.Out, threads);
     }
+    return 0;
+}
+
+if (args.Contains("--ort-layers"))
+{
+    var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+    foreach (BenchModel m in names.Count == 0 ? BenchModels.All : names.Select(BenchModels.Find)) OrtLayerReport.Print(m, runs: 30, Console.Out);
     return 0;
 }
 

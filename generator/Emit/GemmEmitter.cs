@@ -56,6 +56,9 @@ internal static class GemmEmitter
     {
         string kernel = RequireKernel(g, tile, ctx);
         int nr = tile.NR;
+        // The last column tile uses a narrower kernel when that saves whole vectors (N = 196 computes 208 columns, not 256).
+        int full = g.N / nr * nr, tailNv = (g.N - full + tile.Isa.Width - 1) / tile.Isa.Width;
+        string? tail = g.N > full && tailNv < tile.NV ? RequireKernel(g, tile with { NV = tailNv }, ctx) : null;
         string L(long v) => EmitContext.Long(v);
         bool groups = g.Groups > 1, batch = g.Batch > 1;
         int mStep = g.ALayout == GemmALayout.Packed ? g.MR : tile.MR;
@@ -110,8 +113,14 @@ internal static class GemmEmitter
                 _ => "null",
             };
             string rPtr = g.Residual ? $"r + m0 * {L(g.Ldr)}L + n0" : "null";
-            p.WriteLine($"{kernel}({aPtr}, {L(g.Lda)}, bp, ldb, c + m0 * {L(g.Ldc)}L + n0, {L(g.Ldc)}, {g.K}, {biasPtr}, {rPtr}, {L(g.Ldr)}, " +
-                $"{EmitContext.Math}.Min({mStep}, {g.M} - m0), nc);");
+            string Call(string name) => $"{name}({aPtr}, {L(g.Lda)}, bp, ldb, c + m0 * {L(g.Ldc)}L + n0, {L(g.Ldc)}, {g.K}, {biasPtr}, {rPtr}, {L(g.Ldr)}, " +
+                $"{EmitContext.Math}.Min({mStep}, {g.M} - m0), nc);";
+            if (tail is null) p.WriteLine(Call(kernel));
+            else
+            {
+                p.WriteLine($"if (n0 < {full}) {Call(kernel)}");
+                p.WriteLine($"else {Call(tail)}");
+            }
             p.CloseBlock();
         }, privateScratch: panel ? n.Scratch : null);
     }

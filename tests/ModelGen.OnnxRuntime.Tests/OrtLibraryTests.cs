@@ -16,6 +16,31 @@ public class OrtLibraryTests
     }
 
     [Fact]
+    public void Profiling_WritesOneKernelEventPerNodeAndRun()
+    {
+        TestFiles.RequireOrt();
+        string prefix = Path.Combine(Path.GetTempPath(), $"modelgen-ort-profile-test-{Guid.NewGuid():N}");
+        using var session = new OrtSession(Fixtures.DynamicRelu, new OrtSessionOptions { Optimization = OrtGraphOptimization.Disabled, ProfileFilePrefix = prefix });
+        for (int i = 0; i < 3; i++) session.Run([OrtTensor.Float("x", [1, -2, -3, 4], 1, 4)]);
+        string file = session.EndProfiling();
+        try
+        {
+            Assert.StartsWith(prefix, file);
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(file));
+            var kernels = doc.RootElement.EnumerateArray()
+                .Where(e => e.GetProperty("cat").GetString() == "Node" && e.GetProperty("name").GetString()!.EndsWith("_kernel_time", StringComparison.Ordinal))
+                .Select(e => e.GetProperty("args").GetProperty("op_name").GetString())
+                .ToList();
+            Assert.Equal(3, kernels.Count(op => op == "Relu"));
+            Assert.Equal(3, kernels.Count(op => op == "Mul"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void SessionOptions_AllOptimizationLevelsAndThreadCountsWork()
     {
         TestFiles.RequireOrt();

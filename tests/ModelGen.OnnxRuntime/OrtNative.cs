@@ -26,6 +26,7 @@ internal static unsafe class OrtNative
     internal static delegate* unmanaged<nint, void*, nuint, nint, nint*, nint> CreateSessionFromArray; // [8]
     internal static delegate* unmanaged<nint, nint, byte**, nint*, nuint, byte**, nuint, nint*, nint> Run; // [9]
     internal static delegate* unmanaged<nint*, nint> CreateSessionOptions;                        // [10]
+    internal static delegate* unmanaged<nint, byte*, nint> EnableProfiling;                       // [14]
     internal static delegate* unmanaged<nint, int, nint> SetSessionGraphOptimizationLevel;        // [23]
     internal static delegate* unmanaged<nint, int, nint> SetIntraOpNumThreads;                    // [24]
     internal static delegate* unmanaged<nint, int, nint> SetInterOpNumThreads;                    // [25]
@@ -54,6 +55,7 @@ internal static unsafe class OrtNative
     internal static delegate* unmanaged<nint, void> ReleaseTypeInfo;                              // [98]
     internal static delegate* unmanaged<nint, void> ReleaseTensorTypeAndShapeInfo;                // [99]
     internal static delegate* unmanaged<nint, void> ReleaseSessionOptions;                        // [100]
+    internal static delegate* unmanaged<nint, nint, byte**, nint> SessionEndProfiling;            // [110]
 
     // Enum values from onnxruntime_c_api.h.
     internal const int OrtLoggingLevelWarning = 2;
@@ -73,6 +75,7 @@ internal static unsafe class OrtNative
         CreateSessionFromArray = (delegate* unmanaged<nint, void*, nuint, nint, nint*, nint>)api[8];
         Run = (delegate* unmanaged<nint, nint, byte**, nint*, nuint, byte**, nuint, nint*, nint>)api[9];
         CreateSessionOptions = (delegate* unmanaged<nint*, nint>)api[10];
+        EnableProfiling = (delegate* unmanaged<nint, byte*, nint>)api[14];
         SetSessionGraphOptimizationLevel = (delegate* unmanaged<nint, int, nint>)api[23];
         SetIntraOpNumThreads = (delegate* unmanaged<nint, int, nint>)api[24];
         SetInterOpNumThreads = (delegate* unmanaged<nint, int, nint>)api[25];
@@ -101,6 +104,7 @@ internal static unsafe class OrtNative
         ReleaseTypeInfo = (delegate* unmanaged<nint, void>)api[98];
         ReleaseTensorTypeAndShapeInfo = (delegate* unmanaged<nint, void>)api[99];
         ReleaseSessionOptions = (delegate* unmanaged<nint, void>)api[100];
+        SessionEndProfiling = (delegate* unmanaged<nint, nint, byte**, nint>)api[110];
     }
 
     /// <summary>

@@ -227,6 +227,21 @@ public sealed unsafe class OrtSession : IDisposable
         return session;
     }
 
+    /// <summary>
+    /// Ends profiling (the session was created with <see cref="OrtSessionOptions.ProfileFilePrefix"/>) and returns the
+    /// path of the JSON profile ORT wrote: one event per node and run with its duration in microseconds.
+    /// </summary>
+    public string EndProfiling()
+    {
+        ObjectDisposedException.ThrowIf(_released != 0, this);
+        nint allocator = OrtEnvironment.Allocator;
+        byte* path;
+        OrtNative.Check(OrtNative.SessionEndProfiling(_session, allocator, &path), "SessionEndProfiling");
+        string result = OrtNative.Utf8(path)!;
+        OrtNative.AllocatorFree(allocator, path);
+        return result;
+    }
+
     private OrtTensorInfo[] ReadInfos(bool isInput)
     {
         nuint count;

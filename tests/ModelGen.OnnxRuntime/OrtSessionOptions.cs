@@ -27,6 +27,12 @@ public sealed class OrtSessionOptions
     /// <summary>The graph optimization level; defaults to <see cref="OrtGraphOptimization.All"/>.</summary>
     public OrtGraphOptimization Optimization { get; init; } = OrtGraphOptimization.All;
 
+    /// <summary>
+    /// When set, ORT records a per-node profile (Chrome trace JSON) into a file whose name starts with this prefix;
+    /// <see cref="OrtSession.EndProfiling"/> closes it and returns its path.
+    /// </summary>
+    public string? ProfileFilePrefix { get; init; }
+
     /// <summary>Creates a native OrtSessionOptions (release with ReleaseSessionOptions).</summary>
     internal unsafe nint CreateNative()
     {
@@ -39,6 +45,11 @@ public sealed class OrtSessionOptions
             OrtNative.Check(OrtNative.SetIntraOpNumThreads(options, IntraOpThreads), "SetIntraOpNumThreads");
             OrtNative.Check(OrtNative.SetInterOpNumThreads(options, InterOpThreads), "SetInterOpNumThreads");
             OrtNative.Check(OrtNative.SetSessionGraphOptimizationLevel(options, (int)Optimization), "SetSessionGraphOptimizationLevel");
+            if (ProfileFilePrefix is not null)
+            {
+                byte[] prefix = System.Text.Encoding.UTF8.GetBytes(ProfileFilePrefix + "\0");
+                fixed (byte* p = prefix) OrtNative.Check(OrtNative.EnableProfiling(options, p), "EnableProfiling");
+            }
             return options;
         }
         catch
