@@ -4,6 +4,7 @@
 
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Runtime;
 
@@ -29,6 +30,23 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x)
     {
+        if (Avx512F.IsSupported)
+        {
+            // One instruction per step: maxps/minps keep a NaN (they return their second operand when either is NaN),
+            // vrndscaleps rounds to nearest, the polynomial is FMAs, vscalefps multiplies by 2^k without bit tricks.
+            x = Avx512F.Min(Vector512.Create(MaxX), Avx512F.Max(Vector512.Create(MinX), x));
+            Vector512<float> kf = Avx512F.RoundScale(x * Vector512.Create(Log2E), 0);
+            Vector512<float> rf = Avx512F.FusedMultiplyAdd(kf, Vector512.Create(-Ln2Hi), x);
+            rf = Avx512F.FusedMultiplyAdd(kf, Vector512.Create(-Ln2Lo), rf);
+            Vector512<float> q = Avx512F.FusedMultiplyAdd(Vector512.Create(C7), rf, Vector512.Create(C6));
+            q = Avx512F.FusedMultiplyAdd(q, rf, Vector512.Create(C5));
+            q = Avx512F.FusedMultiplyAdd(q, rf, Vector512.Create(C4));
+            q = Avx512F.FusedMultiplyAdd(q, rf, Vector512.Create(C3));
+            q = Avx512F.FusedMultiplyAdd(q, rf, Vector512.Create(C2));
+            q = Avx512F.FusedMultiplyAdd(q, rf, Vector512<float>.One);
+            q = Avx512F.FusedMultiplyAdd(q, rf, Vector512<float>.One);
+            return Avx512F.Scale(q, kf);
+        }
         x = Vector512.Min(Vector512.Max(x, Vector512.Create(MinX)), Vector512.Create(MaxX));
         Vector512<float> k = x * Vector512.Create(Log2E) + Vector512.Create(RoundMagic) - Vector512.Create(RoundMagic);
         Vector512<float> r = x - k * Vector512.Create(Ln2Hi) - k * Vector512.Create(Ln2Lo);
@@ -48,6 +66,23 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
+        if (Fma.IsSupported && Avx2.IsSupported)
+        {
+            x = Avx.Min(Vector256.Create(MaxX), Avx.Max(Vector256.Create(MinX), x));
+            Vector256<float> kf = Avx.RoundToNearestInteger(x * Vector256.Create(Log2E));
+            Vector256<float> rf = Fma.MultiplyAdd(kf, Vector256.Create(-Ln2Hi), x);
+            rf = Fma.MultiplyAdd(kf, Vector256.Create(-Ln2Lo), rf);
+            Vector256<float> q = Fma.MultiplyAdd(Vector256.Create(C7), rf, Vector256.Create(C6));
+            q = Fma.MultiplyAdd(q, rf, Vector256.Create(C5));
+            q = Fma.MultiplyAdd(q, rf, Vector256.Create(C4));
+            q = Fma.MultiplyAdd(q, rf, Vector256.Create(C3));
+            q = Fma.MultiplyAdd(q, rf, Vector256.Create(C2));
+            q = Fma.MultiplyAdd(q, rf, Vector256<float>.One);
+            q = Fma.MultiplyAdd(q, rf, Vector256<float>.One);
+            // k is integral and within [-126, 128]: the exponent field of 2^k directly.
+            Vector256<int> ef = Avx2.ShiftLeftLogical(Avx2.Add(Avx.ConvertToVector256Int32WithTruncation(kf), Vector256.Create(127)), 23);
+            return q * ef.AsSingle();
+        }
         x = Vector256.Min(Vector256.Max(x, Vector256.Create(MinX)), Vector256.Create(MaxX));
         Vector256<float> k = x * Vector256.Create(Log2E) + Vector256.Create(RoundMagic) - Vector256.Create(RoundMagic);
         Vector256<float> r = x - k * Vector256.Create(Ln2Hi) - k * Vector256.Create(Ln2Lo);
