@@ -69,7 +69,7 @@ internal static class WinogradEmitter
     // Micro-kernel efficiency by the number of 16-lane vectors of its column tile (broadcast-bound when narrow).
     private static readonly double[] s_tileEfficiency = { 0, 0.6, 0.8, 0.92, 1.0 };
     private const double GemmEfficiency = 0.88, DirectEfficiency = 0.85;
-    private const long CacheBudgetBytes = 64L << 20;
+    private const long CacheBudgetBytes = 2L << 20;
 
     /// <summary>GEMM columns a band of <paramref name="cols"/> flat columns costs with 64-wide tiles and a narrower tail.</summary>
     private static double GemmColumns(int cols)
@@ -89,7 +89,7 @@ internal static class WinogradEmitter
                 + k * padded * 28.0;                                   // output transform
         }
         long scratch = 16L * (c + k) * pl.Pitch * 4;
-        return scratch > CacheBudgetBytes ? cost * 1.25 : cost;
+        return scratch > CacheBudgetBytes ? cost * 1.1 : cost;
     }
 
     /// <summary>
