@@ -57,7 +57,7 @@ internal static class LayerEmitter
     /// <summary>Whether the layer splits its work across the instance's workers (a kernel family that partitions, and enough work).</summary>
     public static bool IsParallel(LayerSpec layer, Targets.TargetProfile profile) => layer.Kernel switch
     {
-        DirectConvSpec or GemmSpec or WinogradConvSpec => layer.Macs >= profile.ParallelMinMacs,
+        DirectConvSpec or GemmSpec or WinogradConvSpec or ChannelVectorConvSpec => layer.Macs >= profile.ParallelMinMacs,
         // Pooling has no MACs: count its window reads.
         PlaneFilterSpec f => (long)f.Batch * f.Channels * f.Multiplier * f.Geometry.OutH * f.Geometry.OutW * f.Geometry.KernelH * f.Geometry.KernelW >= profile.ParallelMinMacs,
         _ => false,
@@ -107,6 +107,7 @@ internal static class LayerEmitter
         PlaneFilterSpec f => PlaneFilterEmitter.Remarks(f),
         DirectConvSpec d => DirectConvEmitter.Remarks(d, ctx.Profile),
         WinogradConvSpec wc => WinogradEmitter.Remarks(wc, ctx.Profile),
+        ChannelVectorConvSpec cv => ChannelVectorConvEmitter.Remarks(cv, ctx.Profile),
         RuntimeTransformSpec t => new[] { $"lowering: WeightTransforms.{t.Transform} at run time (the weights are a graph input)" },
         ResizeSpec r => TensorEmitter.Remarks(r),
         InstanceNormSpec n => NormalizationEmitter.Remarks(n),
@@ -177,6 +178,9 @@ internal static class LayerEmitter
             }
             case DirectConvSpec d:
                 DirectConvEmitter.Emit(d, P("B"), P("R"), w, ctx);
+                break;
+            case ChannelVectorConvSpec cv:
+                ChannelVectorConvEmitter.Emit(cv, P("B"), P("R"), w, ctx);
                 break;
             case WinogradConvSpec wc:
                 WinogradEmitter.Emit(wc, P("B"), P("R"), w, ctx);

@@ -214,3 +214,13 @@ internal sealed record DirectConvSpec(
 internal sealed record WinogradConvSpec(
     int Batch, int InChannels, int OutChannels, ConvGeometry Geometry, bool HasBias, bool Residual, Activation Activation,
     int MR, int BandRows) : KernelSpec;
+
+/// <summary>
+/// A convolution with the output channels in the vector lanes (Emit/ChannelVectorConvEmitter), for small output planes
+/// where pixel-vectorised tiles waste lanes (a 7x7 plane fills 49 of 64): tiles of MR pixels x a panel of output
+/// channels; the input is read in place (Pointwise: 1x1, stride 1, unpadded) or from phase-split planes. Operands X,
+/// W (packed [OC/Panel][C*KH*KW][Panel]), B (zero-padded to whole panels), R, Y, S (scratch: split planes).
+/// </summary>
+internal sealed record ChannelVectorConvSpec(
+    int Batch, int InChannels, int OutChannels, ConvGeometry Geometry, bool Pointwise, bool HasBias, bool Residual,
+    Activation Activation, int Panel) : KernelSpec;

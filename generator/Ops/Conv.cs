@@ -118,6 +118,30 @@ internal sealed class Conv : OpHandler
             return;
         }
         int m = oc / groups, k = cg * geometry.KernelH * geometry.KernelW;
+        bool unitWindow = geometry.KernelH == 1 && geometry.KernelW == 1 && geometry.StrideH == 1 && geometry.StrideW == 1
+            && geometry.PadTop == 0 && geometry.PadLeft == 0 && geometry.OutH == geometry.InH && geometry.OutW == geometry.InW;
+        if (groups == 1 && xs.Length == 4 && w.Constant is not null && (b is null || b.Constant is not null)
+            && Emit.ChannelVectorConvEmitter.Pays(profile, geometry, oc, unitWindow))
+        {
+            // Small output planes: output channels in the vector lanes (Emit/ChannelVectorConvEmitter).
+            int panel = profile.ChannelPanel, panels = (oc + panel - 1) / panel;
+            var cw = new Operand("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + ":channels", PackOperands(w.Constant, w.Name, ctx),
+                new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(panel) },
+                (long)panels * panel * k, new[] { panels, k, panel }));
+            var cspec = new ChannelVectorConvSpec(xs[0], cg, oc, geometry, unitWindow, b is not null, r is not null, act, panel);
+            var cops = new List<Operand> { ctx.In("X", x), cw };
+            if (b is not null)
+            {
+                // The bias zero-padded to whole panels (the kernel loads whole vectors of it).
+                cops.Add(new Operand("B", OperandKind.Weight, ctx.Transform("Scale", b.Name + ":padded", new[] { ctx.In("B", b).Id },
+                    new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Float(1f) }, (long)panels * panel)));
+            }
+            if (r is not null) cops.Add(ctx.In("R", r));
+            cops.Add(ctx.Out("Y", y));
+            cops.Add(ctx.Scratch("S", node, Emit.ChannelVectorConvEmitter.ScratchFloats(cspec)));
+            ctx.AddLayer(node, cspec, cops);
+            return;
+        }
         int n = (int)outPlane;
         long packedA = (long)groups * ((m + mr - 1) / mr) * mr * k;
         string[] packParameters = { LoweringContext.Lit.Int(groups), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) };

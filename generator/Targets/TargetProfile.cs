@@ -37,6 +37,13 @@ internal sealed class TargetProfile
 
     public GemmTile Tile(int isaIndex) => new(Isas[isaIndex], GemmMR, GemmNV[isaIndex]);
 
+    /// <summary>Output channels per packed weight panel of the channel-vectorised convolution (0: not used).</summary>
+    public int ChannelPanel { get; init; }
+
+    /// <summary>Per ISA: pixels x vectors of the channel-vectorised tile (its vectors cover part or all of a panel).</summary>
+    public IReadOnlyList<int> ChannelTileMR { get; init; } = Array.Empty<int>();
+    public IReadOnlyList<int> ChannelTileNV { get; init; } = Array.Empty<int>();
+
     public static readonly TargetProfile X64 = new()
     {
         Name = "x64",
@@ -46,6 +53,10 @@ internal sealed class TargetProfile
         GemmNV = new[] { 4, 2, 4 },
         PackedBNR = 64,
         Winograd = true,
+        // 7 pixels x 3 zmm (21 accumulators): a 7x7 plane is 7 whole tiles; AVX2 6 x 2 ymm; scalar 1 x 16.
+        ChannelPanel = 48,
+        ChannelTileMR = new[] { 7, 6, 1 },
+        ChannelTileNV = new[] { 3, 2, 16 },
     };
 
     public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };

@@ -1,5 +1,6 @@
 // Licensed under the MIT license.
-// Synthetic models that steer the x64 lowering into each of its kernel modes and edge cases — direct convolution in row
+// Synthetic models that steer the x64 lowering into each of its kernel modes and edge cases — Winograd, channel-vectorised
+// convolution on small planes, direct convolution in row
 // mode (wide outputs, stored straight into Y, residual and activation in the kernel) and in flat mode (compaction),
 // partial tiles, groups, strides and dilations, 1x1 GEMMs, depthwise and pooling filters, concatenations done in place
 // (nested, and feeding or being graph outputs) — each compared element-wise with ONNX Runtime at |a-r| <= 1e-4 +
@@ -36,6 +37,12 @@ public sealed class KernelShapeTests
         { "winograd-bands-residual", 32, 56, 56, 40, 3, 1, 1, 1, 1, true, "Relu", "lowering: Winograd" },
         { "winograd-silu", 16, 13, 30, 20, 3, 1, 1, 1, 1, false, "Silu", "lowering: Winograd" },
         { "winograd-residual-silu", 20, 20, 20, 16, 3, 1, 1, 1, 1, true, "Silu", "lowering: Winograd" },
+        // Channel-vectorised (output channels in the lanes) on small planes: a partial last panel (90 = 48 + 42), stride 2
+        // on phase planes, 1x1 read in place with an exp-based activation, and a plane whose pixels end mid-tile (25).
+        { "channels-7x7-residual", 32, 7, 7, 90, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
+        { "channels-stride2", 24, 14, 14, 96, 3, 2, 1, 1, 1, false, "Relu", "lowering: channel-vectorised" },
+        { "channels-pointwise-silu", 40, 7, 7, 96, 1, 1, 0, 1, 1, true, "Silu", "lowering: channel-vectorised" },
+        { "channels-5x5", 16, 5, 5, 48, 1, 1, 0, 1, 1, false, "Relu", "lowering: channel-vectorised" },
     };
 
     [Theory]
