@@ -2,6 +2,7 @@
 // dotnet run --project bench -c Release [-- --models a,b] : BenchmarkDotNet, ONNX Runtime vs ModelGen, writes docs/performance.md
 // dotnet run --project bench -c Release -- --layers [--threads N] [model...] : per-layer timings of the generated code
 // dotnet run --project bench -c Release -- --ort-layers [model...] : per-node timings of ONNX Runtime (its profiler), same input
+// dotnet run --project bench -c Release -- --startup [model...] : construct + dispose times (median of 20, printed)
 // dotnet run --project bench -c Release -- --scaling : 1 vs 2 threads and construction time only (printed)
 
 using System.Globalization;
@@ -28,6 +29,24 @@ if (args.Contains("--ort-layers"))
 {
     var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
     foreach (BenchModel m in names.Count == 0 ? BenchModels.All : names.Select(BenchModels.Find)) OrtLayerReport.Print(m, runs: 30, Console.Out);
+    return 0;
+}
+
+if (args.Contains("--startup"))
+{
+    var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+    foreach (BenchModel m in names.Count == 0 ? BenchModels.All : names.Select(BenchModels.Find))
+    {
+        var ms = new double[20];
+        for (int i = -3; i < ms.Length; i++)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            m.Create().Dispose();
+            if (i >= 0) ms[i] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+        }
+        Array.Sort(ms);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{m.Name}: construct + dispose median {ms[ms.Length / 2]:F2} ms (min {ms[0]:F2}, max {ms[^1]:F2})"));
+    }
     return 0;
 }
 

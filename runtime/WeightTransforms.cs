@@ -27,14 +27,20 @@ public static unsafe class WeightTransforms
         int panels = (m + mr - 1) / mr;
         for (int g = 0; g < groups; g++)
         {
-            float* gd = dst + (long)g * panels * mr * k;
-            for (int r = 0; r < m; r++)
+            for (int p = 0; p < panels; p++)
             {
-                long row = (long)g * m + r;
-                float scale = rowScale == null ? 1f : rowScale[row];
-                float* s = src + row * k;
-                float* d = gd + (long)(r / mr) * mr * k + (r % mr);
-                for (int c = 0; c < k; c++) d[(long)c * mr] = s[c] * scale;
+                // Destination written in order (one panel row of mr values per column); the mr source rows are read
+                // as mr sequential streams.
+                float* d = dst + ((long)g * panels + p) * mr * k;
+                int rows = Math.Min(mr, m - p * mr);
+                for (int c = 0; c < k; c++)
+                {
+                    for (int i = 0; i < rows; i++)
+                    {
+                        long row = (long)g * m + p * mr + i;
+                        d[(long)c * mr + i] = src[row * k + c] * (rowScale == null ? 1f : rowScale[row]);
+                    }
+                }
             }
         }
     }
@@ -162,30 +168,37 @@ public static unsafe class WeightTransforms
         long matrix = (long)panels * mr * channels;
         double* t = stackalloc double[12];
         double* u = stackalloc double[16];
-        for (int r = 0; r < m; r++)
+        for (int p = 0; p < panels; p++)
         {
-            double scale = rowScale == null ? 1.0 : rowScale[r];
+            // Per panel, channel by channel: each of the 16 destination matrices is written in order.
+            float* panel = dst + (long)p * mr * channels;
+            int rows = Math.Min(mr, m - p * mr);
             for (int c = 0; c < channels; c++)
             {
-                float* g = src + ((long)r * channels + c) * 9;
-                for (int j = 0; j < 3; j++)
+                for (int i = 0; i < rows; i++)
                 {
-                    double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-                    t[j] = g0;
-                    t[3 + j] = 0.5 * (g0 + g1 + g2);
-                    t[6 + j] = 0.5 * (g0 - g1 + g2);
-                    t[9 + j] = g2;
+                    int r = p * mr + i;
+                    double scale = rowScale == null ? 1.0 : rowScale[r];
+                    float* g = src + ((long)r * channels + c) * 9;
+                    for (int j = 0; j < 3; j++)
+                    {
+                        double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+                        t[j] = g0;
+                        t[3 + j] = 0.5 * (g0 + g1 + g2);
+                        t[6 + j] = 0.5 * (g0 - g1 + g2);
+                        t[9 + j] = g2;
+                    }
+                    for (int a = 0; a < 4; a++)
+                    {
+                        double t0 = t[3 * a], t1 = t[3 * a + 1], t2 = t[3 * a + 2];
+                        u[4 * a] = t0;
+                        u[4 * a + 1] = 0.5 * (t0 + t1 + t2);
+                        u[4 * a + 2] = 0.5 * (t0 - t1 + t2);
+                        u[4 * a + 3] = t2;
+                    }
+                    float* d = panel + (long)c * mr + i;
+                    for (int xi = 0; xi < 16; xi++) d[xi * matrix] = (float)(u[xi] * scale);
                 }
-                for (int i = 0; i < 4; i++)
-                {
-                    double t0 = t[3 * i], t1 = t[3 * i + 1], t2 = t[3 * i + 2];
-                    u[4 * i] = t0;
-                    u[4 * i + 1] = 0.5 * (t0 + t1 + t2);
-                    u[4 * i + 2] = 0.5 * (t0 - t1 + t2);
-                    u[4 * i + 3] = t2;
-                }
-                float* d = dst + (long)(r / mr) * mr * channels + (long)c * mr + (r % mr);
-                for (int xi = 0; xi < 16; xi++) d[xi * matrix] = (float)(u[xi] * scale);
             }
         }
     }
