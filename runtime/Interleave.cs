@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
-// Lane interleaving for generated kernels that compute two output columns per lane (the Winograd output transform):
-// ZipLow/ZipHigh(a, b) = a0 b0 a1 b1 ... of the lower/upper halves, spelled with the intrinsics .NET 8 and 9 have.
+// Lane (de)interleaving for generated kernels, spelled with the intrinsics .NET 8 and 9 have: ZipLow/ZipHigh(a, b) =
+// a0 b0 a1 b1 ... (the Winograd output transform's two columns per lane); EvenLanes/OddLanes, the inverse (stride-2
+// pooling rows).
 
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -8,7 +9,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Runtime;
 
-/// <summary>Interleaves the lanes of two vectors (callers guard with the ISA's IsSupported).</summary>
+/// <summary>Interleaves and deinterleaves the lanes of two vectors (callers guard with the ISA's IsSupported).</summary>
 public static class Interleave
 {
     /// <summary>a0 b0 a1 b1 … a7 b7 (AVX-512F).</summary>
@@ -38,4 +39,38 @@ public static class Interleave
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ZipHigh(Vector256<float> a, Vector256<float> b) =>
         Avx.Permute2x128(Avx.UnpackLow(a, b), Avx.UnpackHigh(a, b), 0x31);
+
+    /// <summary>a0 a2 … a14 b0 b2 … b14: the even lanes of the 32 floats a, b (AVX-512F).</summary>
+    /// <param name="a">Lanes 0-15.</param>
+    /// <param name="b">Lanes 16-31.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> EvenLanes(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+
+    /// <summary>a1 a3 … a15 b1 b3 … b15: the odd lanes of the 32 floats a, b (AVX-512F).</summary>
+    /// <param name="a">Lanes 0-15.</param>
+    /// <param name="b">Lanes 16-31.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> OddLanes(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+
+    /// <summary>The even lanes of the 16 floats a, b (AVX2).</summary>
+    /// <param name="a">Lanes 0-7.</param>
+    /// <param name="b">Lanes 8-15.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> EvenLanes(Vector256<float> a, Vector256<float> b)
+    {
+        Vector256<int> split = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+        return Avx.Permute2x128(Avx2.PermuteVar8x32(a, split), Avx2.PermuteVar8x32(b, split), 0x20);
+    }
+
+    /// <summary>The odd lanes of the 16 floats a, b (AVX2).</summary>
+    /// <param name="a">Lanes 0-7.</param>
+    /// <param name="b">Lanes 8-15.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> OddLanes(Vector256<float> a, Vector256<float> b)
+    {
+        Vector256<int> split = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+        return Avx.Permute2x128(Avx2.PermuteVar8x32(a, split), Avx2.PermuteVar8x32(b, split), 0x31);
+    }
 }

@@ -29,12 +29,34 @@ internal static class PlaneFilterEmitter
     public static long ScratchFloats(PlaneFilterSpec f)
     {
         PhasePlanes l = PhasePlanes.Plan(f.Geometry);
-        return l.PlaneStride + FlatSize(f, l);
+        return UsesRows(f) ? RowBuffer(f.Geometry) : l.PlaneStride + FlatSize(f, l);
     }
+
+    /// <summary>
+    /// 3x3 stride-2 max pooling (pads of at most 1) goes row by row instead: per output row, the vertical max of its
+    /// (up to) three input rows into a padded row buffer, then the max of each stride-2 window of that row by
+    /// deinterleaving its lanes — no phase split and no compaction, one read of each input row per output row using it.
+    /// </summary>
+    public static bool UsesRows(PlaneFilterSpec f)
+    {
+        ConvGeometry g = f.Geometry;
+        return f.Op == "MaxPool" && f.Multiplier == 1 && f.Activation.Kind == ActivationKind.None && g.KernelH == 3 && g.KernelW == 3
+            && g.StrideH == 2 && g.StrideW == 2 && g.DilationH == 1 && g.DilationW == 1 && g.PadTop <= 1 && g.PadLeft <= 1
+            && 2 * (g.OutH - 1) - g.PadTop < g.InH && 2 * (g.OutW - 1) - g.PadLeft < g.InW;
+    }
+
+    /// <summary>Floats of the padded row buffer of <see cref="UsesRows"/>: left pad, the row, -inf up to every vector's reach.</summary>
+    private static int RowBuffer(ConvGeometry g) => (System.Math.Max(g.PadLeft + g.InW, 2 * g.OutW + 2) + 48 + 15) / 16 * 16;
 
     public static IEnumerable<string> Remarks(PlaneFilterSpec f)
     {
         ConvGeometry g = f.Geometry;
+        if (UsesRows(f))
+        {
+            yield return $"lowering: MaxPool 3x3 stride 2 over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft},{f.PadBottom},{f.PadRight}, " +
+                "row by row: vertical max of three input rows into a padded row, then each stride-2 window's max from its deinterleaved lanes";
+            yield break;
+        }
         PhasePlanes l = PhasePlanes.Plan(g);
         yield return $"lowering: {f.Op} over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}" +
             (f.Multiplier > 1 ? $" (x{f.Multiplier} per input channel)" : "") +
@@ -60,6 +82,11 @@ internal static class PlaneFilterEmitter
         var taps = new List<(long Offset, int Kh, int Kw)>();
         for (int kh = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++) taps.Add((l.Offset(g, kh, kw), kh, kw));
 
+        if (UsesRows(f))
+        {
+            EmitMaxPoolRows(f, outer, ctx);
+            return;
+        }
         // One plane per iteration (parallel over planes; S is each worker's own scratch).
         outer.WriteLine("// planes: batch x input channels, each through its own phase split, flat filter and compaction");
         ctx.ParallelFor(outer, (long)f.Batch * f.Channels, w =>
@@ -168,6 +195,82 @@ internal static class PlaneFilterEmitter
             w.WriteLine($"for (; ox < {g.OutW}; ox++) yr[ox] = {Finish("fr[ox]")};");
             w.CloseBlock();
             if (f.Multiplier > 1) w.CloseBlock();
+            w.CloseBlock();
+        }, privateScratch: "S");
+    }
+
+    private static void EmitMaxPoolRows(PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)
+    {
+        ConvGeometry g = f.Geometry;
+        int buffer = RowBuffer(g), tail = buffer - g.PadLeft - g.InW;
+        long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
+        const string NegInf = "float.NegativeInfinity";
+        outer.WriteLine("// planes: batch x channels, row by row (S is each worker's own padded row buffer)");
+        ctx.ParallelFor(outer, (long)f.Batch * f.Channels, w =>
+        {
+            w.WriteLine("float* v = S;");
+            for (int i = 0; i < g.PadLeft; i++) w.WriteLine($"v[{i}] = {NegInf};");
+            w.WriteLine($"new global::System.Span<float>(v + {g.PadLeft + g.InW}, {tail}).Fill({NegInf});");
+            w.OpenBlock("for (int t = pb; t < pe; t++)");
+            w.WriteLine($"float* xp = X + (long)t * {EmitContext.Long(inPlane)}L;");
+            w.WriteLine($"float* yp = Y + (long)t * {EmitContext.Long(outPlane)}L;");
+            w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
+            // Rows 2 oy - padTop .. + 2 clipped to the plane (the test in UsesRows keeps at least one): duplicates are harmless for max.
+            w.WriteLine($"int y0 = 2 * oy - {g.PadTop}, ylo = y0 < 0 ? 0 : y0, yhi = y0 + 2 > {g.InH - 1} ? {g.InH - 1} : y0 + 2;");
+            w.WriteLine($"float* a = xp + ylo * {g.InW}, b = xp + (ylo + 1 <= yhi ? ylo + 1 : ylo) * {g.InW}, c = xp + yhi * {g.InW};");
+            w.WriteLine($"float* row = v + {g.PadLeft};");
+            w.WriteLine($"float* yr = yp + oy * {g.OutW};");
+            w.WriteLine("int x = 0, ox = 0;");
+            // The whole vertical row first (the windows of the last vector reach its scalar tail).
+            ctx.PerIsa(w, (isa, _) =>
+            {
+                if (isa.IsScalar || g.InW < isa.Width) return;
+                w.WriteLine($"for (; x <= {g.InW - isa.Width}; x += {isa.Width}) {isa.Store(isa.Max(isa.Max(isa.Load("a + x"), isa.Load("b + x")), isa.Load("c + x")), "row + x")}");
+                if (g.InW % isa.Width != 0 && isa.HasMaskedMemory)
+                {
+                    // The row's last partial vector: masked loads (nothing read past the row), a full store into the buffer's slack.
+                    w.WriteLine($"{{ var tm = {isa.TailMask($"{g.InW % isa.Width}")}; {isa.Store(isa.Max(isa.Max(isa.MaskLoad("a + x", "tm"), isa.MaskLoad("b + x", "tm")), isa.MaskLoad("c + x", "tm")), "row + x")} x = {g.InW}; }}");
+                    // Lanes past the row must stay -inf (the buffer's tail): restore them.
+                    w.WriteLine($"for (int z = {g.InW}; z < {(g.InW + isa.Width - 1) / isa.Width * isa.Width}; z++) row[z] = float.NegativeInfinity;");
+                }
+            });
+            w.WriteLine($"for (; x < {g.InW}; x++) row[x] = {EmitContext.MathF}.Max({EmitContext.MathF}.Max(a[x], b[x]), c[x]);");
+            ctx.PerIsa(w, (isa, _) =>
+            {
+                int width = isa.Width;
+                if (isa.IsScalar || g.OutW < width) return;
+                // Deinterleave with one permute per vector, index vectors hoisted (AVX-512: vpermt2ps; AVX2: via Interleave).
+                bool avx512 = isa.Width == 16;
+                string even = avx512 ? "global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2({0}, evenIdx, {1})" : $"{EmitContext.RuntimeNs}.Interleave.EvenLanes({{0}}, {{1}})";
+                string odd = avx512 ? "global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2({0}, oddIdx, {1})" : $"{EmitContext.RuntimeNs}.Interleave.OddLanes({{0}}, {{1}})";
+                if (avx512)
+                {
+                    w.WriteLine("var evenIdx = global::System.Runtime.Intrinsics.Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);");
+                    w.WriteLine("var oddIdx = global::System.Runtime.Intrinsics.Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);");
+                }
+                w.OpenBlock($"for (; ox <= {g.OutW - width}; ox += {width})");
+                w.WriteLine("float* s = v + 2 * ox;");
+                w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
+                w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                w.WriteLine(isa.Store(isa.Max(isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), string.Format(even, "lo2", "hi2")), "yr + ox"));
+                w.CloseBlock();
+                if (g.OutW % width != 0 && isa.HasMaskedMemory)
+                {
+                    // The last partial vector of outputs: its windows lie in the row buffer (slack included); masked store.
+                    w.OpenBlock();
+                    w.WriteLine("float* s = v + 2 * ox;");
+                    w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
+                    w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                    w.WriteLine(isa.MaskStore(isa.Max(isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), string.Format(even, "lo2", "hi2")), "yr + ox", isa.TailMask($"{g.OutW % width}")));
+                    w.WriteLine($"ox = {g.OutW};");
+                    w.CloseBlock();
+                }
+            });
+            w.OpenBlock($"for (; ox < {g.OutW}; ox++)");
+            w.WriteLine("float* s = v + 2 * ox;");
+            w.WriteLine($"yr[ox] = {EmitContext.MathF}.Max({EmitContext.MathF}.Max(s[0], s[1]), s[2]);");
+            w.CloseBlock();
+            w.CloseBlock();
             w.CloseBlock();
         }, privateScratch: "S");
     }

@@ -93,6 +93,30 @@ public sealed class KernelShapeTests
         return b;
     }
 
+    public static TheoryData<string, int, int, int, int, int, int, bool, string> Pools => new()
+    {
+        // name, channels, height, width, kernel, stride, pad, ceil mode, expected lowering remark
+        { "maxpool-rows-pad1", 8, 56, 57, 3, 2, 1, false, "row by row" },
+        { "maxpool-rows-ceil", 16, 111, 111, 3, 2, 0, true, "row by row" },
+        { "maxpool-rows-small-ceil", 4, 13, 14, 3, 2, 0, true, "row by row" },
+        { "maxpool-phases-2x2", 4, 20, 22, 2, 2, 0, false, "padded phase sub-plane" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Pools))]
+    public void MaxPool_matches_onnx_runtime(string name, int c, int h, int w, int k, int stride, int pad, bool ceil, string lowering)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, c, h, w);
+        b.Node("MaxPool", new[] { "x" }, new[] { "y" }, attributes: new[]
+        {
+            OnnxAttribute.Ints("kernel_shape", k, k), OnnxAttribute.Ints("strides", stride, stride),
+            OnnxAttribute.Ints("pads", pad, pad, pad, pad), OnnxAttribute.Int("ceil_mode", ceil ? 1 : 0),
+        });
+        b.Output("y");
+        CompareWithOrt(b, name, lowering);
+    }
+
     [Fact]
     public void Concatenations_in_place_match_onnx_runtime() => CompareWithOrt(ConcatModel(), "concat-in-place", null);
 
