@@ -27,10 +27,11 @@ public static class PerformanceReport
         sb.AppendLine("pre-bound) against the class ModelGen generated for the same model (profile x64, one thread), batch 1, same");
         sb.AppendLine("random input, in one BenchmarkDotNet process. **ratio = ONNX Runtime time / ModelGen time** (above 1: ModelGen is");
         sb.AppendLine("faster). Times are medians; the machine is shared and noisy, so compare ratios, not absolute times: on this");
-        sb.AppendLine("2-vCPU VM, back-to-back runs of the same code have moved single ratios by up to 10% and the 2-thread speedups by");
-        sb.AppendLine("more (the second vCPU is sometimes busy with another tenant's work).");
+        sb.AppendLine("2-vCPU VM, back-to-back runs of the same code have moved single ratios by up to 15% and the 2-thread speedups by");
+        sb.AppendLine("more (the second vCPU is sometimes busy with another tenant's work); repeat a run before trusting one figure.");
         sb.AppendLine();
-        sb.AppendLine("Command: `dotnet run --project bench -c Release` (per-layer figures: `dotnet run --project bench -c Release -- --layers <model>`).");
+        sb.AppendLine("Command: `dotnet run --project bench -c Release` (per-layer figures: `-- --layers <model>`; ONNX Runtime's per-node");
+        sb.AppendLine("profile of the same model and input: `-- --ort-layers <model>`; construction times alone: `-- --startup <model>`).");
         sb.AppendLine();
         sb.AppendLine(string.Create(c, $"Machine: {CpuName()}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, AVX-512: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}."));
         sb.AppendLine();

@@ -73,6 +73,10 @@ layers.WriteLine();
 foreach (string name in new[] { "tv-resnet18", "squeezenet1.1" }) LayerReport.Print(BenchModels.Find(name), runs: 30, layers, threads: 1, maxRows: 12);
 string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling) + Environment.NewLine + layers;
 string path = Path.Combine(ModelGen.TestSupport.Paths.RepoRoot, "docs", "performance.md");
+// A hand-written section after the notes marker (analysis of the runs) survives regeneration.
+const string NotesMarker = "<!-- notes: hand-written, kept when the tables above are regenerated -->";
+if (File.Exists(path) && File.ReadAllText(path) is var old && old.IndexOf(NotesMarker, StringComparison.Ordinal) is int at and >= 0)
+    report = report.TrimEnd() + Environment.NewLine + Environment.NewLine + old[at..];
 File.WriteAllText(path, report);
 Console.WriteLine(report);
 Console.WriteLine($"wrote {path}");
