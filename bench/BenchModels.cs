@@ -29,6 +29,8 @@ public static class BenchModels
         new("ultraface-rfb-320", "ultraface-rfb-320.onnx", dop => new Ultraface320(dop)),
         new("yolox-nano", "yolox-nano.onnx", dop => new YoloxNano(dop), 0f, 255f),
         new("micro-kws-m-fp32", "micro-kws-m-fp32.onnx", dop => new MicroKws(dop)),
+        new("ultraface-rfb-640", "ultraface-rfb-640.onnx", dop => new Ultraface640(dop)),
+        new("fns-candy", "fns-candy.onnx", dop => new FnsCandy(dop), 0f, 255f),
     };
 
     public static BenchModel Find(string name) =>
