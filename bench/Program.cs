@@ -17,8 +17,7 @@ if (args.Contains("--layers"))
 {
     int threadsAt = Array.IndexOf(args, "--threads");
     int threads = threadsAt >= 0 && threadsAt + 1 < args.Length ? int.Parse(args[threadsAt + 1], CultureInfo.InvariantCulture) : 1;
-    var names = args.Where((a, i) => !a.StartsWith("--", StringComparison.Ordinal) && (threadsAt < 0 || i != threadsAt + 1)).ToList();
-    foreach (BenchModel m in names.Count == 0 ? BenchModels.All : names.Select(BenchModels.Find))
+    foreach (BenchModel m in ModelsNamedIn(args.Where((_, i) => threadsAt < 0 || i != threadsAt + 1)))
     {
         LayerReport.Print(m, runs: 30, Console.Out, threads);
     }
@@ -27,15 +26,13 @@ if (args.Contains("--layers"))
 
 if (args.Contains("--ort-layers"))
 {
-    var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
-    foreach (BenchModel m in names.Count == 0 ? BenchModels.All : names.Select(BenchModels.Find)) OrtLayerReport.Print(m, runs: 30, Console.Out);
+    foreach (BenchModel m in ModelsNamedIn(args)) OrtLayerReport.Print(m, runs: 30, Console.Out);
     return 0;
 }
 
 if (args.Contains("--startup"))
 {
-    var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
-    foreach (BenchModel m in names.Count == 0 ? BenchModels.All : names.Select(BenchModels.Find))
+    foreach (BenchModel m in ModelsNamedIn(args))
     {
         var ms = new double[20];
         for (int i = -3; i < ms.Length; i++)
@@ -81,3 +78,10 @@ File.WriteAllText(path, report);
 Console.WriteLine(report);
 Console.WriteLine($"wrote {path}");
 return 0;
+
+// The models named on the command line (arguments that are not options), or all of them.
+static IEnumerable<BenchModel> ModelsNamedIn(IEnumerable<string> arguments)
+{
+    var names = arguments.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+    return names.Count == 0 ? BenchModels.All : names.Select(BenchModels.Find);
+}

@@ -30,15 +30,18 @@ public static class Interleave
     /// <param name="a">Even lanes of the result.</param>
     /// <param name="b">Odd lanes of the result.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ZipLow(Vector256<float> a, Vector256<float> b) =>
-        Avx.Permute2x128(Avx.UnpackLow(a, b), Avx.UnpackHigh(a, b), 0x20);
+    public static Vector256<float> ZipLow(Vector256<float> a, Vector256<float> b) => Zip(a, b, 0x20);
 
     /// <summary>a4 b4 a5 b5 a6 b6 a7 b7 (AVX).</summary>
     /// <param name="a">Even lanes of the result.</param>
     /// <param name="b">Odd lanes of the result.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ZipHigh(Vector256<float> a, Vector256<float> b) =>
-        Avx.Permute2x128(Avx.UnpackLow(a, b), Avx.UnpackHigh(a, b), 0x31);
+    public static Vector256<float> ZipHigh(Vector256<float> a, Vector256<float> b) => Zip(a, b, 0x31);
+
+    /// <summary>The in-lane interleaves of a and b; <paramref name="halves"/> 0x20 keeps the lower outputs, 0x31 the upper.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Zip(Vector256<float> a, Vector256<float> b, [System.Diagnostics.CodeAnalysis.ConstantExpected] byte halves) =>
+        Avx.Permute2x128(Avx.UnpackLow(a, b), Avx.UnpackHigh(a, b), halves);
 
     /// <summary>a0 a2 … a14 b0 b2 … b14: the even lanes of the 32 floats a, b (AVX-512F).</summary>
     /// <param name="a">Lanes 0-15.</param>
@@ -58,19 +61,19 @@ public static class Interleave
     /// <param name="a">Lanes 0-7.</param>
     /// <param name="b">Lanes 8-15.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> EvenLanes(Vector256<float> a, Vector256<float> b)
-    {
-        Vector256<int> split = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-        return Avx.Permute2x128(Avx2.PermuteVar8x32(a, split), Avx2.PermuteVar8x32(b, split), 0x20);
-    }
+    public static Vector256<float> EvenLanes(Vector256<float> a, Vector256<float> b) => Split(a, b, 0x20);
 
     /// <summary>The odd lanes of the 16 floats a, b (AVX2).</summary>
     /// <param name="a">Lanes 0-7.</param>
     /// <param name="b">Lanes 8-15.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> OddLanes(Vector256<float> a, Vector256<float> b)
+    public static Vector256<float> OddLanes(Vector256<float> a, Vector256<float> b) => Split(a, b, 0x31);
+
+    /// <summary>Each input's evens then odds within its halves; <paramref name="halves"/> 0x20 keeps the evens, 0x31 the odds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Split(Vector256<float> a, Vector256<float> b, [System.Diagnostics.CodeAnalysis.ConstantExpected] byte halves)
     {
         Vector256<int> split = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
-        return Avx.Permute2x128(Avx2.PermuteVar8x32(a, split), Avx2.PermuteVar8x32(b, split), 0x31);
+        return Avx.Permute2x128(Avx2.PermuteVar8x32(a, split), Avx2.PermuteVar8x32(b, split), halves);
     }
 }

@@ -66,17 +66,7 @@ internal static class ChannelVectorConvEmitter
             long pixelTiles = (pixels + mr - 1) / mr;
             string kernel = RequireKernel(isa, mr, nv, c.HasBias, c.Residual, c.Activation, ctx);
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
-            if (p is not null)
-            {
-                ctx.ParallelFor(w, c.InChannels, b =>
-                {
-                    b.OpenBlock("for (int ch = pb; ch < pe; ch++)");
-                    b.WriteLine($"float* xp = X + ((long)n * {c.InChannels} + ch) * {L(inPlane)}L;");
-                    b.WriteLine($"float* planes = S + ch * {L(p.PlaneStride)}L;");
-                    p.EmitSplit(b, g, "xp", "planes", "0f");
-                    b.CloseBlock();
-                }, new[] { "n" });
-            }
+            p?.EmitSplitChannels(w, ctx, g, c.InChannels, inPlane);
             // Tiles (panel, block of the panel, pixel tile), pixel tiles innermost: a block's weights stay in cache.
             ctx.ParallelFor(w, (long)panels * blocks * pixelTiles, b =>
             {
@@ -119,7 +109,7 @@ internal static class ChannelVectorConvEmitter
             w.WriteLine(EmitContext.MethodImpl);
             w.WriteLine(EmitContext.SkipLocalsInit);
             w.OpenBlock($"private static void {name}(float* x, nint cs, long* offs, int taps, int channels, int* pix, float* w, nint ldw, float* bias, float* y, nint ldy, float* r, int mc, int nc)");
-            for (int i = 0; i < mr; i++) w.WriteLine($"{V} {string.Join(", ", Enumerable.Range(0, nv).Select(j => $"acc{i}x{j} = {isa.Zero}"))};");
+            GemmEmitter.DeclareAccumulators(w, isa, mr, nv);
             for (int i = 0; i < mr; i++) w.WriteLine($"float* x{i} = x + pix[{i}];");
             w.OpenBlock("for (int ch = 0; ch < channels; ch++)");
             w.OpenBlock("for (int tap = 0; tap < taps; tap++)");
@@ -129,18 +119,9 @@ internal static class ChannelVectorConvEmitter
             w.CloseBlock();
             for (int i = 0; i < mr; i++) w.WriteLine($"x{i} += cs;");
             w.CloseBlock();
-            if (bias)
-            {
-                for (int j = 0; j < nv; j++)
-                {
-                    w.WriteLine($"{{ {V} bv = {isa.Load(j == 0 ? "bias" : $"bias + {j * width}")}; {string.Join(" ", Enumerable.Range(0, mr).Select(i => $"acc{i}x{j} += bv;"))} }}");
-                }
-            }
-            w.WriteLine($"float* t = stackalloc float[{mr * nr}];");
-            for (int i = 0; i < mr; i++)
-            {
-                for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"t + {i * nr + j * width}"));
-            }
+            // Bias per output channel (the lanes), then the tile transposed into Y.
+            GemmEmitter.AddBias(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
+            GemmEmitter.SpillAccumulators(w, isa, mr, nv);
             w.OpenBlock("for (int j = 0; j < nc; j++)");
             w.OpenBlock("for (int i = 0; i < mc; i++)");
             w.WriteLine($"float v = t[i * {nr} + j]{(residual ? " + r[j * ldy + i]" : "")};");

@@ -84,14 +84,7 @@ internal static class DirectConvEmitter
         string[] carried = { "n" };
         w.OpenBlock($"for (int n = 0; n < {d.Batch}; n++)");
         // 1. Split every input channel into its padded phase sub-planes (parallel over channels).
-        ctx.ParallelFor(w, cin, b =>
-        {
-            b.OpenBlock("for (int ch = pb; ch < pe; ch++)");
-            b.WriteLine($"float* xp = X + ((long)n * {cin} + ch) * {L(inPlane)}L;");
-            b.WriteLine($"float* planes = S + ch * {L(p.PlaneStride)}L;");
-            p.EmitSplit(b, g, "xp", "planes", "0f");
-            b.CloseBlock();
-        }, carried);
+        p.EmitSplitChannels(w, ctx, g, cin, inPlane);
         bool rows = UsesRows(g, p);
         // 2. Tiles: (group, output row, column tile, row tile) as one range. Row mode: columns of one output row, stored
         // into Y with bias, residual and activation. Flat mode: one "row" of flatN columns into the flat buffer.

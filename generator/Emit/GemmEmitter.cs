@@ -190,30 +190,9 @@ internal static class GemmEmitter
         w.WriteLine(EmitContext.MethodImpl);
         w.WriteLine(EmitContext.SkipLocalsInit);
         w.OpenBlock(signature);
-        for (int i = 0; i < mr; i++)
-        {
-            var decl = new List<string>();
-            for (int j = 0; j < nv; j++) decl.Add($"acc{i}x{j} = {isa.Zero}");
-            w.WriteLine($"{V} {string.Join(", ", decl)};");
-        }
+        DeclareAccumulators(w, isa, mr, nv);
         accumulate(w);
-
-        // Bias, in vector form, before either store path.
-        if (bias == GemmBias.PerRow)
-        {
-            for (int i = 0; i < mr; i++)
-            {
-                string bi = i == 0 ? "bias[0]" : $"bias[{EmitContext.Math}.Min({i}, mc - 1)]";
-                w.WriteLine($"{{ {V} bv = {isa.Broadcast(bi)}; {string.Join(" ", Range(nv, j => $"acc{i}x{j} += bv;"))} }}");
-            }
-        }
-        else if (bias == GemmBias.PerColumn)
-        {
-            for (int j = 0; j < nv; j++)
-            {
-                w.WriteLine($"{{ {V} bv = {isa.Load(j == 0 ? "bias" : $"bias + {j * width}")}; {string.Join(" ", Range(mr, i => $"acc{i}x{j} += bv;"))} }}");
-            }
-        }
+        AddBias(w, isa, mr, nv, bias);
 
         // Exp-based activations run after the stores, over the stored rows (see ActivationEmitter.IsHeavy).
         Activation heavy = act;
@@ -272,11 +251,7 @@ internal static class GemmEmitter
         }
 
         // Partial tile: spill the accumulators, then per valid row whole vectors, then scalars, over the valid columns only.
-        w.WriteLine($"float* t = stackalloc float[{mr * nr}];");
-        for (int i = 0; i < mr; i++)
-        {
-            for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"t + {i * nr + j * width}"));
-        }
+        SpillAccumulators(w, isa, mr, nv);
         w.OpenBlock();
         if (!isa.IsScalar && pro is not null) w.WriteLine(pro);
         w.OpenBlock("for (int i = 0; i < mc; i++)");
@@ -294,6 +269,44 @@ internal static class GemmEmitter
         w.CloseBlock();
         if (rows is not null) w.WriteLine(rows);
         w.CloseBlock();
+    }
+
+    /// <summary>Zeroed accumulators acc{i}x{j} of an MR x NV tile.</summary>
+    internal static void DeclareAccumulators(SourceWriter w, Isa isa, int mr, int nv)
+    {
+        for (int i = 0; i < mr; i++) w.WriteLine($"{isa.VectorType} {string.Join(", ", Range(nv, j => $"acc{i}x{j} = {isa.Zero}"))};");
+    }
+
+    /// <summary>Adds the bias in vector form: bias[row] broadcast (rows past mc clamped), or whole vectors of bias[column].</summary>
+    internal static void AddBias(SourceWriter w, Isa isa, int mr, int nv, GemmBias bias)
+    {
+        string V = isa.VectorType;
+        if (bias == GemmBias.PerRow)
+        {
+            for (int i = 0; i < mr; i++)
+            {
+                string bi = i == 0 ? "bias[0]" : $"bias[{EmitContext.Math}.Min({i}, mc - 1)]";
+                w.WriteLine($"{{ {V} bv = {isa.Broadcast(bi)}; {string.Join(" ", Range(nv, j => $"acc{i}x{j} += bv;"))} }}");
+            }
+        }
+        else if (bias == GemmBias.PerColumn)
+        {
+            for (int j = 0; j < nv; j++)
+            {
+                w.WriteLine($"{{ {V} bv = {isa.Load(j == 0 ? "bias" : $"bias + {j * isa.Width}")}; {string.Join(" ", Range(mr, i => $"acc{i}x{j} += bv;"))} }}");
+            }
+        }
+    }
+
+    /// <summary>Stores the accumulators row by row into a stack tile <c>t</c> of MR x NR floats.</summary>
+    internal static void SpillAccumulators(SourceWriter w, Isa isa, int mr, int nv)
+    {
+        int nr = nv * isa.Width;
+        w.WriteLine($"float* t = stackalloc float[{mr * nr}];");
+        for (int i = 0; i < mr; i++)
+        {
+            for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"t + {i * nr + j * isa.Width}"));
+        }
     }
 
     private static IEnumerable<string> Range(int count, System.Func<int, string> f)

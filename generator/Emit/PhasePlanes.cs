@@ -59,6 +59,22 @@ internal sealed class PhasePlanes
 
     public long ColumnOffset(ConvGeometry g, int kw) => (long)(kw * g.DilationW % Sx) * SubSize + kw * g.DilationW / Sx;
 
+    /// <summary>
+    /// For image <c>n</c> of X (<paramref name="channels"/> planes of <paramref name="inPlane"/> floats), the phases of every
+    /// channel into S at <see cref="PlaneStride"/> per channel, zero-padded; parallel over channels.
+    /// </summary>
+    public void EmitSplitChannels(SourceWriter w, EmitContext ctx, ConvGeometry g, int channels, long inPlane)
+    {
+        ctx.ParallelFor(w, channels, b =>
+        {
+            b.OpenBlock("for (int ch = pb; ch < pe; ch++)");
+            b.WriteLine($"float* xp = X + ((long)n * {channels} + ch) * {EmitContext.Long(inPlane)}L;");
+            b.WriteLine($"float* planes = S + ch * {EmitContext.Long(PlaneStride)}L;");
+            EmitSplit(b, g, "xp", "planes", "0f");
+            b.CloseBlock();
+        }, new[] { "n" });
+    }
+
     /// <summary>Writes the used phases of one input plane (<paramref name="src"/>, InH x InW) to <paramref name="dst"/>.</summary>
     public void EmitSplit(SourceWriter w, ConvGeometry g, string src, string dst, string pad)
     {

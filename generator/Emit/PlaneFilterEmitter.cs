@@ -239,15 +239,7 @@ internal static class PlaneFilterEmitter
             {
                 int width = isa.Width;
                 if (isa.IsScalar || g.OutW < width) return;
-                // Deinterleave with one permute per vector, index vectors hoisted (AVX-512: vpermt2ps; AVX2: via Interleave).
-                bool avx512 = isa.Width == 16;
-                string even = avx512 ? "global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2({0}, evenIdx, {1})" : $"{EmitContext.RuntimeNs}.Interleave.EvenLanes({{0}}, {{1}})";
-                string odd = avx512 ? "global::System.Runtime.Intrinsics.X86.Avx512F.PermuteVar16x32x2({0}, oddIdx, {1})" : $"{EmitContext.RuntimeNs}.Interleave.OddLanes({{0}}, {{1}})";
-                if (avx512)
-                {
-                    w.WriteLine("var evenIdx = global::System.Runtime.Intrinsics.Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);");
-                    w.WriteLine("var oddIdx = global::System.Runtime.Intrinsics.Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);");
-                }
+                string even = $"{EmitContext.RuntimeNs}.Interleave.EvenLanes({{0}}, {{1}})", odd = $"{EmitContext.RuntimeNs}.Interleave.OddLanes({{0}}, {{1}})";
                 w.OpenBlock($"for (; ox <= {g.OutW - width}; ox += {width})");
                 w.WriteLine("float* s = v + 2 * ox;");
                 w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");

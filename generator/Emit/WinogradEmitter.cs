@@ -122,10 +122,9 @@ internal static class WinogradEmitter
     {
         ConvGeometry g = s.Geometry;
         Plan pl = PlanOf(g, s.BandRows);
-        (_, double ratio) = Choose(s.InChannels, s.OutChannels, g);
         yield return $"lowering: Winograd F(2x2,3x3), {s.InChannels} -> {s.OutChannels} channels, {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft}; " +
             $"{pl.Th}x{pl.Tw} tiles in {pl.Bands} band(s) of {pl.BandRows} tile row(s) ({pl.BandRows * pl.Wq} flat columns, 1 garbage column per row); " +
-            $"16 GEMMs per band M={s.OutChannels} K={s.InChannels}; estimated cost {ratio:0.00} x the direct convolution's";
+            $"16 GEMMs per band M={s.OutChannels} K={s.InChannels}; estimated cost {s.CostRatio:0.00} x the direct convolution's";
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i).MR}x{profile.Tile(i).NR} ({profile.Isas[i].Name})");
         yield return "tiles MRxNR: " + string.Join(", ", tiles) + $"; epilogue in the output transform: bias{(s.Residual ? ", residual" : "")}, activation {s.Activation}";
@@ -139,21 +138,13 @@ internal static class WinogradEmitter
         int c = s.InChannels, k = s.OutChannels;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
         long vAt = c * p.PlaneStride, mAt = vAt + 16 * pl.XiStride(c);
-        string L(long v) => EmitContext.Long(v);
         string[] carried = { "n", "band" };
         ctx.PerIsa(w, (isa, index) =>
         {
             GemmTile tile = ctx.Profile.Tile(index);
             w.OpenBlock($"for (int n = 0; n < {s.Batch}; n++)");
             // 1. Split every input channel into the padded stride-2 phases of the tile windows.
-            ctx.ParallelFor(w, c, b =>
-            {
-                b.OpenBlock("for (int ch = pb; ch < pe; ch++)");
-                b.WriteLine($"float* xp = X + ((long)n * {c} + ch) * {L(inPlane)}L;");
-                b.WriteLine($"float* planes = S + ch * {L(p.PlaneStride)}L;");
-                p.EmitSplit(b, pl.Tiles, "xp", "planes", "0f");
-                b.CloseBlock();
-            }, new[] { "n" });
+            p.EmitSplitChannels(w, ctx, pl.Tiles, c, inPlane);
             w.OpenBlock($"for (int band = 0; band < {pl.Bands}; band++)");
             // 2. Input transform, per channel.
             ctx.ParallelFor(w, c, b => EmitInputTransform(b, isa, s, pl, vAt), carried);

@@ -1,8 +1,9 @@
 // Licensed under the MIT license.
 // Conv — https://onnx.ai/onnx/operators/onnx__Conv.html (opsets 1, 11, 22). 1-D and 2-D, any group count, strides,
-// dilations, explicit pads and auto_pad. Lowering: depthwise -> direct kernel; otherwise GEMM per group with the
-// weights packed at construction (BatchNorm folded in) and the input read in place (1x1, stride 1) or through
-// implicit im2col panels. Bias, residual Add and activation run in the GEMM epilogue.
+// dilations, explicit pads and auto_pad. Lowering, first that applies: depthwise -> per-plane filter; 3x3 stride 1
+// where the cost model favours it -> Winograd F(2x2,3x3); small output planes -> channel-vectorised; 1x1 stride 1
+// from the arena -> GEMM reading the input in place; otherwise direct convolution on phase planes. Weights are packed
+// at construction (BatchNorm folded in); bias, residual Add and activation run in each kernel's epilogue.
 
 using System;
 using System.Collections.Generic;
@@ -91,30 +92,21 @@ internal sealed class Conv : OpHandler
             bool twoD = xs.Length == 4;
             var filter = new PlaneFilterSpec("DepthwiseConv", xs[0], channels, oc / channels, geometry,
                 twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1], b is not null, act, false, 0);
-            var operands = new List<Operand> { ctx.In("X", x), ctx.In("W", w) };
-            if (b is not null) operands.Add(ctx.In("B", b));
-            operands.Add(ctx.Out("Y", y));
-            operands.Add(ctx.Scratch("S", node, Emit.PlaneFilterEmitter.ScratchFloats(filter)));
-            ctx.AddLayer(node, filter, operands);
+            ctx.AddLayer(node, filter, Operands(ctx, node, x, ctx.In("W", w), b is null ? null : ctx.In("B", b), null, y, Emit.PlaneFilterEmitter.ScratchFloats(filter)));
             return;
         }
 
         TargetProfile profile = ctx.Profile;
         int mr = profile.GemmMR;
-        if (WinogradFits(profile, xs, groups, geometry, w, oc) is int bandRows)
+        if (WinogradFits(profile, xs, groups, geometry, w, oc) is (int bandRows, double ratio))
         {
             // Winograd F(2x2, 3x3) (Emit/WinogradEmitter), weights transformed and packed at construction.
             long packedU = 16L * ((oc + mr - 1) / mr) * mr * cg;
             var u = new Operand("W", OperandKind.Weight, ctx.Transform("WinogradPackA", w.Name + ":winograd", PackOperands(w.Constant!, w.Name, ctx),
                 new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(cg), LoweringContext.Lit.Int(mr) }, packedU,
                 new[] { 16, (oc + mr - 1) / mr, cg, mr }));
-            var wino = new WinogradConvSpec(xs[0], cg, oc, geometry, b is not null, r is not null, act, mr, bandRows);
-            var wops = new List<Operand> { ctx.In("X", x), u };
-            if (b is not null) wops.Add(ctx.In("B", b));
-            if (r is not null) wops.Add(ctx.In("R", r));
-            wops.Add(ctx.Out("Y", y));
-            wops.Add(ctx.Scratch("S", node, Emit.WinogradEmitter.ScratchFloats(wino)));
-            ctx.AddLayer(node, wino, wops);
+            var wino = new WinogradConvSpec(xs[0], cg, oc, geometry, b is not null, r is not null, act, mr, bandRows, ratio);
+            ctx.AddLayer(node, wino, Operands(ctx, node, x, u, b is null ? null : ctx.In("B", b), r, y, Emit.WinogradEmitter.ScratchFloats(wino)));
             return;
         }
         int m = oc / groups, k = cg * geometry.KernelH * geometry.KernelW;
@@ -129,17 +121,10 @@ internal sealed class Conv : OpHandler
                 new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(panel) },
                 (long)panels * panel * k, new[] { panels, k, panel }));
             var cspec = new ChannelVectorConvSpec(xs[0], cg, oc, geometry, unitWindow, b is not null, r is not null, act, panel);
-            var cops = new List<Operand> { ctx.In("X", x), cw };
-            if (b is not null)
-            {
-                // The bias zero-padded to whole panels (the kernel loads whole vectors of it).
-                cops.Add(new Operand("B", OperandKind.Weight, ctx.Transform("Scale", b.Name + ":padded", new[] { ctx.In("B", b).Id },
-                    new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Float(1f) }, (long)panels * panel)));
-            }
-            if (r is not null) cops.Add(ctx.In("R", r));
-            cops.Add(ctx.Out("Y", y));
-            cops.Add(ctx.Scratch("S", node, Emit.ChannelVectorConvEmitter.ScratchFloats(cspec)));
-            ctx.AddLayer(node, cspec, cops);
+            // The bias zero-padded to whole panels (the kernel loads whole vectors of it).
+            Operand? padded = b is null ? null : new Operand("B", OperandKind.Weight, ctx.Transform("Scale", b.Name + ":padded", new[] { ctx.In("B", b).Id },
+                new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Float(1f) }, (long)panels * panel));
+            ctx.AddLayer(node, cspec, Operands(ctx, node, x, cw, padded, r, y, Emit.ChannelVectorConvEmitter.ScratchFloats(cspec)));
             return;
         }
         int n = (int)outPlane;
@@ -152,34 +137,19 @@ internal sealed class Conv : OpHandler
 
         // A 1x1, stride-1, unpadded convolution reads its input in place as the GEMM's B (rows of pixels), when the input
         // lives in the arena (the kernel may over-read a tile past a row end into the arena's padding).
-        bool pointwise = geometry.KernelH == 1 && geometry.KernelW == 1 && geometry.StrideH == 1 && geometry.StrideW == 1
-            && geometry.PadTop == 0 && geometry.PadLeft == 0 && geometry.OutH == geometry.InH && geometry.OutW == geometry.InW
-            && !x.IsGraphInput && !x.IsGraphOutput;
-        if (!pointwise)
+        if (!unitWindow || x.IsGraphInput || x.IsGraphOutput)
         {
             // Direct convolution on phase planes: no im2col panels (Emit/DirectConvEmitter).
             var direct = new DirectConvSpec(xs[0], groups, cg, m, geometry, b is not null, r is not null, act, mr);
-            var dops = new List<Operand> { ctx.In("X", x), packedW };
-            if (b is not null) dops.Add(ctx.In("B", b));
-            if (r is not null) dops.Add(ctx.In("R", r));
-            dops.Add(ctx.Out("Y", y));
-            dops.Add(ctx.Scratch("S", node, Emit.DirectConvEmitter.ScratchFloats(direct)));
-            ctx.AddLayer(node, direct, dops);
+            ctx.AddLayer(node, direct, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, Emit.DirectConvEmitter.ScratchFloats(direct)));
             return;
         }
-        int maxNr = Enumerable.Range(0, profile.Isas.Count).Max(i => profile.Tile(i).NR);
-        var ops = new List<Operand> { ctx.In("X", x), packedW };
-        if (b is not null) ops.Add(ctx.In("B", b));
-        if (r is not null) ops.Add(ctx.In("R", r));
-        ops.Add(ctx.Out("Y", y));
-        if (!pointwise) ops.Add(ctx.Scratch("S", node, (long)k * maxNr));
         var spec = new GemmSpec
         {
             AName = "W", BName = "X", YName = "Y", BiasName = b is null ? null : "B", RName = r is null ? null : "R",
-            ScratchName = pointwise ? null : "S",
             M = m, N = n, K = k,
             ALayout = GemmALayout.Packed,
-            BLayout = pointwise ? GemmBLayout.RowMajor : GemmBLayout.Im2ColPanel,
+            BLayout = GemmBLayout.RowMajor,
             Ldb = n,
             Ldc = n,
             Ldr = n,
@@ -195,22 +165,32 @@ internal sealed class Conv : OpHandler
             Batch = xs[0],
             BBatchStride = channels * inPlane,
             CBatchStride = oc * outPlane,
-            Conv = pointwise ? null : geometry,
         };
-        ctx.AddLayer(node, spec, ops);
+        ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: null));
+    }
+
+    /// <summary>The operands of a convolution layer: X, the packed W, B, R, Y and (when it has one) the scratch S.</summary>
+    private static List<Operand> Operands(LoweringContext ctx, Node node, Value x, Operand w, Operand? bias, Value? r, Value y, long? scratchFloats)
+    {
+        var ops = new List<Operand> { ctx.In("X", x), w };
+        if (bias is not null) ops.Add(bias);
+        if (r is not null) ops.Add(ctx.In("R", r));
+        ops.Add(ctx.Out("Y", y));
+        if (scratchFloats is long floats) ops.Add(ctx.Scratch("S", node, floats));
+        return ops;
     }
 
     /// <summary>
-    /// The band height when a 2-D, ungrouped 3x3 stride-1 convolution with constant weights is cheaper by Winograd
-    /// F(2x2, 3x3) than directly (Emit/WinogradEmitter's cost model; the profile must allow it); else null.
+    /// The band height and estimated cost ratio when a 2-D, ungrouped 3x3 stride-1 convolution with constant weights is
+    /// cheaper by Winograd F(2x2, 3x3) than directly (Emit/WinogradEmitter's cost model; the profile must allow it); else null.
     /// </summary>
-    private static int? WinogradFits(TargetProfile profile, int[] xs, int groups, ConvGeometry g, Value w, int oc)
+    private static (int BandRows, double Ratio)? WinogradFits(TargetProfile profile, int[] xs, int groups, ConvGeometry g, Value w, int oc)
     {
         if (!profile.Winograd || xs.Length != 4 || groups != 1 || w.Constant is null) return null;
         if (g.KernelH != 3 || g.KernelW != 3 || g.StrideH != 1 || g.StrideW != 1 || g.DilationH != 1 || g.DilationW != 1) return null;
         if (g.PadTop > 1 || g.PadLeft > 1 || g.OutH < 2 || g.OutW < 2 || g.Channels < 8 || oc < 8) return null;
         (int bandRows, double ratio) = Emit.WinogradEmitter.Choose(g.Channels, oc, g);
-        return ratio < Emit.WinogradEmitter.MaxCostRatio ? bandRows : null;
+        return ratio < Emit.WinogradEmitter.MaxCostRatio ? (bandRows, ratio) : null;
     }
 
     /// <summary>The PackA operands: the raw weight, and a per-row scale when BatchNorm was folded (no extra copy).</summary>
