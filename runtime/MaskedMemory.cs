@@ -25,6 +25,26 @@ public static unsafe class MaskedMemory
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> FirstLanes256(int count) => Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count)).AsSingle();
 
+    /// <summary>Lanes <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive) selected.</summary>
+    /// <param name="from">First selected lane.</param>
+    /// <param name="to">One past the last selected lane.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Lanes512(int from, int to)
+    {
+        Vector512<int> i = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        return (Vector512.GreaterThanOrEqual(i, Vector512.Create(from)) & Vector512.LessThan(i, Vector512.Create(to))).AsSingle();
+    }
+
+    /// <summary>Lanes <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive) selected.</summary>
+    /// <param name="from">First selected lane.</param>
+    /// <param name="to">One past the last selected lane.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Lanes256(int from, int to)
+    {
+        Vector256<int> i = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        return (Vector256.GreaterThanOrEqual(i, Vector256.Create(from)) & Vector256.LessThan(i, Vector256.Create(to))).AsSingle();
+    }
+
     /// <summary>Stores the selected lanes of <paramref name="value"/> at <paramref name="address"/>.</summary>
     /// <param name="address">Destination.</param>
     /// <param name="mask">Lane mask.</param>

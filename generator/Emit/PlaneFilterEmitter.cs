@@ -28,6 +28,7 @@ internal static class PlaneFilterEmitter
     /// <summary>Scratch floats the layer needs: one input plane's phases and one flat output plane.</summary>
     public static long ScratchFloats(PlaneFilterSpec f)
     {
+        if (DepthwiseRowsEmitter.Applies(f)) return DepthwiseRowsEmitter.ScratchFloats(f);
         PhasePlanes l = PhasePlanes.Plan(f.Geometry);
         return UsesRows(f) ? RowBuffer(f.Geometry) : l.PlaneStride + FlatSize(f, l);
     }
@@ -51,6 +52,11 @@ internal static class PlaneFilterEmitter
     public static IEnumerable<string> Remarks(PlaneFilterSpec f)
     {
         ConvGeometry g = f.Geometry;
+        if (DepthwiseRowsEmitter.Applies(f))
+        {
+            foreach (string r in DepthwiseRowsEmitter.Remarks(f)) yield return r;
+            yield break;
+        }
         if (UsesRows(f))
         {
             yield return $"lowering: MaxPool 3x3 stride 2 over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft},{f.PadBottom},{f.PadRight}, " +
@@ -85,6 +91,11 @@ internal static class PlaneFilterEmitter
         if (UsesRows(f))
         {
             EmitMaxPoolRows(f, outer, ctx);
+            return;
+        }
+        if (DepthwiseRowsEmitter.Applies(f))
+        {
+            DepthwiseRowsEmitter.Emit(f, outer, ctx);
             return;
         }
         // One plane per iteration (parallel over planes; S is each worker's own scratch).

@@ -70,6 +70,9 @@ internal sealed class Isa
     /// <summary>A float mask whose first <paramref name="count"/> lanes are set (runtime MaskedMemory: the APIs exist on .NET 8).</summary>
     public string TailMask(string count) => $"{EmitContext.RuntimeNs}.MaskedMemory.FirstLanes{Width * 32}({count})";
 
+    /// <summary>A mask selecting lanes [from, to).</summary>
+    public string LaneMask(int from, int to) => $"{EmitContext.RuntimeNs}.MaskedMemory.Lanes{Width * 32}({from}, {to})";
+
     /// <summary>Stores the lanes of <paramref name="value"/> selected by <paramref name="mask"/> (no access to the others).</summary>
     public string MaskStore(string value, string pointer, string mask) => $"{EmitContext.RuntimeNs}.MaskedMemory.Store({pointer}, {mask}, {value});";
 
