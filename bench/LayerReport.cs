@@ -39,10 +39,13 @@ public static class LayerReport
             samples[r] = new long[layers];
             model.RunProfiled(ins, outs, samples[r]);
         }
+        // MODELGEN_LAYERS_QUANTILE (default 0.5, the median): a low quantile such as 0.1 compares two builds on a noisy
+        // machine better (another tenant's load only ever adds time).
+        double quantile = double.TryParse(Environment.GetEnvironmentVariable("MODELGEN_LAYERS_QUANTILE"), NumberStyles.Float, CultureInfo.InvariantCulture, out double q) ? q : 0.5;
         double[] medianMs = Enumerable.Range(0, layers).Select(l =>
         {
             var t = samples.Select(s => s[l]).OrderBy(x => x).ToArray();
-            return t[t.Length / 2] * 1000.0 / Stopwatch.Frequency;
+            return t[Math.Min(t.Length - 1, (int)(t.Length * quantile))] * 1000.0 / Stopwatch.Frequency;
         }).ToArray();
         double total = medianMs.Sum();
         double[] runTotals = samples.Select(sm => sm.Sum() * 1000.0 / Stopwatch.Frequency).OrderBy(x => x).ToArray();

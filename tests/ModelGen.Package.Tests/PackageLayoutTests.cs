@@ -35,6 +35,8 @@ public sealed class PackageLayoutTests(PackageFixture package)
             "build/ModelGen.targets",
             "buildTransitive/ModelGen.props",
             "buildTransitive/ModelGen.targets",
+            "lib/net10.0/ModelGen.Runtime.dll",
+            "lib/net10.0/ModelGen.Runtime.xml",
             "lib/net8.0/ModelGen.Runtime.dll",
             "lib/net8.0/ModelGen.Runtime.xml",
             "lib/net9.0/ModelGen.Runtime.dll",
@@ -93,7 +95,7 @@ public sealed class PackageLayoutTests(PackageFixture package)
         Assert.Equal(package.Version, metadata.Element(ns + "version")?.Value);
         // One empty group per target framework: the frameworks are declared, nothing is pulled in.
         XElement[] groups = metadata.Element(ns + "dependencies")?.Elements(ns + "group").ToArray() ?? [];
-        Assert.Equal(new[] { "net8.0", "net9.0" }, groups.Select(g => g.Attribute("targetFramework")?.Value));
+        Assert.Equal(new[] { "net10.0", "net8.0", "net9.0" }, groups.Select(g => g.Attribute("targetFramework")?.Value));
         Assert.DoesNotContain(metadata.Descendants(), e => e.Name.LocalName is "dependency" or "frameworkReference" or "reference");
         // The generated classes call ModelGen.Runtime at run time, so the package must flow to dependent projects.
         Assert.NotEqual("true", metadata.Element(ns + "developmentDependency")?.Value);
