@@ -28,14 +28,18 @@ public sealed class KernelShapeTests
         { "flat-small", 4, 7, 7, 70, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
         { "pointwise-residual", 32, 10, 17, 40, 1, 1, 0, 1, 1, true, "Relu", "lowering (x64): GEMM" },
         { "depthwise-stride2", 24, 33, 47, 24, 3, 2, 1, 1, 24, false, "Relu", "lowering: DepthwiseConv" },
-        // Depthwise stride 2 row by row: edge vectors with masked loads, a clean middle loop (113 wide), a row of 8 (less
-        // than a vector), 5x5 windows, an unpadded window, SiLU epilogues; stride 1 and rows of 7 keep the phase filter.
-        { "depthwise-rows-s2-16", 32, 16, 16, 32, 3, 2, 1, 1, 32, false, "Relu", "row by row from the input rows" },
+        // Depthwise row by row: edge vectors with masked loads, a clean middle loop (112 and 113 wide), rows shorter than
+        // a vector (7, 5), 5x5 windows at both strides, an unpadded window, SiLU epilogues; a dilated depthwise keeps the
+        // phase filter.
+        { "depthwise-rows-wide", 8, 9, 112, 8, 3, 1, 1, 1, 8, false, "Relu", "row by row from the input rows" },
         { "depthwise-rows-s2-wide", 6, 11, 113, 6, 3, 2, 1, 1, 6, false, "Silu", "row by row from the input rows" },
+        { "depthwise-rows-s2-14", 32, 14, 14, 32, 3, 2, 1, 1, 32, false, "Relu", "row by row from the input rows" },
+        { "depthwise-rows-7x7", 16, 7, 7, 16, 3, 1, 1, 1, 16, false, "Relu", "row by row from the input rows" },
+        { "depthwise-rows-5x5", 10, 17, 40, 10, 5, 1, 2, 1, 10, false, "Silu", "row by row from the input rows" },
         { "depthwise-rows-5x5-s2", 12, 19, 40, 12, 5, 2, 2, 1, 12, false, "Relu", "row by row from the input rows" },
         { "depthwise-rows-unpadded-s2", 5, 20, 69, 5, 3, 2, 0, 1, 5, false, "Relu", "row by row from the input rows" },
-        { "depthwise-phases-s2-14", 32, 14, 14, 32, 3, 2, 1, 1, 32, false, "Relu", "padded phase sub-plane" },
-        { "depthwise-phases-5x5", 10, 17, 40, 10, 5, 1, 2, 1, 10, false, "Silu", "padded phase sub-plane" },
+        { "depthwise-rows-tiny", 7, 3, 5, 7, 3, 1, 1, 1, 7, false, "Relu", "row by row from the input rows" },
+        { "depthwise-phases-dilated", 8, 20, 21, 8, 3, 1, 2, 2, 8, false, "Relu", "padded phase sub-plane" },
         { "depthwise-multiplier", 3, 20, 30, 24, 5, 1, 2, 1, 3, false, "Relu", "lowering: direct convolution" },
         { "single-channel-8x8", 1, 49, 40, 16, 8, 1, 3, 1, 1, false, "Relu", "lowering: direct convolution" },
         // Winograd F(2x2,3x3): odd output sizes (half tiles at the right and bottom), unpadded, several bands with a
