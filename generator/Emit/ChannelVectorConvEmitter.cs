@@ -19,21 +19,24 @@ internal static class ChannelVectorConvEmitter
     /// <summary>
     /// Whether channel-vectorised tiles compute at most 90% of the lanes the pixel-vectorised kernels would (profile
     /// tiles of the first ISA): the pixel kernels round each row of flat columns up to 16 lanes and the output channels
-    /// up to MR rows; the channel kernel rounds the pixels up to its MR and the channels up to whole panels.
+    /// up to MR rows; the channel kernel rounds the pixels up to its MR and the channels up to whole vectors (the block
+    /// holding the last channels runs a narrower kernel).
     /// </summary>
     public static bool Pays(TargetProfile profile, ConvGeometry g, int outChannels, bool pointwise)
     {
-        if (profile.ChannelPanel == 0) return false;
+        // At least one whole panel: a tile narrower than a panel (one vector of 16 channels) has too few accumulators.
+        if (profile.ChannelPanel == 0 || outChannels < profile.ChannelPanel) return false;
         int mr = profile.ChannelTileMR[0], gemmMr = profile.GemmMR, panel = profile.ChannelPanel;
         long pixels = (long)g.OutH * g.OutW;
         long flat = pointwise ? pixels : PhasePlanes.Plan(g).FlatN(g);
         double pixelLanes = (double)((flat + 15) / 16 * 16) * ((outChannels + gemmMr - 1) / gemmMr * gemmMr);
-        double channelLanes = (double)((pixels + mr - 1) / mr * mr) * ((outChannels + panel - 1) / panel * panel);
+        int width = profile.Isas[0].Width;
+        double channelLanes = (double)((pixels + mr - 1) / mr * mr) * ((outChannels + width - 1) / width * width);
         return channelLanes < 0.9 * pixelLanes;
     }
 
-    public static long ScratchFloats(ChannelVectorConvSpec c) =>
-        c.Pointwise ? 1 : (long)c.InChannels * PhasePlanes.Plan(c.Geometry).PlaneStride + 16;
+    public static long ScratchFloats(ChannelVectorConvSpec c, TargetProfile profile) =>
+        c.Pointwise ? (long)c.InChannels * PackStride(profile.ChannelTileMR.Max()) + 16 : (long)c.InChannels * PhasePlanes.Plan(c.Geometry).PlaneStride + 16;
 
     public static IEnumerable<string> Remarks(ChannelVectorConvSpec c, TargetProfile profile)
     {
@@ -41,7 +44,7 @@ internal static class ChannelVectorConvEmitter
         yield return $"lowering: channel-vectorised convolution (output channels in vector lanes), {c.InChannels} -> {c.OutChannels} channels, " +
             $"{g.KernelH}x{g.KernelW} stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}, " +
             $"{g.OutH}x{g.OutW} = {g.OutH * g.OutW} output pixels; " +
-            (c.Pointwise ? "input read in place" : $"input planes split into {PhasePlanes.Plan(g).Used.Count} padded phase(s)") +
+            (c.Pointwise ? "each pixel tile packed channel-major into scratch, weight blocks innermost" : $"input planes split into {PhasePlanes.Plan(g).Used.Count} padded phase(s)") +
             $"; weights in panels of {c.Panel} output channels";
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
@@ -51,6 +54,11 @@ internal static class ChannelVectorConvEmitter
 
     public static void Emit(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx)
     {
+        if (c.Pointwise)
+        {
+            EmitPointwise(c, bias, residual, w, ctx);
+            return;
+        }
         ConvGeometry g = c.Geometry;
         PhasePlanes? p = c.Pointwise ? null : PhasePlanes.Plan(g);
         int taps = g.KernelH * g.KernelW, k = c.InChannels * taps;
@@ -65,6 +73,11 @@ internal static class ChannelVectorConvEmitter
             int blocks = c.Panel / nr;
             long pixelTiles = (pixels + mr - 1) / mr;
             string kernel = RequireKernel(isa, mr, nv, c.HasBias, c.Residual, c.Activation, ctx);
+            // The block holding the last output channels computes only the vectors it needs (160 channels = 3 panels of
+            // 48 and one block of 16: one vector of three).
+            int lastBlock = (c.OutChannels - 1) / c.Panel * c.Panel + (c.OutChannels - 1) % c.Panel / nr * nr;
+            int tailNv = (c.OutChannels - lastBlock + isa.Width - 1) / isa.Width;
+            string? tailKernel = tailNv < nv ? RequireKernel(isa, mr, tailNv, c.HasBias, c.Residual, c.Activation, ctx) : null;
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
             p?.EmitSplitChannels(w, ctx, g, c.InChannels, inPlane);
             // Tiles (panel, block of the panel, pixel tile), pixel tiles innermost: a block's weights stay in cache.
@@ -86,13 +99,156 @@ internal static class ChannelVectorConvEmitter
                 b.WriteLine(p is null ? "pix[i] = q;" : $"pix[i] = q / {g.OutW} * {p.Wq} + q % {g.OutW};");
                 b.CloseBlock();
                 b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
-                b.WriteLine($"{kernel}(xb, {L(p is null ? inPlane : p.PlaneStride)}, offs, {taps}, {c.InChannels}, pix, " +
+                string args = $"(xb, {L(p is null ? inPlane : p.PlaneStride)}, offs, {taps}, {c.InChannels}, pix, " +
                     $"W + (long)panel * {L((long)k * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, {(bias is null ? "null" : $"{bias} + oc0")}, " +
-                    $"Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);");
+                    $"Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
+                b.WriteLine(tailKernel is null ? kernel + args : $"if (oc0 == {lastBlock}) {tailKernel}{args} else {kernel}{args}");
                 b.CloseBlock();
             }, new[] { "n" });
             w.CloseBlock();
         });
+    }
+
+    /// <summary>Floats per input channel of a packed 1x1 pixel tile (whole 256-bit vectors).</summary>
+    private static int PackStride(int mr) => (mr + 7) / 8 * 8;
+
+    /// <summary>
+    /// 1x1: per pixel tile, its MR pixels of every input channel are packed contiguously into the worker's scratch
+    /// (channels x 8 floats, L1-resident), then every block of output channels runs over that pack (blocks innermost):
+    /// the kernel streams only the weight panel from L2, where reading the pixels in place would stream a second, strided
+    /// line per input channel for every tile.
+    /// </summary>
+    private static void EmitPointwise(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx)
+    {
+        ConvGeometry g = c.Geometry;
+        long inPlane = (long)g.InH * g.InW, pixels = (long)g.OutH * g.OutW;
+        int panels = (c.OutChannels + c.Panel - 1) / c.Panel;
+        string L(long v) => EmitContext.Long(v);
+        ctx.PerIsa(w, (isa, index) =>
+        {
+            int mr = ctx.Profile.ChannelTileMR[index], nv = ctx.Profile.ChannelTileNV[index], nr = nv * isa.Width;
+            int blocks = c.Panel / nr, ps = PackStride(mr);
+            long pixelTiles = (pixels + mr - 1) / mr;
+            string kernel = RequirePointwiseKernel(isa, mr, nv, c.HasBias, c.Residual, c.Activation, ctx);
+            int lastBlock = (c.OutChannels - 1) / c.Panel * c.Panel + (c.OutChannels - 1) % c.Panel / nr * nr;
+            int tailNv = (c.OutChannels - lastBlock + isa.Width - 1) / isa.Width;
+            string? tailKernel = tailNv < nv ? RequirePointwiseKernel(isa, mr, tailNv, c.HasBias, c.Residual, c.Activation, ctx) : null;
+            w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
+            ctx.ParallelFor(w, pixelTiles * panels * blocks, b =>
+            {
+                b.WriteLine($"float* xn = X + (long)n * {L(c.InChannels * inPlane)}L;");
+                b.WriteLine("int packed = -1;");
+                b.OpenBlock("for (int t = pb; t < pe; t++)");
+                b.WriteLine($"int rest = t % {panels * blocks}, pt = t / {panels * blocks};");
+                b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {c.Panel} + rest % {blocks} * {nr};");
+                b.WriteLine($"if (oc0 >= {c.OutChannels}) continue;");
+                b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0), nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
+                b.OpenBlock("if (pt != packed)");
+                b.WriteLine("// This tile's pixels of every input channel, contiguous (lanes past mc zero).");
+                b.WriteLine("float* src = xn + p0;");
+                if (!isa.IsScalar && isa.HasMaskedMemory && ps == 8)
+                {
+                    b.WriteLine($"var pm = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256(mc);");
+                    b.WriteLine($"for (int ch = 0; ch < {c.InChannels}; ch++) global::System.Runtime.Intrinsics.Vector256.Store({EmitContext.RuntimeNs}.MaskedMemory.Load(src + ch * {L(inPlane)}L, pm), S + ch * {ps});");
+                }
+                else
+                {
+                    b.OpenBlock($"for (int ch = 0; ch < {c.InChannels}; ch++)");
+                    b.WriteLine($"for (int i = 0; i < {ps}; i++) S[ch * {ps} + i] = i < mc ? src[ch * {L(inPlane)}L + i] : 0f;");
+                    b.CloseBlock();
+                }
+                b.WriteLine("packed = pt;");
+                b.CloseBlock();
+                b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
+                string args = $"(S, {c.InChannels}, W + (long)panel * {L((long)c.InChannels * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, " +
+                    $"{(bias is null ? "null" : $"{bias} + oc0")}, Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
+                b.WriteLine(tailKernel is null ? kernel + args : $"if (oc0 == {lastBlock}) {tailKernel}{args} else {kernel}{args}");
+                b.CloseBlock();
+            }, new[] { "n" }, privateScratch: "S");
+            w.CloseBlock();
+        });
+    }
+
+    /// <summary>The 1x1 micro-kernel for whole pixel tiles: per input channel, NV weight vectors times MR broadcasts of contiguous pixels.</summary>
+    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
+    {
+        int width = isa.Width, nr = nv * width;
+        string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(bias ? "_Bias" : "")}{(residual ? "_Res" : "")}{ActivationEmitter.Name(act)}" +
+            (act.Kind is ActivationKind.Clip or ActivationKind.LeakyRelu ? "_" + GemmEmitter.ActivationKey(act) : "") + "_" + isa.Name;
+        ctx.RequireHelper(name, w =>
+        {
+            int ps = PackStride(mr);
+            w.WriteLine($"/// <summary>{mr} packed pixels x {nr} output channels of a 1x1 convolution, fp32, {isa.Name}: Y = act(X x W + bias + R), stored transposed.</summary>");
+            w.WriteLine($"/// <remarks>Pixel i of channel c at x[c * {ps} + i]; W rows of the panel every ldw floats; Y (and R) [channel][pixel], channels every ldy; mc/nc valid pixels/channels.</remarks>");
+            w.WriteLine(EmitContext.MethodImpl);
+            w.WriteLine(EmitContext.SkipLocalsInit);
+            w.OpenBlock($"private static void {name}(float* x, int channels, float* w, nint ldw, float* bias, float* y, nint ldy, float* r, int mc, int nc)");
+            GemmEmitter.DeclareAccumulators(w, isa, mr, nv);
+            w.OpenBlock("for (int ch = 0; ch < channels; ch++)");
+            GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x[{i}]");
+            w.WriteLine($"x += {ps};");
+            w.WriteLine("w += ldw;");
+            w.CloseBlock();
+            EmitTransposedEpilogue(w, isa, mr, nv, bias, residual, act);
+            w.CloseBlock();
+        });
+        return name;
+    }
+
+    /// <summary>Bias per output channel (the lanes), then the tile transposed into Y (with the residual and activation).</summary>
+    private static void EmitTransposedEpilogue(SourceWriter w, Isa isa, int mr, int nv, bool bias, bool residual, Activation act)
+    {
+        int nr = nv * isa.Width;
+        GemmEmitter.AddBias(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
+        if (!isa.IsScalar && isa.HasMaskedMemory && mr <= 8 && isa.Width % 8 == 0)
+        {
+            // Whole channel blocks: 8x8 transposes of 256-bit halves (pixels x channels -> channels x pixels; the rows
+            // past MR are zero), then per channel one masked load of the residual, the activation and one masked
+            // store of its mc pixels.
+            w.OpenBlock($"if (nc == {nr})");
+            const string Ri = "global::System.Runtime.Intrinsics.", Avx = Ri + "X86.Avx.";
+            Isa half = Isa.Avx2;
+            string? pro = ActivationEmitter.Prologue(act, half, "ta");
+            if (pro is not null) w.WriteLine(pro);
+            w.WriteLine($"var sm = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256(mc);");
+            for (int j = 0; j < nv; j++)
+            {
+                for (int h = 0; h < isa.Width / 8; h++)
+                {
+                    w.OpenBlock();
+                    for (int i = 0; i < 8; i++)
+                    {
+                        string row = i >= mr ? Ri + "Vector256<float>.Zero" : isa.Width == 8 ? $"acc{i}x{j}" : h == 0 ? $"{Ri}Vector512.GetLower(acc{i}x{j})" : $"{Ri}Vector512.GetUpper(acc{i}x{j})";
+                        w.WriteLine($"var q{i} = {row};");
+                    }
+                    for (int i = 0; i < 8; i += 2)
+                        w.WriteLine($"var t{i} = {Avx}UnpackLow(q{i}, q{i + 1}); var t{i + 1} = {Avx}UnpackHigh(q{i}, q{i + 1});");
+                    for (int i = 0; i < 8; i += 4)
+                    {
+                        w.WriteLine($"var u{i} = {Avx}Shuffle(t{i}, t{i + 2}, 0x44); var u{i + 1} = {Avx}Shuffle(t{i}, t{i + 2}, 0xEE);");
+                        w.WriteLine($"var u{i + 2} = {Avx}Shuffle(t{i + 1}, t{i + 3}, 0x44); var u{i + 3} = {Avx}Shuffle(t{i + 1}, t{i + 3}, 0xEE);");
+                    }
+                    for (int k = 0; k < 8; k++)
+                    {
+                        // Channel k of this group: pixels 0-3 from the first four rows' transposition, 4-7 from the others.
+                        string col = $"{Avx}Permute2x128(u{k % 4}, u{k % 4 + 4}, {(k < 4 ? "0x20" : "0x31")})";
+                        int ch = j * isa.Width + h * 8 + k;
+                        string v = residual ? $"{col} + {half.MaskLoad($"r + {ch} * ldy", "sm")}" : col;
+                        w.WriteLine(half.MaskStore(ActivationEmitter.Apply(act, half, $"({v})", "ta"), $"y + {ch} * ldy", "sm"));
+                    }
+                    w.CloseBlock();
+                }
+            }
+            w.WriteLine("return;");
+            w.CloseBlock();
+        }
+        GemmEmitter.SpillAccumulators(w, isa, mr, nv);
+        w.OpenBlock("for (int j = 0; j < nc; j++)");
+        w.OpenBlock("for (int i = 0; i < mc; i++)");
+        w.WriteLine($"float v = t[i * {nr} + j]{(residual ? " + r[j * ldy + i]" : "")};");
+        w.WriteLine($"y[j * ldy + i] = {ActivationEmitter.ApplyScalar(act, "v")};");
+        w.CloseBlock();
+        w.CloseBlock();
     }
 
     /// <summary>The shared micro-kernel: per input channel and tap, NV weight vectors times MR broadcast input values.</summary>
@@ -119,15 +275,7 @@ internal static class ChannelVectorConvEmitter
             w.CloseBlock();
             for (int i = 0; i < mr; i++) w.WriteLine($"x{i} += cs;");
             w.CloseBlock();
-            // Bias per output channel (the lanes), then the tile transposed into Y.
-            GemmEmitter.AddBias(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
-            GemmEmitter.SpillAccumulators(w, isa, mr, nv);
-            w.OpenBlock("for (int j = 0; j < nc; j++)");
-            w.OpenBlock("for (int i = 0; i < mc; i++)");
-            w.WriteLine($"float v = t[i * {nr} + j]{(residual ? " + r[j * ldy + i]" : "")};");
-            w.WriteLine($"y[j * ldy + i] = {ActivationEmitter.ApplyScalar(act, "v")};");
-            w.CloseBlock();
-            w.CloseBlock();
+            EmitTransposedEpilogue(w, isa, mr, nv, bias, residual, act);
             w.CloseBlock();
         });
         return name;

@@ -67,7 +67,8 @@ internal static class LayerEmitter
     public static long WorkerScratchBytes(LayerSpec layer, ModelSpec spec, Targets.TargetProfile profile)
     {
         if (!IsParallel(layer, profile)) return 0;
-        bool isPrivate = layer.Kernel is PlaneFilterSpec || layer.Kernel is GemmSpec { BLayout: GemmBLayout.Im2ColPanel };
+        bool isPrivate = layer.Kernel is PlaneFilterSpec || layer.Kernel is GemmSpec { BLayout: GemmBLayout.Im2ColPanel }
+            || layer.Kernel is ChannelVectorConvSpec { Pointwise: true };
         Operand? s = layer.Operands.FirstOrDefault(o => o.Parameter == "S");
         return isPrivate && s is not null ? spec.Tensors[s.Id].ElementCount * 4 : 0;
     }

@@ -124,7 +124,7 @@ internal sealed class Conv : OpHandler
             // The bias zero-padded to whole panels (the kernel loads whole vectors of it).
             Operand? padded = b is null ? null : new Operand("B", OperandKind.Weight, ctx.Transform("Scale", b.Name + ":padded", new[] { ctx.In("B", b).Id },
                 new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Float(1f) }, (long)panels * panel));
-            ctx.AddLayer(node, cspec, Operands(ctx, node, x, cw, padded, r, y, Emit.ChannelVectorConvEmitter.ScratchFloats(cspec)));
+            ctx.AddLayer(node, cspec, Operands(ctx, node, x, cw, padded, r, y, Emit.ChannelVectorConvEmitter.ScratchFloats(cspec, profile)));
             return;
         }
         int n = (int)outPlane;

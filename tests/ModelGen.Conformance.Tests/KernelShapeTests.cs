@@ -25,7 +25,8 @@ public sealed class KernelShapeTests
         { "rows-grouped-residual", 8, 10, 96, 12, 3, 1, 1, 1, 2, true, "Relu", "lowering: direct convolution" },
         { "flat-residual", 4, 14, 28, 24, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
         { "flat-dilated", 6, 20, 20, 10, 3, 1, 2, 2, 1, false, "Relu", "lowering: direct convolution" },
-        { "flat-small", 4, 7, 7, 70, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
+        { "flat-small", 4, 7, 7, 40, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
+        { "channels-7x7-tail-block", 4, 7, 7, 70, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
         { "pointwise-residual", 32, 10, 17, 40, 1, 1, 0, 1, 1, true, "Relu", "lowering (x64): GEMM" },
         { "depthwise-stride2", 24, 33, 47, 24, 3, 2, 1, 1, 24, false, "Relu", "lowering: DepthwiseConv" },
         // Depthwise row by row: edge vectors with masked loads, a clean middle loop (112 and 113 wide), rows shorter than
