@@ -198,6 +198,10 @@ internal static class GemmEmitter
         Activation heavy = act;
         if (ActivationEmitter.IsHeavy(act)) act = Activation.None;
         string? rows = ActivationEmitter.IsHeavy(heavy) ? $"for (int i = 0; i < mc; i++) {ActivationEmitter.InPlace(heavy, "c + i * ldc", "nc")}" : null;
+        // Full tiles: one loop over the stored vectors with a single (inlined) call site.
+        string? fullRows = ActivationEmitter.IsHeavy(heavy) && !isa.IsScalar
+            ? $"for (int i = 0; i < {mr}; i++) {{ float* cr = c + i * ldc; for (int j = 0; j < {nr}; j += {width}) {isa.Store(ActivationEmitter.Apply(heavy, isa, isa.Load("cr + j")), "cr + j")} }}"
+            : rows;
 
         // Full tile: vector epilogue straight into C.
         w.OpenBlock($"if (mc == {mr} && nc == {nr})");
@@ -218,7 +222,7 @@ internal static class GemmEmitter
                 w.WriteLine(isa.Store(ActivationEmitter.Apply(act, isa, residual ? $"({v})" : v), cp));
             }
         }
-        if (rows is not null) w.WriteLine(rows);
+        if (fullRows is not null) w.WriteLine(fullRows);
         w.WriteLine("return;");
         w.CloseBlock();
 
