@@ -200,7 +200,8 @@ internal static class ChannelVectorConvEmitter
     {
         int nr = nv * isa.Width;
         GemmEmitter.AddBias(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
-        if (!isa.IsScalar && isa.HasMaskedMemory && mr <= 8 && isa.Width % 8 == 0)
+        bool heavy = ActivationEmitter.IsHeavy(act);
+        if (!isa.IsScalar && isa.HasMaskedMemory && mr <= 8 && isa.Width % 8 == 0 && !(heavy && residual))
         {
             // Whole channel blocks: 8x8 transposes of 256-bit halves (pixels x channels -> channels x pixels; the rows
             // past MR are zero), then per channel one masked load of the residual, the activation and one masked
@@ -208,8 +209,15 @@ internal static class ChannelVectorConvEmitter
             w.OpenBlock($"if (nc == {nr})");
             const string Ri = "global::System.Runtime.Intrinsics.", Avx = Ri + "X86.Avx.";
             Isa half = Isa.Avx2;
-            string? pro = ActivationEmitter.Prologue(act, half, "ta");
+            string? pro = heavy ? null : ActivationEmitter.Prologue(act, half, "ta");
             if (pro is not null) w.WriteLine(pro);
+            if (heavy)
+            {
+                // Exp-based: over the spilled tile in one call (per-vector calls would clobber the accumulators), then
+                // the transposes read the tile back.
+                GemmEmitter.SpillAccumulators(w, isa, mr, nv);
+                w.WriteLine(ActivationEmitter.InPlace(act, "t", $"{mr * nr}"));
+            }
             w.WriteLine($"var sm = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256(mc);");
             for (int j = 0; j < nv; j++)
             {
@@ -218,7 +226,9 @@ internal static class ChannelVectorConvEmitter
                     w.OpenBlock();
                     for (int i = 0; i < 8; i++)
                     {
-                        string row = i >= mr ? Ri + "Vector256<float>.Zero" : isa.Width == 8 ? $"acc{i}x{j}" : h == 0 ? $"{Ri}Vector512.GetLower(acc{i}x{j})" : $"{Ri}Vector512.GetUpper(acc{i}x{j})";
+                        string row = i >= mr ? Ri + "Vector256<float>.Zero"
+                            : heavy ? $"{Ri}Vector256.Load(t + {i * nr + j * isa.Width + h * 8})"
+                            : isa.Width == 8 ? $"acc{i}x{j}" : h == 0 ? $"{Ri}Vector512.GetLower(acc{i}x{j})" : $"{Ri}Vector512.GetUpper(acc{i}x{j})";
                         w.WriteLine($"var q{i} = {row};");
                     }
                     for (int i = 0; i < 8; i += 2)
@@ -234,7 +244,7 @@ internal static class ChannelVectorConvEmitter
                         string col = $"{Avx}Permute2x128(u{k % 4}, u{k % 4 + 4}, {(k < 4 ? "0x20" : "0x31")})";
                         int ch = j * isa.Width + h * 8 + k;
                         string v = residual ? $"{col} + {half.MaskLoad($"r + {ch} * ldy", "sm")}" : col;
-                        w.WriteLine(half.MaskStore(ActivationEmitter.Apply(act, half, $"({v})", "ta"), $"y + {ch} * ldy", "sm"));
+                        w.WriteLine(half.MaskStore(heavy ? v : ActivationEmitter.Apply(act, half, $"({v})", "ta"), $"y + {ch} * ldy", "sm"));
                     }
                     w.CloseBlock();
                 }
@@ -242,11 +252,13 @@ internal static class ChannelVectorConvEmitter
             w.WriteLine("return;");
             w.CloseBlock();
         }
+        w.OpenBlock();
         GemmEmitter.SpillAccumulators(w, isa, mr, nv);
         w.OpenBlock("for (int j = 0; j < nc; j++)");
         w.OpenBlock("for (int i = 0; i < mc; i++)");
         w.WriteLine($"float v = t[i * {nr} + j]{(residual ? " + r[j * ldy + i]" : "")};");
         w.WriteLine($"y[j * ldy + i] = {ActivationEmitter.ApplyScalar(act, "v")};");
+        w.CloseBlock();
         w.CloseBlock();
         w.CloseBlock();
     }

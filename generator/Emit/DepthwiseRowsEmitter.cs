@@ -115,7 +115,7 @@ internal static class DepthwiseRowsEmitter
                         if (lanes < width && !masks.ContainsKey((0, lanes))) masks[(0, lanes)] = $"m{masks.Count}";
                     }
                     foreach (var m in masks) w.WriteLine($"var {m.Value} = {isa.LaneMask(m.Key.Item1, m.Key.Item2)};");
-                    string? pro = ActivationEmitter.Prologue(f.Activation, isa);
+                    string? pro = ActivationEmitter.IsHeavy(f.Activation) ? null : ActivationEmitter.Prologue(f.Activation, isa);
                     if (pro is not null) w.WriteLine(pro);
                 }
                 w.OpenBlock("for (int t = pb; t < pe; t++)");
@@ -154,6 +154,9 @@ internal static class DepthwiseRowsEmitter
                     foreach (int v in edges.Where(v => v >= vb)) EmitVector(f, w, isa, masks, v * width);
                 }
                 w.CloseBlock();
+                // Exp-based activations once over the finished plane: one call instead of one per vector (each call
+                // would clobber the broadcast weights held in registers).
+                if (!isa.IsScalar && ActivationEmitter.IsHeavy(f.Activation)) w.WriteLine(ActivationEmitter.InPlace(f.Activation, "yp", EmitContext.Long(outPlane)));
                 w.CloseBlock();
             });
         }, privateScratch: "S");
@@ -191,7 +194,7 @@ internal static class DepthwiseRowsEmitter
                 }
             }
         }
-        string value = ActivationEmitter.Apply(f.Activation, isa, "acc");
+        string value = ActivationEmitter.IsHeavy(f.Activation) ? "acc" : ActivationEmitter.Apply(f.Activation, isa, "acc");
         string ox = ox0 is null ? "ox" : EmitContext.Long(ox0.Value);
         int lanes = ox0 is null ? width : g.OutW - ox0.Value;
         w.WriteLine(lanes >= width ? isa.Store(value, $"yr + {ox}") : isa.MaskStore(value, $"yr + {ox}", masks[(0, lanes)]));

@@ -56,6 +56,10 @@ public sealed class KernelShapeTests
         { "channels-stride2", 24, 14, 14, 96, 3, 2, 1, 1, 1, false, "Relu", "lowering: channel-vectorised" },
         { "channels-pointwise-silu", 40, 7, 7, 96, 1, 1, 0, 1, 1, true, "Silu", "lowering: channel-vectorised" },
         { "channels-5x5", 16, 5, 5, 48, 1, 1, 0, 1, 1, false, "Relu", "lowering: channel-vectorised" },
+        // Exp-based activation without a residual: applied over the spilled tile before the vectorised transposed store
+        // (1x1 with a one-vector tail block, and 3x3 on phase planes).
+        { "channels-pointwise-silu-plain", 24, 7, 7, 64, 1, 1, 0, 1, 1, false, "Silu", "lowering: channel-vectorised" },
+        { "channels-3x3-silu", 16, 7, 7, 48, 3, 1, 1, 1, 1, false, "Silu", "lowering: channel-vectorised" },
     };
 
     [Theory]
