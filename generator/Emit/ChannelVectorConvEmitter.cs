@@ -2,9 +2,9 @@
 // Channel-vectorised convolution: the output channels fill the vector lanes and MR output pixels are broadcast rows,
 // so a small output plane wastes no lanes (a 7x7 plane is 49 pixels: 7 tiles of 7, where pixel-vectorised tiles
 // compute 64 lanes for 49 pixels). Per (input channel, tap) step: NV loads of a packed weight row, MR broadcasts of
-// input values, MR x NV FMAs; the input is read in place (1x1 stride 1) or from the stride-phase planes of
-// Emit/PhasePlanes at build-time tap offsets. The tile is stored transposed (Y is NCHW) with bias, residual and
-// activation, a scalar pass that is small against the K = C x taps long accumulation it follows.
+// input values, MR x NV FMAs; the input comes from a per-tile channel-major pack (1x1 stride 1) or from the
+// stride-phase planes of Emit/PhasePlanes at build-time tap offsets. The tile is stored transposed (Y is NCHW) through
+// 8x8 transposes of 256-bit halves with bias, residual and activation (a scalar pass for partial channel blocks).
 
 using System.Collections.Generic;
 using System.Linq;
@@ -60,35 +60,30 @@ internal static class ChannelVectorConvEmitter
             return;
         }
         ConvGeometry g = c.Geometry;
-        PhasePlanes? p = c.Pointwise ? null : PhasePlanes.Plan(g);
+        PhasePlanes p = PhasePlanes.Plan(g);
         int taps = g.KernelH * g.KernelW, k = c.InChannels * taps;
         long inPlane = (long)g.InH * g.InW, pixels = (long)g.OutH * g.OutW;
         int panels = (c.OutChannels + c.Panel - 1) / c.Panel;
         string L(long v) => EmitContext.Long(v);
         var offsets = new List<long>();
-        for (int kh = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++) offsets.Add(p is null ? 0 : p.Offset(g, kh, kw));
+        for (int kh = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++) offsets.Add(p.Offset(g, kh, kw));
         ctx.PerIsa(w, (isa, index) =>
         {
             int mr = ctx.Profile.ChannelTileMR[index], nv = ctx.Profile.ChannelTileNV[index], nr = nv * isa.Width;
             int blocks = c.Panel / nr;
             long pixelTiles = (pixels + mr - 1) / mr;
             string kernel = RequireKernel(isa, mr, nv, c.HasBias, c.Residual, c.Activation, ctx);
-            // The block holding the last output channels computes only the vectors it needs (160 channels = 3 panels of
-            // 48 and one block of 16: one vector of three).
-            int lastBlock = (c.OutChannels - 1) / c.Panel * c.Panel + (c.OutChannels - 1) % c.Panel / nr * nr;
-            int tailNv = (c.OutChannels - lastBlock + isa.Width - 1) / isa.Width;
+            (int lastBlock, int tailNv) = LastBlock(c, isa, nr);
             string? tailKernel = tailNv < nv ? RequireKernel(isa, mr, tailNv, c.HasBias, c.Residual, c.Activation, ctx) : null;
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
-            p?.EmitSplitChannels(w, ctx, g, c.InChannels, inPlane);
+            p.EmitSplitChannels(w, ctx, g, c.InChannels, inPlane);
             // Tiles (panel, block of the panel, pixel tile), pixel tiles innermost: a block's weights stay in cache.
             ctx.ParallelFor(w, (long)panels * blocks * pixelTiles, b =>
             {
                 b.WriteLine($"int* pix = stackalloc int[{mr}];");
                 b.WriteLine($"long* offs = stackalloc long[{taps}];");
                 for (int t = 0; t < taps; t++) b.WriteLine($"offs[{t}] = {L(offsets[t])}L;");
-                b.WriteLine(p is null
-                    ? $"float* xb = X + (long)n * {L(c.InChannels * inPlane)}L;"
-                    : "float* xb = S;");
+                b.WriteLine("float* xb = S;");
                 b.OpenBlock("for (int t = pb; t < pe; t++)");
                 b.WriteLine($"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};");
                 b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {c.Panel} + rest % {blocks} * {nr};");
@@ -96,10 +91,10 @@ internal static class ChannelVectorConvEmitter
                 b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0), nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
                 b.OpenBlock($"for (int i = 0; i < {mr}; i++)");
                 b.WriteLine($"int q = {EmitContext.Math}.Min(p0 + i, {L(pixels - 1)});");
-                b.WriteLine(p is null ? "pix[i] = q;" : $"pix[i] = q / {g.OutW} * {p.Wq} + q % {g.OutW};");
+                b.WriteLine($"pix[i] = q / {g.OutW} * {p.Wq} + q % {g.OutW};");
                 b.CloseBlock();
                 b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
-                string args = $"(xb, {L(p is null ? inPlane : p.PlaneStride)}, offs, {taps}, {c.InChannels}, pix, " +
+                string args = $"(xb, {L(p.PlaneStride)}, offs, {taps}, {c.InChannels}, pix, " +
                     $"W + (long)panel * {L((long)k * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, {(bias is null ? "null" : $"{bias} + oc0")}, " +
                     $"Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
                 b.WriteLine(tailKernel is null ? kernel + args : $"if (oc0 == {lastBlock}) {tailKernel}{args} else {kernel}{args}");
@@ -107,6 +102,16 @@ internal static class ChannelVectorConvEmitter
             }, new[] { "n" });
             w.CloseBlock();
         });
+    }
+
+    /// <summary>
+    /// The first output channel of the block holding the last channels, and the vectors that block needs: it runs a
+    /// narrower kernel when that saves vectors (160 channels = 3 panels of 48 and one block of 16: one vector of three).
+    /// </summary>
+    private static (int LastBlock, int TailNv) LastBlock(ChannelVectorConvSpec c, Isa isa, int nr)
+    {
+        int last = (c.OutChannels - 1) / c.Panel * c.Panel + (c.OutChannels - 1) % c.Panel / nr * nr;
+        return (last, (c.OutChannels - last + isa.Width - 1) / isa.Width);
     }
 
     /// <summary>Floats per input channel of a packed 1x1 pixel tile (whole 256-bit vectors).</summary>
@@ -130,8 +135,7 @@ internal static class ChannelVectorConvEmitter
             int blocks = c.Panel / nr, ps = PackStride(mr);
             long pixelTiles = (pixels + mr - 1) / mr;
             string kernel = RequirePointwiseKernel(isa, mr, nv, c.HasBias, c.Residual, c.Activation, ctx);
-            int lastBlock = (c.OutChannels - 1) / c.Panel * c.Panel + (c.OutChannels - 1) % c.Panel / nr * nr;
-            int tailNv = (c.OutChannels - lastBlock + isa.Width - 1) / isa.Width;
+            (int lastBlock, int tailNv) = LastBlock(c, isa, nr);
             string? tailKernel = tailNv < nv ? RequirePointwiseKernel(isa, mr, tailNv, c.HasBias, c.Residual, c.Activation, ctx) : null;
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
             ctx.ParallelFor(w, pixelTiles * panels * blocks, b =>

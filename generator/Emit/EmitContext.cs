@@ -39,8 +39,11 @@ internal sealed class EmitContext
     public bool InParallelLayer => _parallel is not null;
 
     /// <summary>Starts a layer whose <see cref="ParallelFor"/> loops become worker parts; its parameters go in <c>args</c>.</summary>
-    public void BeginParallelLayer(string method, IReadOnlyList<(string Type, string Name)> parameters) =>
-        _parallel = new ParallelLayer(method, parameters);
+    /// <param name="method">The layer method.</param>
+    /// <param name="parameters">Its pointer parameters.</param>
+    /// <param name="workerScratch">Whether the pool gives each worker scratch for this layer (LayerEmitter.WorkerScratchBytes).</param>
+    public void BeginParallelLayer(string method, IReadOnlyList<(string Type, string Name)> parameters, bool workerScratch) =>
+        _parallel = new ParallelLayer(method, parameters) { WorkerScratch = workerScratch };
 
     /// <summary>Ends the parallel layer; returns its part methods, to be written after the layer method.</summary>
     public IReadOnlyList<string> EndParallelLayer()
@@ -73,6 +76,9 @@ internal sealed class EmitContext
             w.CloseBlock();
             return;
         }
+        // A private scratch the pool does not size for this layer would hand the workers too small a buffer.
+        if (privateScratch is not null && !_parallel.WorkerScratch)
+            throw new InvalidOperationException($"{_parallel.Method}: a private scratch loop in a layer without worker scratch (LayerEmitter.WorkerScratchBytes)");
         string part = $"{_parallel.Method}_Part{_parallel.Parts.Count}";
         var pw = new SourceWriter();
         pw.WriteLine($"/// <summary>Worker part {_parallel.Parts.Count} of {_parallel.Method}: its share of {Long(count)} iterations.</summary>");
@@ -105,6 +111,7 @@ internal sealed class EmitContext
         public string Method { get; } = method;
         public IReadOnlyList<(string Type, string Name)> Parameters { get; } = parameters;
         public List<string> Parts { get; } = new();
+        public bool WorkerScratch { get; init; }
     }
 
     /// <summary>Emits one branch per ISA of the profile (constant-folded by the JIT/AOT compiler).</summary>

@@ -43,7 +43,7 @@ internal static class LayerEmitter
         w.OpenBlock($"private static void {layer.MethodName}({parameters}, {EmitContext.RuntimeNs}.WorkerPool pool)");
         w.WriteLine($"nint* args = stackalloc nint[{typed.Count + EmitContext.MaxCarried + 1}];");
         for (int i = 0; i < typed.Count; i++) w.WriteLine($"args[{i}] = (nint){typed[i].Parameter};");
-        ctx.BeginParallelLayer(layer.MethodName, typed);
+        ctx.BeginParallelLayer(layer.MethodName, typed, WorkerScratchBytes(layer, ctx.Spec, ctx.Profile) > 0);
         EmitBody(layer, w, ctx);
         IReadOnlyList<string> parts = ctx.EndParallelLayer();
         w.CloseBlock();
