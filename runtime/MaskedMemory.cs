@@ -62,10 +62,9 @@ public static unsafe class MaskedMemory
             return;
         }
 #endif
-        uint bits = (uint)mask.ExtractMostSignificantBits();
-        if ((bits & (bits + 1)) == 0)
+        if (PrefixLength((uint)mask.ExtractMostSignificantBits()) is int count and >= 0)
         {
-            StoreFirst(address, BitOperations.PopCount(bits), value);
+            StoreFirst(address, count, value);
             return;
         }
         Avx.MaskStore(address, mask.GetLower(), value.GetLower());
@@ -86,14 +85,17 @@ public static unsafe class MaskedMemory
             return;
         }
 #endif
-        uint bits = (uint)mask.ExtractMostSignificantBits();
-        if ((bits & (bits + 1)) == 0)
+        if (PrefixLength((uint)mask.ExtractMostSignificantBits()) is int count and >= 0)
         {
-            StoreFirst(address, BitOperations.PopCount(bits), value);
+            StoreFirst(address, count, value);
             return;
         }
         Avx.MaskStore(address, mask, value);
     }
+
+    /// <summary>The number of selected lanes when the mask's lane bits select a prefix (lanes 0..n-1), else -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int PrefixLength(uint bits) => (bits & (bits + 1)) == 0 ? BitOperations.PopCount(bits) : -1;
 
     /// <summary>Stores the first <paramref name="count"/> (0..16) lanes of <paramref name="value"/> by whole, half, quarter, pair and single stores.</summary>
     /// <param name="address">Destination.</param>

@@ -177,8 +177,7 @@ internal static class ChannelVectorConvEmitter
     private static string RequirePointwiseKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
     {
         int width = isa.Width, nr = nv * width;
-        string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(bias ? "_Bias" : "")}{(residual ? "_Res" : "")}{ActivationEmitter.Name(act)}" +
-            (act.Kind is ActivationKind.Clip or ActivationKind.LeakyRelu ? "_" + GemmEmitter.ActivationKey(act) : "") + "_" + isa.Name;
+        string name = $"F32ConvChannelsPointwise_{mr}x{nr}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
         ctx.RequireHelper(name, w =>
         {
             int ps = PackStride(mr);
@@ -271,8 +270,7 @@ internal static class ChannelVectorConvEmitter
     private static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
     {
         int width = isa.Width, nr = nv * width;
-        string name = $"F32ConvChannels_{mr}x{nr}{(bias ? "_Bias" : "")}{(residual ? "_Res" : "")}{ActivationEmitter.Name(act)}" +
-            (act.Kind is ActivationKind.Clip or ActivationKind.LeakyRelu ? "_" + GemmEmitter.ActivationKey(act) : "") + "_" + isa.Name;
+        string name = $"F32ConvChannels_{mr}x{nr}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
         ctx.RequireHelper(name, w =>
         {
             string V = isa.VectorType;

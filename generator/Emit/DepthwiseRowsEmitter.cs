@@ -84,7 +84,7 @@ internal static class DepthwiseRowsEmitter
     public static void Emit(PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)
     {
         ConvGeometry g = f.Geometry;
-        int k = g.KernelH * g.KernelW, s = g.StrideW;
+        int k = g.KernelH * g.KernelW;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
         outer.WriteLine("// planes: batch x channels, row by row from the input (S: each worker's zero row for the padding rows)");
         ctx.ParallelFor(outer, (long)f.Batch * f.Channels, w =>

@@ -188,8 +188,7 @@ internal static class DirectConvEmitter
     private static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
     {
         int nr = nv * isa.Width;
-        string name = $"F32ConvDirect_{mr}x{nr}{(bias ? "_Bias" : "")}{(residual ? "_Res" : "")}{ActivationEmitter.Name(act)}" +
-            (act.Kind is ActivationKind.Clip or ActivationKind.LeakyRelu ? "_" + GemmEmitter.ActivationKey(act) : "") + "_" + isa.Name;
+        string name = $"F32ConvDirect_{mr}x{nr}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
         ctx.RequireHelper(name, w =>
         {
             w.WriteLine($"/// <summary>{mr}x{nr} fp32 direct-convolution micro-kernel ({isa.Name}): C = act(sum over channels and taps of A x B + bias).</summary>");

@@ -130,13 +130,20 @@ internal static class GemmEmitter
     {
         string aName = g.ALayout == GemmALayout.Packed ? "PackedA" : "RowA";
         string biasName = g.Bias switch { GemmBias.PerRow => "_BiasRow", GemmBias.PerColumn => "_BiasCol", _ => "" };
-        string name = $"F32Gemm_{tile.MR}x{tile.NR}_{aName}{biasName}{(g.Residual ? "_Res" : "")}{ActivationEmitter.Name(g.Activation)}" +
-            (g.Activation.Kind is ActivationKind.Clip or ActivationKind.LeakyRelu ? "_" + ActivationKey(g.Activation) : "") + "_" + tile.Isa.Name;
+        string name = $"F32Gemm_{tile.MR}x{tile.NR}_{aName}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
         ctx.RequireHelper(name, w => EmitKernel(name, g, tile, w));
         return name;
     }
 
-    internal static string ActivationKey(Activation a) =>
+    /// <summary>
+    /// The part of a micro-kernel's name its epilogue and ISA fix: bias, residual, activation (with a hash of its
+    /// parameters when it has any) and ISA, so kernels of one shape but different epilogues get different names.
+    /// </summary>
+    internal static string EpilogueSuffix(string bias, bool residual, Activation act, Isa isa) =>
+        $"{bias}{(residual ? "_Res" : "")}{ActivationEmitter.Name(act)}" +
+        (act.Kind is ActivationKind.Clip or ActivationKind.LeakyRelu ? "_" + ActivationKey(act) : "") + "_" + isa.Name;
+
+    private static string ActivationKey(Activation a) =>
         Hashing.Combine(Hashing.Combine(Hashing.Start, (ulong)System.BitConverter.DoubleToInt64Bits(a.Alpha)), (ulong)System.BitConverter.DoubleToInt64Bits(a.Beta))
             .ToString("x8", System.Globalization.CultureInfo.InvariantCulture).Substring(0, 8);
 
