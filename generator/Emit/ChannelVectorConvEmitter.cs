@@ -186,23 +186,22 @@ internal static class ChannelVectorConvEmitter
             w.WriteLine(EmitContext.MethodImpl);
             w.WriteLine(EmitContext.SkipLocalsInit);
             w.OpenBlock($"private static void {name}(float* x, int channels, float* w, nint ldw, float* bias, float* y, nint ldy, float* r, int mc, int nc)");
-            GemmEmitter.DeclareAccumulators(w, isa, mr, nv);
+            GemmEmitter.DeclareAccumulators(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
             w.OpenBlock("for (int ch = 0; ch < channels; ch++)");
             GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x[{i}]");
             w.WriteLine($"x += {ps};");
             w.WriteLine("w += ldw;");
             w.CloseBlock();
-            EmitTransposedEpilogue(w, isa, mr, nv, bias, residual, act);
+            EmitTransposedEpilogue(w, isa, mr, nv, residual, act);
             w.CloseBlock();
         });
         return name;
     }
 
-    /// <summary>Bias per output channel (the lanes), then the tile transposed into Y (with the residual and activation).</summary>
-    private static void EmitTransposedEpilogue(SourceWriter w, Isa isa, int mr, int nv, bool bias, bool residual, Activation act)
+    /// <summary>The tile (bias included: the accumulators start from it) transposed into Y (with the residual and activation).</summary>
+    private static void EmitTransposedEpilogue(SourceWriter w, Isa isa, int mr, int nv, bool residual, Activation act)
     {
         int nr = nv * isa.Width;
-        GemmEmitter.AddBias(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
         bool heavy = ActivationEmitter.IsHeavy(act);
         if (!isa.IsScalar && isa.HasMaskedMemory && mr <= 8 && isa.Width % 8 == 0 && !(heavy && residual))
         {
@@ -279,7 +278,7 @@ internal static class ChannelVectorConvEmitter
             w.WriteLine(EmitContext.MethodImpl);
             w.WriteLine(EmitContext.SkipLocalsInit);
             w.OpenBlock($"private static void {name}(float* x, nint cs, long* offs, int taps, int channels, int* pix, float* w, nint ldw, float* bias, float* y, nint ldy, float* r, int mc, int nc)");
-            GemmEmitter.DeclareAccumulators(w, isa, mr, nv);
+            GemmEmitter.DeclareAccumulators(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
             for (int i = 0; i < mr; i++) w.WriteLine($"float* x{i} = x + pix[{i}];");
             w.OpenBlock("for (int ch = 0; ch < channels; ch++)");
             w.OpenBlock("for (int tap = 0; tap < taps; tap++)");
@@ -289,7 +288,7 @@ internal static class ChannelVectorConvEmitter
             w.CloseBlock();
             for (int i = 0; i < mr; i++) w.WriteLine($"x{i} += cs;");
             w.CloseBlock();
-            EmitTransposedEpilogue(w, isa, mr, nv, bias, residual, act);
+            EmitTransposedEpilogue(w, isa, mr, nv, residual, act);
             w.CloseBlock();
         });
         return name;
