@@ -57,7 +57,8 @@ internal static class DirectConvEmitter
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i).MR}x{profile.Tile(i).NR} ({profile.Isas[i].Name})");
         yield return "tiles MRxNR: " + string.Join(", ", tiles) + $"; epilogue: bias{(d.Residual ? "; residual and " : "; ")}activation {d.Activation} " +
-            (d.Residual && !UsesRows(g, p) ? "applied while compacting" : "in the kernel");
+            (d.Residual && !UsesRows(g, p) ? "applied while compacting" : "in the kernel") +
+            (d.PrefetchOutput && UsesRows(g, p) ? "; output lines prefetched per tile (output above the profile's OutputPrefetchBytes)" : "");
     }
 
     public static void Emit(DirectConvSpec d, string? bias, string? residual, SourceWriter w, EmitContext ctx)
@@ -152,10 +153,11 @@ internal static class DirectConvEmitter
         {
             GemmTile tile = ctx.Profile.Tile(index);
             int nr = tile.NR;
-            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, loop.Residual, loop.Activation, ctx);
+            bool prefetch = d.PrefetchOutput && loop.Rows > 1;
+            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, loop.Residual, loop.Activation, prefetch, ctx);
             int full = loop.Width / nr * nr, rem = loop.Width - full;
             int tailNv = (rem + isa.Width - 1) / isa.Width;
-            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, loop.Residual, loop.Activation, ctx) : null;
+            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, loop.Residual, loop.Activation, prefetch, ctx) : null;
             long colTiles = (loop.Width + nr - 1) / nr;
             long perRow = colTiles * mTiles, perGroup = loop.Rows * perRow;
             ctx.ParallelFor(w, d.Groups * perGroup, b =>
@@ -185,17 +187,17 @@ internal static class DirectConvEmitter
     }
 
     /// <summary>The shared micro-kernel: per input channel, per tap, one rank-1 update with B at b + offs[t].</summary>
-    private static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
+    private static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, bool prefetchC, EmitContext ctx)
     {
         int nr = nv * isa.Width;
-        string name = $"F32ConvDirect_{mr}x{nr}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
+        string name = $"F32ConvDirect_{mr}x{nr}{(prefetchC ? "_PfC" : "")}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
         ctx.RequireHelper(name, w =>
         {
             w.WriteLine($"/// <summary>{mr}x{nr} fp32 direct-convolution micro-kernel ({isa.Name}): C = act(sum over channels and taps of A x B + bias).</summary>");
             w.WriteLine($"/// <remarks>A packed [channels][taps][{mr}]; B row (channel c, tap t) at b + c * cs + offs[t]; C (and R) rows every ldc (ldr); mc/nc valid rows/columns.</remarks>");
             GemmEmitter.EmitTile(w,
                 $"private static void {name}(float* a, float* b, nint cs, long* offs, int taps, float* c, nint ldc, float* r, nint ldr, int channels, float* bias, int mc, int nc)",
-                isa, mr, nv, bias ? GemmBias.PerRow : GemmBias.None, residual, act, body =>
+                isa, mr, nv, bias ? GemmBias.PerRow : GemmBias.None, residual, act, prefetchC, body =>
                 {
                     body.OpenBlock("for (int ch = 0; ch < channels; ch++)");
                     body.OpenBlock("for (int tap = 0; tap < taps; tap++)");

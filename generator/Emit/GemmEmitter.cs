@@ -32,7 +32,8 @@ internal static class GemmEmitter
             tiles.Add($"{t.MR}x{t.NR} ({t.Isa.Name})");
         }
         yield return "tiles MRxNR: " + string.Join(", ", tiles) +
-            $"; epilogue: bias {g.Bias}{(g.Residual ? " + residual" : "")}, activation {g.Activation}";
+            $"; epilogue: bias {g.Bias}{(g.Residual ? " + residual" : "")}, activation {g.Activation}" +
+            (g.PrefetchC ? "; output lines prefetched per tile (output above the profile's OutputPrefetchBytes)" : "");
     }
 
     public static void EmitBody(GemmSpec g, Names n, SourceWriter w, EmitContext ctx)
@@ -130,7 +131,7 @@ internal static class GemmEmitter
     {
         string aName = g.ALayout == GemmALayout.Packed ? "PackedA" : "RowA";
         string biasName = g.Bias switch { GemmBias.PerRow => "_BiasRow", GemmBias.PerColumn => "_BiasCol", _ => "" };
-        string name = $"F32Gemm_{tile.MR}x{tile.NR}_{aName}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
+        string name = $"F32Gemm_{tile.MR}x{tile.NR}_{aName}{(g.PrefetchC ? "_PfC" : "")}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
         ctx.RequireHelper(name, w => EmitKernel(name, g, tile, w));
         return name;
     }
@@ -156,7 +157,7 @@ internal static class GemmEmitter
         w.WriteLine($"/// <remarks>A {(packedA ? $"packed [k][{mr}]" : "row-major (rows past mc clamped)")}; B rows of {nr} floats every ldb; " +
             "mc/nc give the valid rows/columns of this tile (partial tiles go through a scalar epilogue).</remarks>");
         EmitTile(w, $"private static void {name}(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, float* r, nint ldr, int mc, int nc)",
-            isa, mr, nv, g.Bias, g.Residual, g.Activation, body =>
+            isa, mr, nv, g.Bias, g.Residual, g.Activation, g.PrefetchC, body =>
             {
                 if (!packedA)
                 {
@@ -190,7 +191,7 @@ internal static class GemmEmitter
     /// (bias, residual, activation) with a vector path for full tiles and a scalar one for partial tiles (mc x nc valid).
     /// </summary>
     internal static void EmitTile(SourceWriter w, string signature, Isa isa, int mr, int nv, GemmBias bias, bool residual, Activation act,
-        System.Action<SourceWriter> accumulate)
+        bool prefetchC, System.Action<SourceWriter> accumulate)
     {
         int width = isa.Width, nr = nv * width;
         string V = isa.VectorType;
@@ -198,6 +199,16 @@ internal static class GemmEmitter
         w.WriteLine(EmitContext.SkipLocalsInit);
         w.OpenBlock(signature);
         DeclareAccumulators(w, isa, mr, nv, bias);
+        if (prefetchC && isa.Prefetch("c") is not null)
+        {
+            // The destination lines (64 bytes each) of the MR rows, read for ownership while the tile computes (rows past
+            // mc point into the next planes or past the tensor: a prefetch never faults).
+            w.WriteLine("// Prefetch the output lines this tile stores (a large output: its stores would wait on memory).");
+            for (int i = 0; i < mr; i++)
+            {
+                for (int col = 0; col < nr; col += 16) w.WriteLine(isa.Prefetch($"c{(i == 0 ? "" : $" + {i} * ldc")}{(col == 0 ? "" : $" + {col}")}")!);
+            }
+        }
         accumulate(w);
 
         // Exp-based activations run after the stores, over the stored rows (see ActivationEmitter.IsHeavy).

@@ -68,6 +68,8 @@ internal sealed record GemmSpec : KernelSpec
     public long Ldr { get; init; }
     public required Activation Activation { get; init; }
     public required int MR { get; init; }
+    /// <summary>Tiles prefetch the lines of C they will store (a large output: see TargetProfile.OutputPrefetchBytes).</summary>
+    public bool PrefetchC { get; init; }
     public int Groups { get; init; } = 1;
     public long AGroupStride { get; init; }
     public long BGroupStride { get; init; }
@@ -203,7 +205,11 @@ internal sealed record PlaneFilterSpec(
 /// </summary>
 internal sealed record DirectConvSpec(
     int Batch, int Groups, int InChannels, int OutChannels, ConvGeometry Geometry, bool HasBias, bool Residual,
-    Activation Activation, int MR) : KernelSpec;
+    Activation Activation, int MR) : KernelSpec
+{
+    /// <summary>Row-mode tiles prefetch the output lines they will store (a large output: see TargetProfile.OutputPrefetchBytes).</summary>
+    public bool PrefetchOutput { get; init; }
+}
 
 /// <summary>
 /// A 3x3, stride-1 convolution by Winograd F(2x2, 3x3) (Emit/WinogradEmitter): per band of BandRows rows of 2x2 output

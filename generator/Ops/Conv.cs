@@ -135,12 +135,13 @@ internal sealed class Conv : OpHandler
                 packParameters, packedA, new[] { groups, (m + mr - 1) / mr, k, mr }))
             : ctx.RuntimePack(node, "W", "PackA", w, new[] { "null" }.Concat(packParameters).ToArray(), packedA);
 
+        bool prefetchOutput = profile.OutputPrefetchBytes > 0 && (long)xs[0] * oc * outPlane * sizeof(float) >= profile.OutputPrefetchBytes;
         // A 1x1, stride-1, unpadded convolution reads its input in place as the GEMM's B (rows of pixels), when the input
         // lives in the arena (the kernel may over-read a tile past a row end into the arena's padding).
         if (!unitWindow || x.IsGraphInput || x.IsGraphOutput)
         {
             // Direct convolution on phase planes: no im2col panels (Emit/DirectConvEmitter).
-            var direct = new DirectConvSpec(xs[0], groups, cg, m, geometry, b is not null, r is not null, act, mr);
+            var direct = new DirectConvSpec(xs[0], groups, cg, m, geometry, b is not null, r is not null, act, mr) { PrefetchOutput = prefetchOutput };
             ctx.AddLayer(node, direct, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, Emit.DirectConvEmitter.ScratchFloats(direct)));
             return;
         }
@@ -157,6 +158,7 @@ internal sealed class Conv : OpHandler
             Residual = r is not null,
             Activation = act,
             MR = mr,
+            PrefetchC = prefetchOutput,
             Groups = groups,
             AGroupStride = packedA / groups,
             BGroupStride = cg * inPlane,

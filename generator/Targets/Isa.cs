@@ -8,8 +8,9 @@ namespace ModelGen.Generator.Targets;
 /// <summary>A vector ISA as C# text: the generated code has one branch per ISA, guarded by <see cref="Guard"/>.</summary>
 internal sealed class Isa
 {
-    private Isa(string name, string guard, string vectorType, int width, string staticType, string fma, string maxMin, string? maskClass = null)
+    private Isa(string name, string guard, string vectorType, int width, string staticType, string fma, string maxMin, string? maskClass = null, string? prefetch = null)
     {
+        PrefetchFormat = prefetch;
         MaskClass = maskClass;
         MaxMinClass = maxMin;
         Name = name;
@@ -34,17 +35,18 @@ internal sealed class Isa
     /// <summary>The intrinsic class with masked loads and stores of this width (null: none).</summary>
     private string? MaskClass { get; }
     public bool HasMaskedMemory => MaskClass is not null;
+    private string? PrefetchFormat { get; }
 
     private const string X86 = "global::System.Runtime.Intrinsics.X86.";
     private const string Ri = "global::System.Runtime.Intrinsics.";
 
     public static readonly Isa Avx512 = new(
         "Avx512", X86 + "Avx512F.IsSupported", Ri + "Vector512<float>", 16, Ri + "Vector512",
-        X86 + "Avx512F.FusedMultiplyAdd({0}, {1}, {2})", X86 + "Avx512F", X86 + "Avx512F");
+        X86 + "Avx512F.FusedMultiplyAdd({0}, {1}, {2})", X86 + "Avx512F", X86 + "Avx512F", X86 + "Sse.Prefetch0({0});");
 
     public static readonly Isa Avx2 = new(
         "Avx2", X86 + "Fma.IsSupported && " + X86 + "Avx2.IsSupported", Ri + "Vector256<float>", 8, Ri + "Vector256",
-        X86 + "Fma.MultiplyAdd({0}, {1}, {2})", X86 + "Avx", X86 + "Avx");
+        X86 + "Fma.MultiplyAdd({0}, {1}, {2})", X86 + "Avx", X86 + "Avx", X86 + "Sse.Prefetch0({0});");
 
     public static readonly Isa Neon = new(
         "Neon", "global::System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported", Ri + "Vector128<float>", 4, Ri + "Vector128",
@@ -78,6 +80,9 @@ internal sealed class Isa
 
     /// <summary>Loads the lanes selected by <paramref name="mask"/> (zero elsewhere; no access to the others).</summary>
     public string MaskLoad(string pointer, string mask) => $"{EmitContext.RuntimeNs}.MaskedMemory.Load({pointer}, {mask})";
+
+    /// <summary>A statement prefetching the cache line at <paramref name="pointer"/> into all levels (null: this ISA has none).</summary>
+    public string? Prefetch(string pointer) => PrefetchFormat is null ? null : string.Format(PrefetchFormat, pointer);
 
     public string GetElement(string v, string i) => IsScalar ? v : $"{StaticType}.GetElement({v}, {i})";
 }

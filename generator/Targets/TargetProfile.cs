@@ -35,6 +35,14 @@ internal sealed class TargetProfile
     /// <summary>3x3 stride-1 convolutions may lower to Winograd F(2x2, 3x3) where the cost model favours it (needs a zip per vector ISA).</summary>
     public bool Winograd { get; init; }
 
+    /// <summary>
+    /// Register-blocked tiles that store straight into a layer output of at least this many bytes prefetch their
+    /// destination lines when the tile starts (0: never). A tile writes MR rows in MR different output planes; a large
+    /// early layer has dozens of such write streams, more than the hardware prefetcher follows, and every store then
+    /// waits for its line (read for ownership) from memory. The prefetch overlaps that read with the tile's arithmetic.
+    /// </summary>
+    public long OutputPrefetchBytes { get; init; }
+
     public GemmTile Tile(int isaIndex) => new(Isas[isaIndex], GemmMR, GemmNV[isaIndex]);
 
     /// <summary>Output channels per packed weight panel of the channel-vectorised convolution (0: not used).</summary>
@@ -57,6 +65,9 @@ internal sealed class TargetProfile
         ChannelPanel = 48,
         ChannelTileMR = new[] { 7, 6, 1 },
         ChannelTileNV = new[] { 3, 2, 16 },
+        // One core's L2 (1 MiB on Zen 4/5, 1.25-2 MiB on recent Intel cores): larger outputs stream from memory. Measured
+        // on 3-channel stems with cold caches: 11-20% faster; unchanged with warm caches.
+        OutputPrefetchBytes = 1 << 20,
     };
 
     public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };
