@@ -60,7 +60,7 @@ public sealed class KernelShapeTests
         // (1x1 with a one-vector tail block, and 3x3 on phase planes).
         { "channels-pointwise-silu-plain", 24, 7, 7, 64, 1, 1, 0, 1, 1, false, "Silu", "lowering: channel-vectorised" },
         { "channels-3x3-silu", 16, 7, 7, 48, 3, 1, 1, 1, 1, false, "Silu", "lowering: channel-vectorised" },
-        // Outputs above the profile's OutputPrefetchBytes (1 MiB): the tiles prefetch their destination lines (a 3-channel
+        // Outputs above the profile's OutputPrefetchBytes (512 KiB): the tiles prefetch their destination lines (a 3-channel
         // stride-2 stem in row mode, and a 1x1 GEMM at 112x112).
         { "rows-prefetch-residual-silu", 3, 224, 224, 24, 3, 2, 1, 1, 1, true, "Silu", "output lines prefetched per tile" },
         { "pointwise-prefetch-silu", 16, 112, 112, 24, 1, 1, 0, 1, 1, false, "Silu", "output lines prefetched per tile" },
