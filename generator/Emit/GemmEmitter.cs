@@ -306,13 +306,9 @@ internal static class GemmEmitter
         }
         for (int i = 0; i < mr; i++)
         {
-            string init = bias switch
-            {
-                GemmBias.PerRow => $"bv{i}",
-                _ => isa.Zero,
-            };
             if (bias == GemmBias.PerRow) w.WriteLine($"{V} bv{i} = {isa.Broadcast(i == 0 ? "bias[0]" : $"bias[{EmitContext.Math}.Min({i}, mc - 1)]")};");
-            w.WriteLine($"{V} {string.Join(", ", Range(nv, j => $"acc{i}x{j} = {(bias == GemmBias.PerColumn ? $"bv{j}" : init)}"))};");
+            string Init(int j) => bias switch { GemmBias.PerRow => $"bv{i}", GemmBias.PerColumn => $"bv{j}", _ => isa.Zero };
+            w.WriteLine($"{V} {string.Join(", ", Range(nv, j => $"acc{i}x{j} = {Init(j)}"))};");
         }
     }
 
