@@ -28,7 +28,7 @@ internal static class GemmEmitter
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
         {
-            GemmTile t = profile.Tile(i);
+            GemmTile t = TileFor(g, g.ALayout == GemmALayout.Packed ? profile.Tile(i, g.MR) : profile.Tile(i));
             tiles.Add($"{t.MR}x{t.NR} ({t.Isa.Name})");
         }
         yield return "tiles MRxNR: " + string.Join(", ", tiles) +
@@ -38,7 +38,7 @@ internal static class GemmEmitter
 
     public static void EmitBody(GemmSpec g, Names n, SourceWriter w, EmitContext ctx)
     {
-        ctx.PerIsa(w, (isa, index) => EmitDriver(g, n, TileFor(g, ctx.Profile.Tile(index)), w, ctx));
+        ctx.PerIsa(w, (isa, index) => EmitDriver(g, n, TileFor(g, g.ALayout == GemmALayout.Packed ? ctx.Profile.Tile(index, g.MR) : ctx.Profile.Tile(index)), w, ctx));
     }
 
     /// <summary>

@@ -128,6 +128,10 @@ internal sealed class Conv : OpHandler
             return;
         }
         int n = (int)outPlane;
+        // A 1x1, stride-1, unpadded convolution reads its input in place as the GEMM's B (rows of pixels), when the input
+        // lives in the arena (the kernel may over-read a tile past a row end into the arena's padding).
+        bool gemm = unitWindow && !x.IsGraphInput && !x.IsGraphOutput;
+        if (gemm) mr = profile.GemmMRFor(m);
         long packedA = (long)groups * ((m + mr - 1) / mr) * mr * k;
         string[] packParameters = { LoweringContext.Lit.Int(groups), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) };
         Operand packedW = w.Constant is not null
@@ -136,9 +140,7 @@ internal sealed class Conv : OpHandler
             : ctx.RuntimePack(node, "W", "PackA", w, new[] { "null" }.Concat(packParameters).ToArray(), packedA);
 
         bool prefetchOutput = profile.OutputPrefetchBytes > 0 && (long)xs[0] * oc * outPlane * sizeof(float) >= profile.OutputPrefetchBytes;
-        // A 1x1, stride-1, unpadded convolution reads its input in place as the GEMM's B (rows of pixels), when the input
-        // lives in the arena (the kernel may over-read a tile past a row end into the arena's padding).
-        if (!unitWindow || x.IsGraphInput || x.IsGraphOutput)
+        if (!gemm)
         {
             // Direct convolution on phase planes: no im2col panels (Emit/DirectConvEmitter).
             var direct = new DirectConvSpec(xs[0], groups, cg, m, geometry, b is not null, r is not null, act, mr) { PrefetchOutput = prefetchOutput };

@@ -43,6 +43,22 @@ internal sealed class TargetProfile
     /// </summary>
     public long OutputPrefetchBytes { get; init; }
 
+    /// <summary>
+    /// Rows of the alternative weight panels for 1x1 convolutions (GEMM) whose output channels are a multiple of it but
+    /// not of <see cref="GemmMR"/>, up to <see cref="AltGemmMaxM"/> (0: none): 16 or 32 channels in 6-row panels compute
+    /// 18 or 36 rows, 12.5% of the work for nothing.
+    /// </summary>
+    public int AltGemmMR { get; init; }
+    public int AltGemmMaxM { get; init; }
+    /// <summary>Column vectors per tile with <see cref="AltGemmMR"/> rows, per ISA.</summary>
+    public IReadOnlyList<int> AltGemmNV { get; init; } = Array.Empty<int>();
+
+    /// <summary>The panel rows for a 1x1 convolution (GEMM) with <paramref name="m"/> output channels.</summary>
+    public int GemmMRFor(int m) => AltGemmMR > 0 && m % GemmMR != 0 && m % AltGemmMR == 0 && m <= AltGemmMaxM ? AltGemmMR : GemmMR;
+
+    /// <summary>The tile of an ISA path for weight panels of <paramref name="mr"/> rows.</summary>
+    public GemmTile Tile(int isaIndex, int mr) => mr == GemmMR ? Tile(isaIndex) : new(Isas[isaIndex], mr, AltGemmNV[isaIndex]);
+
     public GemmTile Tile(int isaIndex) => new(Isas[isaIndex], GemmMR, GemmNV[isaIndex]);
 
     /// <summary>Output channels per packed weight panel of the channel-vectorised convolution (0: not used).</summary>
@@ -59,6 +75,10 @@ internal sealed class TargetProfile
         // 6 rows x 4 zmm = 24 accumulators (of 32 zmm); 6 x 2 ymm = 12 (of 16 ymm); scalar 6 x 4.
         GemmMR = 6,
         GemmNV = new[] { 4, 2, 4 },
+        // 8 rows x 3 zmm = 24 accumulators; 8 x 1 ymm = 8 (of 16 ymm); scalar 8 x 2.
+        AltGemmMR = 8,
+        AltGemmMaxM = 32,
+        AltGemmNV = new[] { 3, 1, 2 },
         PackedBNR = 64,
         Winograd = true,
         // 7 pixels x 3 zmm (21 accumulators): a 7x7 plane is 7 whole tiles; AVX2 6 x 2 ymm; scalar 1 x 16.

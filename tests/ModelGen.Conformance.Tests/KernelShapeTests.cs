@@ -64,6 +64,10 @@ public sealed class KernelShapeTests
         // stride-2 stem in row mode, and a 1x1 GEMM at 112x112).
         { "rows-prefetch-residual-silu", 3, 224, 224, 24, 3, 2, 1, 1, 1, true, "Silu", "output lines prefetched per tile" },
         { "pointwise-prefetch-silu", 16, 112, 112, 24, 1, 1, 0, 1, 1, false, "Silu", "output lines prefetched per tile" },
+        // 16 and 32 output channels: 8-row weight panels (the profile's AltGemmMR), with a narrower last column tile
+        // (N = 300: 6 x 48 + 12) and a residual.
+        { "pointwise-8-rows", 24, 15, 20, 16, 1, 1, 0, 1, 1, true, "Relu", "tiles MRxNR: 8x48 (Avx512), 8x8 (Avx2), 8x2 (Scalar)" },
+        { "pointwise-8-rows-silu", 40, 9, 9, 32, 1, 1, 0, 1, 1, false, "Silu", "tiles MRxNR: 8x48 (Avx512)" },
     };
 
     [Theory]
