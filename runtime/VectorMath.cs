@@ -124,13 +124,13 @@ public static class VectorMath
     /// <param name="x">The inputs.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Sigmoid(Vector512<float> x) =>
-        Avx512F.IsSupported ? Vector512<float>.One / LogisticDenominator(Avx512F.Max(Vector512.Create(SiluFloor), x)) : Vector512<float>.One / (Vector512<float>.One + Exp(-x));
+        Avx512F.IsSupported ? Vector512<float>.One / LogisticDenominator(Avx512F.Max(Vector512.Create(LogisticFloor), x)) : Vector512<float>.One / (Vector512<float>.One + Exp(-x));
 
     /// <summary>1 / (1 + e^-x) per lane.</summary>
     /// <param name="x">The inputs.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Sigmoid(Vector256<float> x) =>
-        Fma.IsSupported && Avx2.IsSupported ? Vector256<float>.One / LogisticDenominator(Avx.Max(Vector256.Create(SiluFloor), x)) : Vector256<float>.One / (Vector256<float>.One + Exp(-x));
+        Fma.IsSupported && Avx2.IsSupported ? Vector256<float>.One / LogisticDenominator(Avx.Max(Vector256.Create(LogisticFloor), x)) : Vector256<float>.One / (Vector256<float>.One + Exp(-x));
 
     /// <summary>1 / (1 + e^-x) per lane.</summary>
     /// <param name="x">The inputs.</param>
@@ -142,8 +142,8 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Silu(Vector512<float> x)
     {
-        if (!Avx512F.IsSupported) return Vector512.Max(x, Vector512.Create(SiluFloor)) / (Vector512<float>.One + Exp(-x));
-        Vector512<float> xf = Avx512F.Max(Vector512.Create(SiluFloor), x);
+        if (!Avx512F.IsSupported) return Vector512.Max(x, Vector512.Create(LogisticFloor)) / (Vector512<float>.One + Exp(-x));
+        Vector512<float> xf = Avx512F.Max(Vector512.Create(LogisticFloor), x);
         return xf / LogisticDenominator(xf);
     }
 
@@ -152,8 +152,8 @@ public static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Silu(Vector256<float> x)
     {
-        if (!(Fma.IsSupported && Avx2.IsSupported)) return Vector256.Max(x, Vector256.Create(SiluFloor)) / (Vector256<float>.One + Exp(-x));
-        Vector256<float> xf = Avx.Max(Vector256.Create(SiluFloor), x);
+        if (!(Fma.IsSupported && Avx2.IsSupported)) return Vector256.Max(x, Vector256.Create(LogisticFloor)) / (Vector256<float>.One + Exp(-x));
+        Vector256<float> xf = Avx.Max(Vector256.Create(LogisticFloor), x);
         return xf / LogisticDenominator(xf);
     }
 
@@ -161,13 +161,13 @@ public static class VectorMath
     /// <param name="x">The inputs.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Silu(Vector128<float> x) =>
-        (Sse.IsSupported ? Sse.Max(Vector128.Create(SiluFloor), x) : Vector128.Max(x, Vector128.Create(SiluFloor))) / (Vector128<float>.One + Exp(-x));
+        (Sse.IsSupported ? Sse.Max(Vector128.Create(LogisticFloor), x) : Vector128.Max(x, Vector128.Create(LogisticFloor))) / (Vector128<float>.One + Exp(-x));
 
     /// <summary>
     /// The floor of the logistic functions' input: below -100 sigmoid(x) and silu(x) are 0 to float precision, and
     /// without it a huge |x| would reach the exp reduction (maxps keeps a NaN: it returns its second operand).
     /// </summary>
-    private const float SiluFloor = -100f;
+    private const float LogisticFloor = -100f;
 
     /// <summary>The cap of the logistic denominator's exponent: e^-87 is a normal float, and sigmoid(87) is 1.</summary>
     private const float LogisticCap = 87f;
@@ -255,7 +255,7 @@ public static class VectorMath
     /// <param name="x">The input.</param>
     public static float Silu(float x)
     {
-        x = System.MathF.Max(x, SiluFloor); // -inf / inf would be NaN (the limit is 0); MathF.Max keeps a NaN
+        x = System.MathF.Max(x, LogisticFloor); // -inf / inf would be NaN (the limit is 0); MathF.Max keeps a NaN
         return x / (1f + System.MathF.Exp(-x));
     }
 

@@ -44,6 +44,9 @@ internal static class DirectConvEmitter
         return rowWaste <= flatWaste + 0.05;
     }
 
+    /// <summary>Only row-mode tiles store into Y (flat mode stores into the scratch buffer): they prefetch a large output.</summary>
+    private static bool PrefetchesOutput(DirectConvSpec d, PhasePlanes p) => d.PrefetchOutput && UsesRows(d.Geometry, p);
+
     public static IEnumerable<string> Remarks(DirectConvSpec d, TargetProfile profile)
     {
         ConvGeometry g = d.Geometry;
@@ -58,7 +61,7 @@ internal static class DirectConvEmitter
         for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i).MR}x{profile.Tile(i).NR} ({profile.Isas[i].Name})");
         yield return "tiles MRxNR: " + string.Join(", ", tiles) + $"; epilogue: bias{(d.Residual ? "; residual and " : "; ")}activation {d.Activation} " +
             (d.Residual && !UsesRows(g, p) ? "applied while compacting" : "in the kernel") +
-            (d.PrefetchOutput && UsesRows(g, p) ? "; output lines prefetched per tile (output above the profile's OutputPrefetchBytes)" : "");
+            (PrefetchesOutput(d, p) ? GemmEmitter.PrefetchRemark : "");
     }
 
     public static void Emit(DirectConvSpec d, string? bias, string? residual, SourceWriter w, EmitContext ctx)
@@ -153,7 +156,7 @@ internal static class DirectConvEmitter
         {
             GemmTile tile = ctx.Profile.Tile(index);
             int nr = tile.NR;
-            bool prefetch = d.PrefetchOutput && loop.Rows > 1;
+            bool prefetch = PrefetchesOutput(d, p);
             string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, loop.Residual, loop.Activation, prefetch, ctx);
             int full = loop.Width / nr * nr, rem = loop.Width - full;
             int tailNv = (rem + isa.Width - 1) / isa.Width;
@@ -190,7 +193,7 @@ internal static class DirectConvEmitter
     private static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, bool prefetchC, EmitContext ctx)
     {
         int nr = nv * isa.Width;
-        string name = $"F32ConvDirect_{mr}x{nr}{(prefetchC ? "_PfC" : "")}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
+        string name = $"F32ConvDirect_{mr}x{nr}{GemmEmitter.PrefetchSuffix(prefetchC)}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
         ctx.RequireHelper(name, w =>
         {
             w.WriteLine($"/// <summary>{mr}x{nr} fp32 direct-convolution micro-kernel ({isa.Name}): C = act(sum over channels and taps of A x B + bias).</summary>");

@@ -28,25 +28,29 @@ internal static class GemmEmitter
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
         {
-            GemmTile t = TileFor(g, g.ALayout == GemmALayout.Packed ? profile.Tile(i, g.MR) : profile.Tile(i));
+            GemmTile t = TileFor(g, profile, i);
             tiles.Add($"{t.MR}x{t.NR} ({t.Isa.Name})");
         }
         yield return "tiles MRxNR: " + string.Join(", ", tiles) +
             $"; epilogue: bias {g.Bias}{(g.Residual ? " + residual" : "")}, activation {g.Activation}" +
-            (g.PrefetchC ? "; output lines prefetched per tile (output above the profile's OutputPrefetchBytes)" : "");
+            (g.PrefetchC ? PrefetchRemark : "");
     }
 
     public static void EmitBody(GemmSpec g, Names n, SourceWriter w, EmitContext ctx)
     {
-        ctx.PerIsa(w, (isa, index) => EmitDriver(g, n, TileFor(g, g.ALayout == GemmALayout.Packed ? ctx.Profile.Tile(index, g.MR) : ctx.Profile.Tile(index)), w, ctx));
+        ctx.PerIsa(w, (isa, index) => EmitDriver(g, n, TileFor(g, ctx.Profile, index), w, ctx));
     }
 
     /// <summary>
     /// The profile's tile, with fewer rows when A is row-major and has fewer rows than MR (a fully connected layer at
     /// batch 1 is a GEMV: clamped duplicate rows would multiply the work by MR for nothing).
     /// </summary>
-    private static GemmTile TileFor(GemmSpec g, GemmTile tile) =>
-        g.ALayout == GemmALayout.RowMajor && g.M < tile.MR ? tile with { MR = g.M } : tile;
+    private static GemmTile TileFor(GemmSpec g, TargetProfile profile, int isaIndex)
+    {
+        // Packed weights come in panels of g.MR rows (the profile's GemmMR or its AltGemmMR).
+        GemmTile tile = g.ALayout == GemmALayout.Packed ? profile.Tile(isaIndex, g.MR) : profile.Tile(isaIndex);
+        return g.ALayout == GemmALayout.RowMajor && g.M < tile.MR ? tile with { MR = g.M } : tile;
+    }
 
     /// <remarks>
     /// The tiles (group, batch, column tile, row tile) are one flat range, column-tile-major so a range keeps its B
@@ -131,10 +135,16 @@ internal static class GemmEmitter
     {
         string aName = g.ALayout == GemmALayout.Packed ? "PackedA" : "RowA";
         string biasName = g.Bias switch { GemmBias.PerRow => "_BiasRow", GemmBias.PerColumn => "_BiasCol", _ => "" };
-        string name = $"F32Gemm_{tile.MR}x{tile.NR}_{aName}{(g.PrefetchC ? "_PfC" : "")}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
+        string name = $"F32Gemm_{tile.MR}x{tile.NR}_{aName}{PrefetchSuffix(g.PrefetchC)}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
         ctx.RequireHelper(name, w => EmitKernel(name, g, tile, w));
         return name;
     }
+
+    /// <summary>The remark of a layer whose tiles prefetch their output lines (EmitTile's prefetchC).</summary>
+    internal const string PrefetchRemark = "; output lines prefetched per tile (output above the profile's OutputPrefetchBytes)";
+
+    /// <summary>The part of a micro-kernel's name that says its tiles prefetch their output lines.</summary>
+    internal static string PrefetchSuffix(bool prefetchC) => prefetchC ? "_PfC" : "";
 
     /// <summary>
     /// The part of a micro-kernel's name its epilogue and ISA fix: bias, residual, activation (with a hash of its
