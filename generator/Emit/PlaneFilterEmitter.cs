@@ -28,6 +28,7 @@ internal static class PlaneFilterEmitter
     /// <summary>Scratch floats the layer needs: one input plane's phases and one flat output plane.</summary>
     public static long ScratchFloats(PlaneFilterSpec f)
     {
+        if (f.ChannelVectors) return DepthwiseChannelsEmitter.ScratchFloats(f);
         if (DepthwiseRowsEmitter.Applies(f)) return DepthwiseRowsEmitter.ScratchFloats(f);
         PhasePlanes l = PhasePlanes.Plan(f.Geometry);
         return UsesRows(f) ? RowBuffer(f.Geometry) : l.PlaneStride + FlatSize(f, l);
@@ -52,6 +53,11 @@ internal static class PlaneFilterEmitter
     public static IEnumerable<string> Remarks(PlaneFilterSpec f)
     {
         ConvGeometry g = f.Geometry;
+        if (f.ChannelVectors)
+        {
+            foreach (string r in DepthwiseChannelsEmitter.Remarks(f)) yield return r;
+            yield break;
+        }
         if (DepthwiseRowsEmitter.Applies(f))
         {
             foreach (string r in DepthwiseRowsEmitter.Remarks(f)) yield return r;
@@ -91,6 +97,11 @@ internal static class PlaneFilterEmitter
         if (UsesRows(f))
         {
             EmitMaxPoolRows(f, outer, ctx);
+            return;
+        }
+        if (f.ChannelVectors)
+        {
+            DepthwiseChannelsEmitter.Emit(f, outer, ctx);
             return;
         }
         if (DepthwiseRowsEmitter.Applies(f))

@@ -193,6 +193,8 @@ internal sealed record PlaneFilterSpec(
     string Op, int Batch, int Channels, int Multiplier, ConvGeometry Geometry, int PadBottom, int PadRight,
     bool HasBias, Activation Activation, bool CountIncludePad, int P) : KernelSpec
 {
+    /// <summary>Depthwise with the channels in the vector lanes (Emit/DepthwiseChannelsEmitter; W packed [C/16][taps][16]).</summary>
+    public bool ChannelVectors { get; init; }
     public int StrideY => Geometry.StrideH;
     public int StrideX => Geometry.StrideW;
 }

@@ -90,9 +90,18 @@ internal sealed class Conv : OpHandler
         if (groups == channels && cg == 1 && r is null && oc / channels < 4)
         {
             bool twoD = xs.Length == 4;
+            int padBottom = twoD ? a.PadsEnd[0] : 0, padRight = a.PadsEnd[a.PadsEnd.Length - 1];
+            // Small planes with the channels in the vector lanes take the weights packed [C/16][taps][16].
+            bool lanes = twoD && w.Constant is not null && Emit.DepthwiseChannelsEmitter.Fits(channels, oc / channels, geometry, padBottom, padRight, ctx.Profile);
             var filter = new PlaneFilterSpec("DepthwiseConv", xs[0], channels, oc / channels, geometry,
-                twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1], b is not null, act, false, 0);
-            ctx.AddLayer(node, filter, Operands(ctx, node, x, ctx.In("W", w), b is null ? null : ctx.In("B", b), null, y, Emit.PlaneFilterEmitter.ScratchFloats(filter)));
+                padBottom, padRight, b is not null, act, false, 0) { ChannelVectors = lanes };
+            int taps = geometry.KernelH * geometry.KernelW, block = Emit.DepthwiseChannelsEmitter.Block;
+            Operand weights = lanes
+                ? new Operand("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + ":lanes", PackOperands(w.Constant!, w.Name, ctx),
+                    new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(channels), LoweringContext.Lit.Int(taps), LoweringContext.Lit.Int(block) },
+                    (long)channels * taps, new[] { channels / block, taps, block }))
+                : ctx.In("W", w);
+            ctx.AddLayer(node, filter, Operands(ctx, node, x, weights, b is null ? null : ctx.In("B", b), null, y, Emit.PlaneFilterEmitter.ScratchFloats(filter)));
             return;
         }
 

@@ -68,6 +68,15 @@ internal sealed class TargetProfile
     public IReadOnlyList<int> ChannelTileMR { get; init; } = Array.Empty<int>();
     public IReadOnlyList<int> ChannelTileNV { get; init; } = Array.Empty<int>();
 
+    /// <summary>
+    /// Depthwise convolutions with output rows at most this wide (and channels a multiple of 16) put the channels in the
+    /// vector lanes (Emit/DepthwiseChannelsEmitter) instead of the pixels of a row (0: never); so do stride-1 ones with
+    /// rows up to <see cref="DepthwiseChannelsWideOutW"/> and windows of at least <see cref="DepthwiseChannelsWideMinTaps"/> taps.
+    /// </summary>
+    public int DepthwiseChannelsMaxOutW { get; init; }
+    public int DepthwiseChannelsWideOutW { get; init; }
+    public int DepthwiseChannelsWideMinTaps { get; init; }
+
     public static readonly TargetProfile X64 = new()
     {
         Name = "x64",
@@ -90,6 +99,12 @@ internal sealed class TargetProfile
         // layers with 800 KB and 600 KB outputs 6-15% faster cold and 0-7% warm; a 300 KB output (14x14x384) 10-25% faster
         // cold but 0-8% slower warm, hence the threshold.
         OutputPrefetchBytes = 512 << 10,
+        // Measured per layer against the row kernel (EfficientNet-B0, MobileNetV2; one thread, 10th percentile): 7-wide
+        // rows (7 of 16 lanes) 1.15-2.4x faster with 3x3 and 5x5 windows; 14-wide rows 1.45x faster with 5x5 windows
+        // but 1.3-1.6x slower with 3x3 (the transposes outweigh 9 taps) and 2.2x slower at stride 2 from 28-wide rows.
+        DepthwiseChannelsMaxOutW = 8,
+        DepthwiseChannelsWideOutW = 14,
+        DepthwiseChannelsWideMinTaps = 25,
     };
 
     public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };

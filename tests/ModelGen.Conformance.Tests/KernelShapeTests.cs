@@ -34,12 +34,22 @@ public sealed class KernelShapeTests
         // phase filter.
         { "depthwise-rows-wide", 8, 9, 112, 8, 3, 1, 1, 1, 8, false, "Relu", "row by row from the input rows" },
         { "depthwise-rows-s2-wide", 6, 11, 113, 6, 3, 2, 1, 1, 6, false, "Silu", "row by row from the input rows" },
-        { "depthwise-rows-s2-14", 32, 14, 14, 32, 3, 2, 1, 1, 32, false, "Relu", "row by row from the input rows" },
-        { "depthwise-rows-7x7", 16, 7, 7, 16, 3, 1, 1, 1, 16, false, "Relu", "row by row from the input rows" },
+        { "depthwise-rows-s2-14", 24, 14, 14, 24, 3, 2, 1, 1, 24, false, "Relu", "row by row from the input rows" },
+        { "depthwise-rows-7x7", 12, 7, 7, 12, 3, 1, 1, 1, 12, false, "Relu", "row by row from the input rows" },
         { "depthwise-rows-5x5", 10, 17, 40, 10, 5, 1, 2, 1, 10, false, "Silu", "row by row from the input rows" },
         { "depthwise-rows-5x5-s2", 12, 19, 40, 12, 5, 2, 2, 1, 12, false, "Relu", "row by row from the input rows" },
         { "depthwise-rows-unpadded-s2", 5, 20, 69, 5, 3, 2, 0, 1, 5, false, "Relu", "row by row from the input rows" },
         { "depthwise-rows-tiny", 7, 3, 5, 7, 3, 1, 1, 1, 7, false, "Relu", "row by row from the input rows" },
+        // Depthwise with the channels in the lanes (channels a multiple of 16; output rows of at most 8, or 14 under a 5x5
+        // window): 5x5 with an exp-based activation, 14-wide rows (two pieces of accumulators on AVX2), stride 2 from a
+        // 14-wide row (one transpose per input row), the 8-wide limit, a stride-2 window that never reaches the last input
+        // row and column, and a 3x5 plane.
+        { "depthwise-lanes-5x5-silu", 32, 7, 7, 32, 5, 1, 2, 1, 32, false, "Silu", "channels in the vector lanes" },
+        { "depthwise-lanes-14-wide", 16, 14, 14, 16, 5, 1, 2, 1, 16, false, "Silu", "channels in the vector lanes" },
+        { "depthwise-lanes-5x5-s2", 48, 14, 14, 48, 5, 2, 2, 1, 48, false, "Relu", "channels in the vector lanes" },
+        { "depthwise-lanes-8-wide", 16, 8, 8, 16, 3, 1, 1, 1, 16, false, "Relu", "channels in the vector lanes" },
+        { "depthwise-lanes-s2-unpadded", 16, 8, 8, 16, 3, 2, 0, 1, 16, false, "Relu", "channels in the vector lanes" },
+        { "depthwise-lanes-tiny", 16, 3, 5, 16, 3, 1, 1, 1, 16, false, "Silu", "channels in the vector lanes" },
         { "depthwise-phases-dilated", 8, 20, 21, 8, 3, 1, 2, 2, 8, false, "Relu", "padded phase sub-plane" },
         { "depthwise-multiplier", 3, 20, 30, 24, 5, 1, 2, 1, 3, false, "Relu", "lowering: direct convolution" },
         { "single-channel-8x8", 1, 49, 40, 16, 8, 1, 3, 1, 1, false, "Relu", "lowering: direct convolution" },

@@ -1,0 +1,163 @@
+// Licensed under the MIT license.
+// Depthwise convolution of small planes with the channels in the vector lanes: per block of 16 planes (8 on AVX2), the
+// input rows are transposed (runtime ChannelTranspose) into a zero-padded pixel-major buffer of channel vectors, each
+// output pixel is the sum of its taps' vectors times the tap's weight vector (weights packed [C/16][taps][16] at
+// construction), and the finished block is transposed back into its planes. Every lane is useful whatever the plane
+// width, where the row kernel (Emit/DepthwiseRowsEmitter) fills 7 of 16 lanes on a 7x7 plane, and the padding costs
+// nothing in the loop (it is the buffer's zero border, written once per worker).
+
+using System.Collections.Generic;
+using ModelGen.Generator.Common;
+using ModelGen.Generator.Model;
+using ModelGen.Generator.Targets;
+
+namespace ModelGen.Generator.Emit;
+
+internal static class DepthwiseChannelsEmitter
+{
+    /// <summary>Planes per block: the widest ISA's lanes (the packed weights' panel, AVX2 takes a block in two halves).</summary>
+    public const int Block = 16;
+
+    /// <summary>
+    /// Depthwise convolutions (one output per channel, channels a multiple of 16, stride 1 or 2, no dilation, pads inside
+    /// the window) with narrow output rows, or wider stride-1 rows under a large window (the profile's thresholds).
+    /// </summary>
+    public static bool Fits(int channels, int multiplier, ConvGeometry g, int padBottom, int padRight, TargetProfile profile)
+    {
+        bool narrow = g.OutW <= profile.DepthwiseChannelsMaxOutW;
+        bool wide = g.OutW <= profile.DepthwiseChannelsWideOutW && g.StrideW == 1 && g.KernelH * g.KernelW >= profile.DepthwiseChannelsWideMinTaps;
+        return (narrow || wide) && multiplier == 1 && channels % Block == 0
+            && g.StrideH == g.StrideW && g.StrideH is 1 or 2 && g.DilationH == 1 && g.DilationW == 1 && g.KernelH <= 7 && g.KernelW <= 7
+            && g.PadTop < g.KernelH && g.PadLeft < g.KernelW && padBottom < g.KernelH && padRight < g.KernelW;
+    }
+
+    /// <summary>Output pixels computed together (accumulators held in registers): 16 of 32 zmm, 8 of 16 ymm.</summary>
+    private static int Accumulators(Isa isa) => isa.Width == 16 ? 16 : 8;
+
+    /// <summary>Rows and columns of the padded input buffer: exactly what the windows reach.</summary>
+    private static (int Hp, int Wp) Padded(ConvGeometry g) => ((g.OutH - 1) * g.StrideH + g.KernelH, (g.OutW - 1) * g.StrideW + g.KernelW);
+
+    /// <summary>Scratch floats: the padded input block and the output block, both pixel-major with 16 lanes per pixel.</summary>
+    public static long ScratchFloats(PlaneFilterSpec f)
+    {
+        (int hp, int wp) = Padded(f.Geometry);
+        return (long)Block * (hp * wp + f.Geometry.OutH * f.Geometry.OutW);
+    }
+
+    public static IEnumerable<string> Remarks(PlaneFilterSpec f)
+    {
+        ConvGeometry g = f.Geometry;
+        (int hp, int wp) = Padded(g);
+        yield return $"lowering: DepthwiseConv over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, window {g.KernelH}x{g.KernelW} " +
+            $"stride {g.StrideH} pads {g.PadTop},{g.PadLeft},{f.PadBottom},{f.PadRight}, channels in the vector lanes: blocks of {Block} planes " +
+            $"(8 on AVX2) transposed into a zero-bordered {hp}x{wp} buffer of channel vectors, one output row of {g.OutW} vectors per step, transposed back; " +
+            $"weights packed [{f.Channels / Block}][{g.KernelH * g.KernelW}][{Block}]";
+    }
+
+    public static void Emit(PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)
+    {
+        ConvGeometry g = f.Geometry;
+        int taps = g.KernelH * g.KernelW, s = g.StrideH;
+        (int hp, int wp) = Padded(g);
+        long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
+        long padded = (long)Block * hp * wp;
+        // Input rows and columns that land inside the buffer (a stride-2 window may never reach the last ones).
+        int rows = System.Math.Min(g.InH, hp - g.PadTop), cols = System.Math.Min(g.InW, wp - g.PadLeft);
+        outer.WriteLine($"// blocks of {Block} planes (S: each worker's zero-bordered input block, then its output block)");
+        ctx.ParallelFor(outer, (long)f.Batch * f.Channels / Block, w =>
+        {
+            w.WriteLine($"new global::System.Span<float>(S, {EmitContext.Long(padded)}).Clear();");
+            w.WriteLine($"float* Q = S + {EmitContext.Long(padded)}L;");
+            ctx.PerIsa(w, (isa, _) =>
+            {
+                int v = isa.Width;
+                string? pro = isa.IsScalar || ActivationEmitter.IsHeavy(f.Activation) ? null : ActivationEmitter.Prologue(f.Activation, isa);
+                if (pro is not null) w.WriteLine(pro);
+                w.OpenBlock("for (int t = pb; t < pe; t++)");
+                if (isa.IsScalar)
+                {
+                    EmitScalarBlock(f, w);
+                    w.CloseBlock();
+                    return;
+                }
+                w.OpenBlock($"for (int half = 0; half < {Block / v}; half++)");
+                w.WriteLine($"long plane0 = (long)t * {Block} + half * {v};");
+                w.WriteLine($"int c0 = (int)(plane0 % {f.Channels});");
+                w.WriteLine($"float* xp = X + plane0 * {EmitContext.Long(inPlane)}L;");
+                w.WriteLine($"float* yp = Y + plane0 * {EmitContext.Long(outPlane)}L;");
+                w.WriteLine($"float* wp = W + (long)(c0 / {Block}) * {taps * Block} + c0 % {Block};");
+                w.WriteLine($"var bias = {(f.HasBias ? isa.Load("B + c0") : isa.Zero)};");
+                // 1. The block's input rows into the buffer's interior, as channel vectors.
+                w.OpenBlock($"for (int iy = 0; iy < {rows}; iy++)");
+                for (int x0 = 0; x0 < cols; x0 += v)
+                {
+                    w.WriteLine($"{EmitContext.RuntimeNs}.ChannelTranspose.ToLanes{v}(xp + iy * {g.InW} + {x0}, {EmitContext.Long(inPlane)}, " +
+                        $"{System.Math.Min(v, cols - x0)}, S + ((iy + {g.PadTop}) * {wp} + {g.PadLeft + x0}) * {v});");
+                }
+                w.CloseBlock();
+                // 2. One output row per step, in pieces of at most Accumulators(isa) pixels: their accumulators, one
+                // weight vector per tap.
+                w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
+                w.WriteLine($"float* pr = S + oy * {s * wp * v};");
+                for (int j0 = 0; j0 < g.OutW; j0 += Accumulators(isa))
+                {
+                    int j1 = System.Math.Min(g.OutW, j0 + Accumulators(isa));
+                    w.OpenBlock();
+                    for (int j = j0; j < j1; j++) w.WriteLine($"var acc{j} = bias;");
+                    for (int kh = 0; kh < g.KernelH; kh++)
+                    {
+                        for (int kw = 0; kw < g.KernelW; kw++)
+                        {
+                            w.WriteLine($"var w{kh}_{kw} = {isa.Load($"wp + {(kh * g.KernelW + kw) * Block}")};");
+                            for (int j = j0; j < j1; j++)
+                                w.WriteLine($"acc{j} = {isa.Fma(isa.Load($"pr + {(kh * wp + j * s + kw) * v}"), $"w{kh}_{kw}", $"acc{j}")};");
+                        }
+                    }
+                    string light(string a) => ActivationEmitter.IsHeavy(f.Activation) ? a : ActivationEmitter.Apply(f.Activation, isa, a);
+                    for (int j = j0; j < j1; j++) w.WriteLine(isa.Store(light($"acc{j}"), $"Q + (oy * {g.OutW} + {j}) * {v}"));
+                    w.CloseBlock();
+                }
+                w.CloseBlock();
+                // 3. Exp-based activations over the whole block (every lane useful), then the block back into its planes.
+                if (ActivationEmitter.IsHeavy(f.Activation)) w.WriteLine(ActivationEmitter.InPlace(f.Activation, "Q", EmitContext.Long(outPlane * v)));
+                for (long p0 = 0; p0 < outPlane; p0 += v)
+                {
+                    w.WriteLine($"{EmitContext.RuntimeNs}.ChannelTranspose.FromLanes{v}(Q + {EmitContext.Long(p0 * v)}, {System.Math.Min(v, outPlane - p0)}, yp + {EmitContext.Long(p0)}, {EmitContext.Long(outPlane)});");
+                }
+                w.CloseBlock();
+                w.CloseBlock();
+            });
+        }, privateScratch: "S");
+    }
+
+    /// <summary>Without vectors: the block's planes one by one, bounds-checked taps, weights read from their packed panel.</summary>
+    private static void EmitScalarBlock(PlaneFilterSpec f, SourceWriter w)
+    {
+        ConvGeometry g = f.Geometry;
+        int taps = g.KernelH * g.KernelW;
+        long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
+        w.OpenBlock($"for (int lane = 0; lane < {Block}; lane++)");
+        w.WriteLine($"long plane = (long)t * {Block} + lane;");
+        w.WriteLine($"int c = (int)(plane % {f.Channels});");
+        w.WriteLine($"float* xp = X + plane * {EmitContext.Long(inPlane)}L;");
+        w.WriteLine($"float* yp = Y + plane * {EmitContext.Long(outPlane)}L;");
+        w.WriteLine($"float* wp = W + (long)(c / {Block}) * {taps * Block} + c % {Block};");
+        w.WriteLine($"float bias = {(f.HasBias ? "B[c]" : "0f")};");
+        w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
+        w.OpenBlock($"for (int ox = 0; ox < {g.OutW}; ox++)");
+        w.WriteLine($"int y0 = oy * {g.StrideH} - {g.PadTop}, x0 = ox * {g.StrideW} - {g.PadLeft};");
+        w.WriteLine("float acc = bias;");
+        for (int kh = 0; kh < g.KernelH; kh++)
+        {
+            for (int kw = 0; kw < g.KernelW; kw++)
+            {
+                w.WriteLine($"if ((uint)(y0 + {kh}) < {g.InH}u && (uint)(x0 + {kw}) < {g.InW}u) " +
+                    $"acc += wp[{(kh * g.KernelW + kw) * Block}] * xp[(y0 + {kh}) * {g.InW} + x0 + {kw}];");
+            }
+        }
+        w.WriteLine($"yp[oy * {g.OutW} + ox] = {ActivationEmitter.ApplyScalar(f.Activation, "acc")};");
+        w.CloseBlock();
+        w.CloseBlock();
+        w.CloseBlock();
+    }
+}
