@@ -95,39 +95,68 @@ internal static class DepthwiseChannelsEmitter
                         $"{System.Math.Min(v, cols - x0)}, S + ((iy + {g.PadTop}) * {wp} + {g.PadLeft + x0}) * {v});");
                 }
                 w.CloseBlock();
-                // 2. One output row per step, in pieces of at most Accumulators(isa) pixels: their accumulators, one
-                // weight vector per tap.
+                // 2. One output row per step, in pieces of at most Accumulators(isa) pixels (equal pieces in a loop, then the
+                // rest): their accumulators, one weight vector per tap.
                 w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-                w.WriteLine($"float* pr = S + oy * {s * wp * v};");
-                for (int j0 = 0; j0 < g.OutW; j0 += Accumulators(isa))
+                int pieces = (g.OutW + Accumulators(isa) - 1) / Accumulators(isa), cw = (g.OutW + pieces - 1) / pieces;
+                int full = g.OutW / cw, rest = g.OutW % cw;
+                if (full == 1)
                 {
-                    int j1 = System.Math.Min(g.OutW, j0 + Accumulators(isa));
-                    w.OpenBlock();
-                    for (int j = j0; j < j1; j++) w.WriteLine($"var acc{j} = bias;");
-                    for (int kh = 0; kh < g.KernelH; kh++)
-                    {
-                        for (int kw = 0; kw < g.KernelW; kw++)
-                        {
-                            w.WriteLine($"var w{kh}_{kw} = {isa.Load($"wp + {(kh * g.KernelW + kw) * Block}")};");
-                            for (int j = j0; j < j1; j++)
-                                w.WriteLine($"acc{j} = {isa.Fma(isa.Load($"pr + {(kh * wp + j * s + kw) * v}"), $"w{kh}_{kw}", $"acc{j}")};");
-                        }
-                    }
-                    string light(string a) => ActivationEmitter.IsHeavy(f.Activation) ? a : ActivationEmitter.Apply(f.Activation, isa, a);
-                    for (int j = j0; j < j1; j++) w.WriteLine(isa.Store(light($"acc{j}"), $"Q + (oy * {g.OutW} + {j}) * {v}"));
+                    EmitPiece(f, w, isa, cw, "0", wp);
+                }
+                else
+                {
+                    w.OpenBlock($"for (int j0 = 0; j0 < {full * cw}; j0 += {cw})");
+                    EmitPiece(f, w, isa, cw, "j0", wp);
                     w.CloseBlock();
                 }
+                if (rest > 0) EmitPiece(f, w, isa, rest, EmitContext.Long(full * cw), wp);
                 w.CloseBlock();
                 // 3. Exp-based activations over the whole block (every lane useful), then the block back into its planes.
                 if (ActivationEmitter.IsHeavy(f.Activation)) w.WriteLine(ActivationEmitter.InPlace(f.Activation, "Q", EmitContext.Long(outPlane * v)));
-                for (long p0 = 0; p0 < outPlane; p0 += v)
+                long whole = outPlane / v * v;
+                if (whole > 0)
                 {
-                    w.WriteLine($"{EmitContext.RuntimeNs}.ChannelTranspose.FromLanes{v}(Q + {EmitContext.Long(p0 * v)}, {System.Math.Min(v, outPlane - p0)}, yp + {EmitContext.Long(p0)}, {EmitContext.Long(outPlane)});");
+                    w.WriteLine($"for (int p0 = 0; p0 < {EmitContext.Long(whole)}; p0 += {v}) " +
+                        $"{EmitContext.RuntimeNs}.ChannelTranspose.FromLanes{v}(Q + p0 * {v}, {v}, yp + p0, {EmitContext.Long(outPlane)});");
+                }
+                if (outPlane > whole)
+                {
+                    w.WriteLine($"{EmitContext.RuntimeNs}.ChannelTranspose.FromLanes{v}(Q + {EmitContext.Long(whole * v)}, {outPlane - whole}, yp + {EmitContext.Long(whole)}, {EmitContext.Long(outPlane)});");
                 }
                 w.CloseBlock();
                 w.CloseBlock();
             });
         }, privateScratch: "S");
+    }
+
+    /// <summary>
+    /// <paramref name="n"/> output pixels of row <c>oy</c> from pixel <paramref name="j0"/> on: accumulators from the bias,
+    /// one weight vector per tap times the tap's input vectors, the light activation, stores into Q.
+    /// </summary>
+    private static void EmitPiece(PlaneFilterSpec f, SourceWriter w, Isa isa, int n, string j0, int wp)
+    {
+        ConvGeometry g = f.Geometry;
+        int v = isa.Width, s = g.StrideW;
+        w.OpenBlock();
+        w.WriteLine($"float* pr = S + (oy * {s * wp} + {j0} * {s}) * {v};");
+        w.WriteLine($"float* qr = Q + (oy * {g.OutW} + {j0}) * {v};");
+        for (int j = 0; j < n; j++) w.WriteLine($"var acc{j} = bias;");
+        for (int kh = 0; kh < g.KernelH; kh++)
+        {
+            for (int kw = 0; kw < g.KernelW; kw++)
+            {
+                w.WriteLine($"var w{kh}_{kw} = {isa.Load($"wp + {(kh * g.KernelW + kw) * Block}")};");
+                for (int j = 0; j < n; j++)
+                    w.WriteLine($"acc{j} = {isa.Fma(isa.Load($"pr + {(kh * wp + j * s + kw) * v}"), $"w{kh}_{kw}", $"acc{j}")};");
+            }
+        }
+        for (int j = 0; j < n; j++)
+        {
+            string value = ActivationEmitter.IsHeavy(f.Activation) ? $"acc{j}" : ActivationEmitter.Apply(f.Activation, isa, $"acc{j}");
+            w.WriteLine(isa.Store(value, $"qr + {j * v}"));
+        }
+        w.CloseBlock();
     }
 
     /// <summary>Without vectors: the block's planes one by one, bounds-checked taps, weights read from their packed panel.</summary>

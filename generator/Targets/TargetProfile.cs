@@ -100,10 +100,11 @@ internal sealed class TargetProfile
         // cold but 0-8% slower warm, hence the threshold.
         OutputPrefetchBytes = 512 << 10,
         // Measured per layer against the row kernel (EfficientNet-B0, MobileNetV2; one thread, 10th percentile): 7-wide
-        // rows (7 of 16 lanes) 1.15-2.4x faster with 3x3 and 5x5 windows; 14-wide rows 1.45x faster with 5x5 windows
-        // but 1.3-1.6x slower with 3x3 (the transposes outweigh 9 taps) and 2.2x slower at stride 2 from 28-wide rows.
+        // rows (7 of 16 lanes) 1.15-2.4x faster with 3x3 and 5x5 windows; 14- and 28-wide rows 1.3-1.45x faster with 5x5
+        // windows but 1.3-1.6x slower with 3x3 (the transposes outweigh 9 taps), and 5x5 at stride 2 from 28-wide rows
+        // 1.0-1.3x slower, 3x3 2.2x slower.
         DepthwiseChannelsMaxOutW = 8,
-        DepthwiseChannelsWideOutW = 14,
+        DepthwiseChannelsWideOutW = 28,
         DepthwiseChannelsWideMinTaps = 25,
     };
 

@@ -40,12 +40,14 @@ public sealed class KernelShapeTests
         { "depthwise-rows-5x5-s2", 12, 19, 40, 12, 5, 2, 2, 1, 12, false, "Relu", "row by row from the input rows" },
         { "depthwise-rows-unpadded-s2", 5, 20, 69, 5, 3, 2, 0, 1, 5, false, "Relu", "row by row from the input rows" },
         { "depthwise-rows-tiny", 7, 3, 5, 7, 3, 1, 1, 1, 7, false, "Relu", "row by row from the input rows" },
-        // Depthwise with the channels in the lanes (channels a multiple of 16; output rows of at most 8, or 14 under a 5x5
-        // window): 5x5 with an exp-based activation, 14-wide rows (two pieces of accumulators on AVX2), stride 2 from a
+        // Depthwise with the channels in the lanes (channels a multiple of 16; output rows of at most 8, or 28 under a 5x5
+        // window): 5x5 with an exp-based activation, 14-wide rows (two pieces of accumulators on AVX2), 27-wide rows (a
+        // loop of equal pieces and a shorter last one: 14 + 13 on AVX-512, 3 x 7 + 6 on AVX2), stride 2 from a
         // 14-wide row (one transpose per input row), the 8-wide limit, a stride-2 window that never reaches the last input
         // row and column, and a 3x5 plane.
         { "depthwise-lanes-5x5-silu", 32, 7, 7, 32, 5, 1, 2, 1, 32, false, "Silu", "channels in the vector lanes" },
         { "depthwise-lanes-14-wide", 16, 14, 14, 16, 5, 1, 2, 1, 16, false, "Silu", "channels in the vector lanes" },
+        { "depthwise-lanes-27-wide", 32, 9, 27, 32, 5, 1, 2, 1, 32, false, "Relu", "channels in the vector lanes" },
         { "depthwise-lanes-5x5-s2", 48, 14, 14, 48, 5, 2, 2, 1, 48, false, "Relu", "channels in the vector lanes" },
         { "depthwise-lanes-8-wide", 16, 8, 8, 16, 3, 1, 1, 1, 16, false, "Relu", "channels in the vector lanes" },
         { "depthwise-lanes-s2-unpadded", 16, 8, 8, 16, 3, 2, 0, 1, 16, false, "Relu", "channels in the vector lanes" },
