@@ -1,6 +1,6 @@
 // Licensed under the MIT license.
-// Normalisation kernels: InstanceNormalization, LayerNormalization, LRN (statistics in double, one pass to accumulate,
-// one pass to write).
+// Normalisation kernels: InstanceNormalization, LayerNormalization, LRN. The statistics come from runtime Moments (one
+// vectorised pass, float blocks combined in double), then one pass writes.
 
 using System.Collections.Generic;
 using ModelGen.Generator.Common;
@@ -27,18 +27,14 @@ internal static class NormalizationEmitter
         EmitMeanInvStd("xp", s.Spatial, s.Epsilon, w);
         w.WriteLine("double a = Scale[c] * inv, b = B[c] - mean * a;");
         w.WriteLine("float fa = (float)a, fb = (float)b;");
-        w.WriteLine($"for (int i = 0; i < {s.Spatial}; i++) yp[i] = xp[i] * fa + fb;");
+        w.WriteLine($"{EmitContext.RuntimeNs}.Moments.Affine(xp, yp, {s.Spatial}, fa, fb);");
         w.CloseBlock();
         w.CloseBlock();
     }
 
     private static void EmitMeanInvStd(string xp, int count, float epsilon, SourceWriter w)
     {
-        w.WriteLine("double sum = 0, sq = 0;");
-        w.WriteLine($"for (int i = 0; i < {count}; i++) {{ double v = {xp}[i]; sum += v; }}");
-        w.WriteLine($"double mean = sum / {count};");
-        w.WriteLine($"for (int i = 0; i < {count}; i++) {{ double d = {xp}[i] - mean; sq += d * d; }}");
-        w.WriteLine($"double inv = 1.0 / {M}.Sqrt(sq / {count} + {LoweringContext.FloatLiteral(epsilon)});");
+        w.WriteLine($"{EmitContext.RuntimeNs}.Moments.MeanInvStdDev({xp}, {count}, {LoweringContext.FloatLiteral(epsilon)}, out double mean, out double inv);");
     }
 
     public static IEnumerable<string> Remarks(LayerNormSpec s)
