@@ -155,7 +155,7 @@ internal static class LayerEmitter
                 ReductionEmitter.EmitSoftmax(s, "X", "Y", w);
                 break;
             case InstanceNormSpec n:
-                NormalizationEmitter.EmitInstanceNorm(n, w);
+                NormalizationEmitter.EmitInstanceNorm(n, w, ctx);
                 break;
             case LayerNormSpec n:
                 NormalizationEmitter.EmitLayerNorm(n, w);

@@ -15,10 +15,11 @@ internal static class NormalizationEmitter
 
     public static IEnumerable<string> Remarks(InstanceNormSpec s)
     {
-        yield return $"lowering: instance normalisation of {s.Batch}x{s.Channels} planes of {s.Spatial} elements, epsilon {s.Epsilon}";
+        yield return $"lowering: instance normalisation of {s.Batch}x{s.Channels} planes of {s.Spatial} elements, epsilon {s.Epsilon}" +
+            (s.Activation.Kind == ActivationKind.None ? "" : $", {s.Activation.Kind} in the writing pass");
     }
 
-    public static void EmitInstanceNorm(InstanceNormSpec s, SourceWriter w)
+    public static void EmitInstanceNorm(InstanceNormSpec s, SourceWriter w, EmitContext ctx)
     {
         w.OpenBlock($"for (int n = 0; n < {s.Batch}; n++)");
         w.OpenBlock($"for (int c = 0; c < {s.Channels}; c++)");
@@ -27,7 +28,27 @@ internal static class NormalizationEmitter
         EmitMeanInvStd("xp", s.Spatial, s.Epsilon, w);
         w.WriteLine("double a = Scale[c] * inv, b = B[c] - mean * a;");
         w.WriteLine("float fa = (float)a, fb = (float)b;");
-        w.WriteLine($"{EmitContext.RuntimeNs}.Moments.Affine(xp, yp, {s.Spatial}, fa, fb);");
+        if (s.Activation.Kind == ActivationKind.None || ActivationEmitter.IsHeavy(s.Activation))
+        {
+            w.WriteLine($"{EmitContext.RuntimeNs}.Moments.Affine(xp, yp, {s.Spatial}, fa, fb);");
+            if (s.Activation.Kind != ActivationKind.None) w.WriteLine(ActivationEmitter.InPlace(s.Activation, "yp", EmitContext.Long(s.Spatial)));
+        }
+        else
+        {
+            // y = act(x * a + b) in one pass per ISA.
+            ctx.PerIsa(w, (isa, _) =>
+            {
+                w.WriteLine("int i = 0;");
+                if (!isa.IsScalar)
+                {
+                    if (ActivationEmitter.Prologue(s.Activation, isa) is string pro) w.WriteLine(pro);
+                    w.WriteLine($"var va = {isa.Broadcast("fa")}; var vb = {isa.Broadcast("fb")};");
+                    w.WriteLine($"for (; i <= {s.Spatial - isa.Width}; i += {isa.Width}) " +
+                        isa.Store(ActivationEmitter.Apply(s.Activation, isa, isa.Fma(isa.Load("xp + i"), "va", "vb")), "yp + i"));
+                }
+                w.WriteLine($"for (; i < {s.Spatial}; i++) yp[i] = {ActivationEmitter.ApplyScalar(s.Activation, "(xp[i] * fa + fb)")};");
+            });
+        }
         w.CloseBlock();
         w.CloseBlock();
     }

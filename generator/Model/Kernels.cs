@@ -161,8 +161,8 @@ internal sealed record ReduceSpec(
 /// <summary>Pad of an N-d tensor (constant, reflect, edge, wrap); pads may be negative (crop).</summary>
 internal sealed record PadSpec(string Mode, EquatableArray<int> InShape, EquatableArray<int> Begin, EquatableArray<int> OutShape, float Value) : KernelSpec;
 
-/// <summary>InstanceNormalization: per (n, c) plane of Spatial elements, y = scale[c] * (x - mean) / sqrt(var + eps) + b[c].</summary>
-internal sealed record InstanceNormSpec(int Batch, int Channels, int Spatial, float Epsilon) : KernelSpec;
+/// <summary>InstanceNormalization: per (n, c) plane of Spatial elements, y = act(scale[c] * (x - mean) / sqrt(var + eps) + b[c]).</summary>
+internal sealed record InstanceNormSpec(int Batch, int Channels, int Spatial, float Epsilon, Activation Activation) : KernelSpec;
 
 /// <summary>LayerNormalization over the Inner elements of each of Outer rows, with Scale and optional B of Inner elements.</summary>
 internal sealed record LayerNormSpec(int Outer, int Inner, float Epsilon, bool HasBias, bool WritesMean, bool WritesInvStdDev) : KernelSpec;

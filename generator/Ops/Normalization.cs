@@ -39,7 +39,8 @@ internal sealed class InstanceNormalization : OpHandler
     public override void Lower(Node node, LoweringContext ctx)
     {
         int[] s = node.Inputs[0]!.Shape!;
-        ctx.AddLayer(node, new InstanceNormSpec(s[0], s[1], (int)Shapes.Product(s, 2, s.Length), node.Attributes.GetFloat("epsilon", 1e-5f)),
+        ctx.AddLayer(node, new InstanceNormSpec(s[0], s[1], (int)Shapes.Product(s, 2, s.Length), node.Attributes.GetFloat("epsilon", 1e-5f),
+            node.FusedActivation ?? Activation.None),
             new[] { ctx.In("X", node.Inputs[0]!), ctx.In("Scale", node.Inputs[1]!), ctx.In("B", node.Inputs[2]!), ctx.Out("Y", node.Outputs[0]) });
     }
 }

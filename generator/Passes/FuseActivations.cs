@@ -87,7 +87,7 @@ internal static class FuseActivations
     }
 
     private static bool CanTakeEpilogue(Node n) =>
-        n.Domain.Length == 0 && n.OpType is "Conv" or "Gemm" or "MatMul" or "BatchNormalization" or "Add" or "Sub" or "Mul" or "Div";
+        n.Domain.Length == 0 && n.OpType is "Conv" or "Gemm" or "MatMul" or "BatchNormalization" or "InstanceNormalization" or "Add" or "Sub" or "Mul" or "Div";
 
     private static bool IsSoleUse(Value x, Node consumer) =>
         !x.IsGraphOutput && x.Consumers.All(c => c == consumer);

@@ -154,6 +154,27 @@ public sealed class KernelShapeTests
         CompareWithOrt(b, name, lowering);
     }
 
+    /// <summary>
+    /// InstanceNormalization with the activation after it fused into its writing pass: inline per ISA (Relu, LeakyRelu,
+    /// with a plane length that leaves a scalar tail) or as a second pass over the plane (Sigmoid); and alone.
+    /// </summary>
+    [Theory]
+    [InlineData("Relu", "Relu in the writing pass")]
+    [InlineData("LeakyRelu", "LeakyRelu in the writing pass")]
+    [InlineData("Sigmoid", "Sigmoid in the writing pass")]
+    [InlineData(null, "instance normalisation of 1x6 planes of 1147 elements, epsilon")]
+    public void Instance_normalization_with_its_activation_matches_onnx_runtime(string? activation, string lowering)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, 6, 37, 31);
+        b.Initializer(OnnxTensor.RandomFloats("s", new long[] { 6 }, 21));
+        b.Initializer(OnnxTensor.RandomFloats("b", new long[] { 6 }, 22));
+        b.Node("InstanceNormalization", new[] { "x", "s", "b" }, new[] { activation is null ? "z" : "y" }, attributes: new[] { OnnxAttribute.Float("epsilon", 1e-3f) });
+        if (activation is not null) b.Node(activation, new[] { "y" }, new[] { "z" });
+        b.Output("z", 1, 6, 37, 31);
+        CompareWithOrt(b, "instancenorm-" + (activation ?? "plain"), lowering);
+    }
+
     [Fact]
     public void Concatenations_in_place_match_onnx_runtime() => CompareWithOrt(ConcatModel(), "concat-in-place", null);
 
