@@ -58,7 +58,7 @@ internal static class DirectConvEmitter
             (UsesRows(g, p) ? $"N={g.OutH}x{g.OutW} (row mode: tiles along each output row, stored into Y) " : $"N={FlatN(d, p)} (flat, {p.Wq - g.OutW} garbage column(s) per row) ") +
             $"K={d.InChannels}x{taps} taps";
         var tiles = new List<string>();
-        for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i).MR}x{profile.Tile(i).NR} ({profile.Isas[i].Name})");
+        for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i, d.MR).MR}x{profile.Tile(i, d.MR).NR} ({profile.Isas[i].Name})");
         yield return "tiles MRxNR: " + string.Join(", ", tiles) + $"; epilogue: bias{(d.Residual ? "; residual and " : "; ")}activation {d.Activation} " +
             (d.Residual && !UsesRows(g, p) ? "applied while compacting" : "in the kernel") +
             (PrefetchesOutput(d, p) ? GemmEmitter.PrefetchRemark : "");
@@ -154,7 +154,7 @@ internal static class DirectConvEmitter
         string L(long v) => EmitContext.Long(v);
         ctx.PerIsa(w, (isa, index) =>
         {
-            GemmTile tile = ctx.Profile.Tile(index);
+            GemmTile tile = ctx.Profile.Tile(index, d.MR);
             int nr = tile.NR;
             bool prefetch = PrefetchesOutput(d, p);
             string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, loop.Residual, loop.Activation, prefetch, ctx);

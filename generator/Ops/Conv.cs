@@ -140,7 +140,7 @@ internal sealed class Conv : OpHandler
         // A 1x1, stride-1, unpadded convolution reads its input in place as the GEMM's B (rows of pixels), when the input
         // lives in the arena (the kernel may over-read a tile past a row end into the arena's padding).
         bool gemm = unitWindow && !x.IsGraphInput && !x.IsGraphOutput;
-        if (gemm) mr = profile.GemmMRFor(m);
+        mr = profile.GemmMRFor(m);
         long packedA = (long)groups * ((m + mr - 1) / mr) * mr * k;
         string[] packParameters = { LoweringContext.Lit.Int(groups), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) };
         Operand packedW = w.Constant is not null

@@ -53,11 +53,25 @@ internal sealed class TargetProfile
     /// <summary>Column vectors per tile with <see cref="AltGemmMR"/> rows, per ISA.</summary>
     public IReadOnlyList<int> AltGemmNV { get; init; } = Array.Empty<int>();
 
-    /// <summary>The panel rows for a 1x1 convolution (GEMM) with <paramref name="m"/> output channels.</summary>
-    public int GemmMRFor(int m) => AltGemmMR > 0 && m % GemmMR != 0 && m % AltGemmMR == 0 && m <= AltGemmMaxM ? AltGemmMR : GemmMR;
+    /// <summary>
+    /// Rows of the weight panels for convolutions with at most this many output channels (per group), 0: none. Three
+    /// output channels (an RGB image at the end of a style-transfer or super-resolution network) in 6-row panels compute
+    /// 6 rows, half of them for nothing; 3-row panels take wider tiles instead (<see cref="SmallNV"/>).
+    /// </summary>
+    public int SmallMR { get; init; }
+    /// <summary>Column vectors per tile with <see cref="SmallMR"/> rows, per ISA.</summary>
+    public IReadOnlyList<int> SmallNV { get; init; } = Array.Empty<int>();
+
+    /// <summary>The panel rows for a packed convolution (1x1 GEMM or direct) with <paramref name="m"/> output channels per group.</summary>
+    public int GemmMRFor(int m) =>
+        SmallMR > 0 && m <= SmallMR ? SmallMR
+        : AltGemmMR > 0 && m % GemmMR != 0 && m % AltGemmMR == 0 && m <= AltGemmMaxM ? AltGemmMR : GemmMR;
 
     /// <summary>The tile of an ISA path for weight panels of <paramref name="mr"/> rows.</summary>
-    public GemmTile Tile(int isaIndex, int mr) => mr == GemmMR ? Tile(isaIndex) : new(Isas[isaIndex], mr, AltGemmNV[isaIndex]);
+    public GemmTile Tile(int isaIndex, int mr) =>
+        mr == GemmMR ? Tile(isaIndex)
+        : mr == SmallMR ? new(Isas[isaIndex], mr, SmallNV[isaIndex])
+        : new(Isas[isaIndex], mr, AltGemmNV[isaIndex]);
 
     public GemmTile Tile(int isaIndex) => new(Isas[isaIndex], GemmMR, GemmNV[isaIndex]);
 
@@ -88,6 +102,9 @@ internal sealed class TargetProfile
         AltGemmMR = 8,
         AltGemmMaxM = 32,
         AltGemmNV = new[] { 3, 1, 2 },
+        // 3 rows x 8 zmm = 24 accumulators; 3 x 4 ymm = 12; scalar 3 x 8.
+        SmallMR = 3,
+        SmallNV = new[] { 8, 4, 8 },
         PackedBNR = 64,
         Winograd = true,
         // 7 pixels x 3 zmm (21 accumulators): a 7x7 plane is 7 whole tiles; AVX2 6 x 2 ymm; scalar 1 x 16.

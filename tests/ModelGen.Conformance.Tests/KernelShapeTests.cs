@@ -80,6 +80,11 @@ public sealed class KernelShapeTests
         // (N = 300: 6 x 48 + 12) and a residual.
         { "pointwise-8-rows", 24, 15, 20, 16, 1, 1, 0, 1, 1, true, "Relu", "tiles MRxNR: 8x48 (Avx512), 8x8 (Avx2), 8x2 (Scalar)" },
         { "pointwise-8-rows-silu", 40, 9, 9, 32, 1, 1, 0, 1, 1, false, "Silu", "tiles MRxNR: 8x48 (Avx512)" },
+        // The same panels for direct convolutions (a 3-channel stem with 32 outputs), and 3-row panels with wider tiles
+        // for 3 output channels (the RGB output of a style-transfer network: 9x9 with tanh), direct and 1x1.
+        { "rows-8-rows-stem", 3, 40, 224, 32, 3, 2, 1, 1, 1, false, "Silu", "tiles MRxNR: 8x48 (Avx512), 8x8 (Avx2), 8x2 (Scalar)" },
+        { "rows-3-out-tanh", 16, 12, 150, 3, 9, 1, 4, 1, 1, false, "Tanh", "tiles MRxNR: 3x128 (Avx512), 3x32 (Avx2), 3x8 (Scalar)" },
+        { "pointwise-3-out", 24, 10, 30, 3, 1, 1, 0, 1, 1, true, "Relu", "tiles MRxNR: 3x128 (Avx512)" },
     };
 
     [Theory]
