@@ -21,6 +21,7 @@ public static unsafe class ChannelTranspose
     /// <param name="stride">Floats between planes.</param>
     /// <param name="count">Pixels.</param>
     /// <param name="dst">Destination vectors.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToLanes16(float* src, nint stride, int count, float* dst)
     {
         Vector512<float> mask = MaskedMemory.FirstLanes512(count);
@@ -60,6 +61,7 @@ public static unsafe class ChannelTranspose
     /// <param name="count">Pixels.</param>
     /// <param name="dst">First pixel of the first plane.</param>
     /// <param name="stride">Floats between planes.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FromLanes16(float* src, int count, float* dst, nint stride)
     {
         Vector512<float> z = Vector512<float>.Zero;
@@ -96,6 +98,7 @@ public static unsafe class ChannelTranspose
     /// <param name="stride">Floats between planes.</param>
     /// <param name="count">Pixels.</param>
     /// <param name="dst">Destination vectors.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToLanes8(float* src, nint stride, int count, float* dst)
     {
         Vector256<float> mask = MaskedMemory.FirstLanes256(count);
@@ -119,6 +122,7 @@ public static unsafe class ChannelTranspose
     /// <param name="count">Pixels.</param>
     /// <param name="dst">First pixel of the first plane.</param>
     /// <param name="stride">Floats between planes.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FromLanes8(float* src, int count, float* dst, nint stride)
     {
         Vector256<float> z = Vector256<float>.Zero;

@@ -22,6 +22,7 @@ public static unsafe class Moments
     /// <param name="epsilon">Added to the variance.</param>
     /// <param name="mean">The mean.</param>
     /// <param name="invStdDev">1 / sqrt(variance + epsilon).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MeanInvStdDev(float* x, long n, double epsilon, out double mean, out double invStdDev)
     {
         double m = 0, m2 = 0;
@@ -95,6 +96,7 @@ public static unsafe class Moments
     /// <param name="n">How many.</param>
     /// <param name="a">Scale.</param>
     /// <param name="b">Offset.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Affine(float* x, float* y, long n, float a, float b)
     {
         long i = 0;
