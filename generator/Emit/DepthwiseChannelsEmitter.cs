@@ -20,13 +20,16 @@ internal static class DepthwiseChannelsEmitter
 
     /// <summary>
     /// Depthwise convolutions (one output per channel, channels a multiple of 16, stride 1 or 2, no dilation, pads inside
-    /// the window) with narrow output rows, or wider stride-1 rows under a large window (the profile's thresholds).
+    /// the window) with narrow output rows, wider stride-1 rows under a large window, or rows up to 14 wide with an
+    /// exp-based activation (the profile's thresholds).
     /// </summary>
-    public static bool Fits(int channels, int multiplier, ConvGeometry g, int padBottom, int padRight, TargetProfile profile)
+    public static bool Fits(int channels, int multiplier, ConvGeometry g, int padBottom, int padRight, Activation act, TargetProfile profile)
     {
         bool narrow = g.OutW <= profile.DepthwiseChannelsMaxOutW;
         bool wide = g.OutW <= profile.DepthwiseChannelsWideOutW && g.StrideW == 1 && g.KernelH * g.KernelW >= profile.DepthwiseChannelsWideMinTaps;
-        return (narrow || wide) && multiplier == 1 && channels % Block == 0
+        // An exp-based activation runs once over the block here, once per plane in the row kernel.
+        bool heavy = g.OutW <= profile.DepthwiseChannelsExpOutW && ActivationEmitter.IsHeavy(act);
+        return (narrow || wide || heavy) && multiplier == 1 && channels % Block == 0
             && g.StrideH == g.StrideW && g.StrideH is 1 or 2 && g.DilationH == 1 && g.DilationW == 1 && g.KernelH <= 7 && g.KernelW <= 7
             && g.PadTop < g.KernelH && g.PadLeft < g.KernelW && padBottom < g.KernelH && padRight < g.KernelW;
     }

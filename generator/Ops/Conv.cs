@@ -92,7 +92,7 @@ internal sealed class Conv : OpHandler
             bool twoD = xs.Length == 4;
             int padBottom = twoD ? a.PadsEnd[0] : 0, padRight = a.PadsEnd[a.PadsEnd.Length - 1];
             // Small planes with the channels in the vector lanes take the weights packed [C/16][taps][16].
-            bool lanes = twoD && w.Constant is not null && Emit.DepthwiseChannelsEmitter.Fits(channels, oc / channels, geometry, padBottom, padRight, ctx.Profile);
+            bool lanes = twoD && w.Constant is not null && Emit.DepthwiseChannelsEmitter.Fits(channels, oc / channels, geometry, padBottom, padRight, act, ctx.Profile);
             var filter = new PlaneFilterSpec("DepthwiseConv", xs[0], channels, oc / channels, geometry,
                 padBottom, padRight, b is not null, act, false, 0) { ChannelVectors = lanes };
             int taps = geometry.KernelH * geometry.KernelW, block = Emit.DepthwiseChannelsEmitter.Block;

@@ -48,6 +48,9 @@ public sealed class KernelShapeTests
         { "depthwise-lanes-5x5-silu", 32, 7, 7, 32, 5, 1, 2, 1, 32, false, "Silu", "channels in the vector lanes" },
         { "depthwise-lanes-14-wide", 16, 14, 14, 16, 5, 1, 2, 1, 16, false, "Silu", "channels in the vector lanes" },
         { "depthwise-lanes-27-wide", 32, 9, 27, 32, 5, 1, 2, 1, 32, false, "Relu", "channels in the vector lanes" },
+        // With an exp-based activation, rows up to 14 wide take the lanes whatever the window and stride.
+        { "depthwise-lanes-14-silu", 16, 14, 14, 16, 3, 1, 1, 1, 16, false, "Silu", "channels in the vector lanes" },
+        { "depthwise-lanes-s2-silu", 16, 28, 28, 16, 5, 2, 2, 1, 16, false, "Silu", "channels in the vector lanes" },
         { "depthwise-lanes-5x5-s2", 48, 14, 14, 48, 5, 2, 2, 1, 48, false, "Relu", "channels in the vector lanes" },
         { "depthwise-lanes-8-wide", 16, 8, 8, 16, 3, 1, 1, 1, 16, false, "Relu", "channels in the vector lanes" },
         { "depthwise-lanes-s2-unpadded", 16, 8, 8, 16, 3, 2, 0, 1, 16, false, "Relu", "channels in the vector lanes" },
