@@ -72,11 +72,25 @@ public sealed class RuntimeContractTests : IClassFixture<RuntimeContractTests.Sq
         var output = new float[model.Outputs[0].ElementCount];
         var inputs = new ReadOnlyMemory<float>[] { input };
         var outputs = new Memory<float>[] { output };
-        for (int i = 0; i < 3; i++) model.Run(inputs, outputs);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) model.Run(inputs, outputs);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, SteadyStateAllocation(() => model.Run(inputs, outputs)));
+    }
+
+    /// <summary>
+    /// Bytes the calling thread allocates over 5 calls once warmed up: the fewest of up to 5 measurements, so that the
+    /// runtime's own one-off work while the kernels tier up (seen once in a full parallel test run: 4096 bytes) is not
+    /// charged to Run, while a Run that allocates fails every measurement.
+    /// </summary>
+    private static long SteadyStateAllocation(Action run)
+    {
+        for (int i = 0; i < 3; i++) run();
+        long fewest = long.MaxValue;
+        for (int attempt = 0; attempt < 5 && fewest > 0; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) run();
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return fewest;
     }
 
     [Fact]
@@ -87,10 +101,7 @@ public sealed class RuntimeContractTests : IClassFixture<RuntimeContractTests.Sq
         float[] input = OrtComparison.RandomInput(model.Inputs[0].ElementCount, 7);
         var inputs = new ReadOnlyMemory<float>[] { input };
         var outputs = new Memory<float>[] { new float[model.Outputs[0].ElementCount] };
-        for (int i = 0; i < 3; i++) model.Run(inputs, outputs);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 5; i++) model.Run(inputs, outputs);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, SteadyStateAllocation(() => model.Run(inputs, outputs)));
     }
 
     [Fact]
