@@ -97,9 +97,7 @@ internal sealed class Conv : OpHandler
                 padBottom, padRight, b is not null, act, false, 0) { ChannelVectors = lanes };
             int taps = geometry.KernelH * geometry.KernelW, block = Emit.DepthwiseChannelsEmitter.Block;
             Operand weights = lanes
-                ? new Operand("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + ":lanes", PackOperands(w.Constant!, w.Name, ctx),
-                    new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(channels), LoweringContext.Lit.Int(taps), LoweringContext.Lit.Int(block) },
-                    (long)channels * taps, new[] { channels / block, taps, block }))
+                ? PackedPanels(ctx, w, ":lanes", channels, taps, block)
                 : ctx.In("W", w);
             ctx.AddLayer(node, filter, Operands(ctx, node, x, weights, b is null ? null : ctx.In("B", b), null, y, Emit.PlaneFilterEmitter.ScratchFloats(filter)));
             return;
@@ -126,9 +124,7 @@ internal sealed class Conv : OpHandler
         {
             // Small output planes: output channels in the vector lanes (Emit/ChannelVectorConvEmitter).
             int panel = profile.ChannelPanel, panels = (oc + panel - 1) / panel;
-            var cw = new Operand("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + ":channels", PackOperands(w.Constant, w.Name, ctx),
-                new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(panel) },
-                (long)panels * panel * k, new[] { panels, k, panel }));
+            Operand cw = PackedPanels(ctx, w, ":channels", oc, k, panel);
             var cspec = new ChannelVectorConvSpec(xs[0], cg, oc, geometry, unitWindow, b is not null, r is not null, act, panel);
             // The bias zero-padded to whole panels (the kernel loads whole vectors of it).
             Operand? padded = b is null ? null : new Operand("B", OperandKind.Weight, ctx.Transform("Scale", b.Name + ":padded", new[] { ctx.In("B", b).Id },
@@ -204,6 +200,18 @@ internal sealed class Conv : OpHandler
         if (g.PadTop > 1 || g.PadLeft > 1 || g.OutH < 2 || g.OutW < 2 || g.Channels < 8 || oc < 8) return null;
         (int bandRows, double ratio) = Emit.WinogradEmitter.Choose(g.Channels, oc, g);
         return ratio < Emit.WinogradEmitter.MaxCostRatio ? (bandRows, ratio) : null;
+    }
+
+    /// <summary>
+    /// Constant weights [m][k] packed at construction into panels of <paramref name="mr"/> rows, [m/mr][k][mr] (the last
+    /// panel zero-padded): the operand W of the channel-vectorised and depthwise-lanes kernels.
+    /// </summary>
+    private static Operand PackedPanels(LoweringContext ctx, Value w, string suffix, int m, int k, int mr)
+    {
+        int panels = (m + mr - 1) / mr;
+        return new Operand("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + suffix, PackOperands(w.Constant!, w.Name, ctx),
+            new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) },
+            (long)panels * mr * k, new[] { panels, k, mr }));
     }
 
     /// <summary>The PackA operands: the raw weight, and a per-row scale when BatchNorm was folded (no extra copy).</summary>
