@@ -39,6 +39,7 @@ public sealed partial class ModelGenerator
             InputShape = Item("ModelGenInputShape"),
             ConstantInputs = Item("ModelGenConstantInputs"),
             ResourceName = Item("ModelGenResourceName"),
+            Winograd = Item("ModelGenWinograd"),
         };
     }
 

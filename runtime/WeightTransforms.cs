@@ -156,21 +156,34 @@ public static unsafe class WeightTransforms
     }
 
     /// <summary>
-    /// Winograd F(2x2, 3x3) weight transform: U = G g Gᵀ for every 3x3 kernel g of a weight [m][channels][3][3]
-    /// (optionally multiplied by <paramref name="rowScale"/>[r], BatchNormalization folded in), computed in double and
-    /// packed as 16 matrices [16][ceil(m/mr)][channels][mr] (zero-padded rows), matrix ξ = 4 i + j holding U[i][j].
+    /// Winograd F(2x2, 3x3) or F(4x4, 3x3) weight transform: U = G g Gᵀ for every 3x3 kernel g of a weight
+    /// [m][channels][3][3] (optionally multiplied by <paramref name="rowScale"/>[r], BatchNormalization folded in), computed
+    /// in double and packed as n² matrices [n²][ceil(m/mr)][channels][mr] (zero-padded rows), n = tile + 2, matrix
+    /// ξ = n i + j holding U[i][j].
     /// </summary>
-    /// <remarks>G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]].</remarks>
+    /// <remarks>
+    /// F(2x2, 3x3): G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]. F(4x4, 3x3) (points 0, ±1, ±2, ∞): G = [[¼, 0, 0],
+    /// [−⅙, −⅙, −⅙], [−⅙, ⅙, −⅙], [1/24, 1/12, ⅙], [1/24, −1/12, ⅙], [0, 0, 1]].
+    /// </remarks>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void WinogradPackA(float* dst, float* src, float* rowScale, int m, int channels, int mr)
+    public static void WinogradPackA(float* dst, float* src, float* rowScale, int m, int channels, int mr, int tile)
     {
+        if (tile != 2 && tile != 4) throw new ArgumentOutOfRangeException(nameof(tile), tile, "Winograd tiles are 2 or 4 outputs wide.");
+        ReadOnlySpan<double> g2 = stackalloc double[] { 1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1 };
+        ReadOnlySpan<double> g4 = stackalloc double[]
+        {
+            1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
+            1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1,
+        };
+        ReadOnlySpan<double> gm = tile == 2 ? g2 : g4;
+        int n = tile + 2, xis = n * n;
         int panels = (m + mr - 1) / mr;
         long matrix = (long)panels * mr * channels;
-        double* t = stackalloc double[12];
-        double* u = stackalloc double[16];
+        Span<double> t = stackalloc double[3 * 6];
+        Span<double> u = stackalloc double[36];
         for (int p = 0; p < panels; p++)
         {
-            // Per panel, channel by channel: each of the 16 destination matrices is written in order.
+            // Per panel, channel by channel: each of the n² destination matrices is written in order.
             float* panel = dst + (long)p * mr * channels;
             int rows = Math.Min(mr, m - p * mr);
             for (int c = 0; c < channels; c++)
@@ -180,24 +193,17 @@ public static unsafe class WeightTransforms
                     int r = p * mr + i;
                     double scale = rowScale == null ? 1.0 : rowScale[r];
                     float* g = src + ((long)r * channels + c) * 9;
-                    for (int j = 0; j < 3; j++)
+                    // t = G g (n x 3), then u = t Gᵀ (n x n).
+                    for (int a = 0; a < n; a++)
                     {
-                        double g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-                        t[j] = g0;
-                        t[3 + j] = 0.5 * (g0 + g1 + g2);
-                        t[6 + j] = 0.5 * (g0 - g1 + g2);
-                        t[9 + j] = g2;
+                        for (int j = 0; j < 3; j++) t[3 * a + j] = gm[3 * a] * g[j] + gm[3 * a + 1] * g[3 + j] + gm[3 * a + 2] * g[6 + j];
                     }
-                    for (int a = 0; a < 4; a++)
+                    for (int a = 0; a < n; a++)
                     {
-                        double t0 = t[3 * a], t1 = t[3 * a + 1], t2 = t[3 * a + 2];
-                        u[4 * a] = t0;
-                        u[4 * a + 1] = 0.5 * (t0 + t1 + t2);
-                        u[4 * a + 2] = 0.5 * (t0 - t1 + t2);
-                        u[4 * a + 3] = t2;
+                        for (int b = 0; b < n; b++) u[n * a + b] = t[3 * a] * gm[3 * b] + t[3 * a + 1] * gm[3 * b + 1] + t[3 * a + 2] * gm[3 * b + 2];
                     }
                     float* d = panel + (long)c * mr + i;
-                    for (int xi = 0; xi < 16; xi++) d[xi * matrix] = (float)(u[xi] * scale);
+                    for (int xi = 0; xi < xis; xi++) d[xi * matrix] = (float)(u[xi] * scale);
                 }
             }
         }

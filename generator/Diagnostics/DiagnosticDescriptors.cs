@@ -119,6 +119,12 @@ internal static class DiagnosticDescriptors
         OptionsCategory, DiagnosticSeverity.Error,
         "ModelGenClass must be a C# identifier; ModelGenNamespace a dotted sequence of identifiers.");
 
+    public static readonly DiagnosticDescriptor InvalidWinogradOption = Make(
+        "MG0303", "Invalid ModelGenWinograd",
+        "ModelGenWinograd '{0}' is not one of F4 (the default), F2, Off",
+        OptionsCategory, DiagnosticSeverity.Error,
+        "ModelGenWinograd chooses the Winograd tiles 3x3 convolutions may use: F4 lets the cost model pick F(2x2,3x3) or F(4x4,3x3), F2 only F(2x2,3x3) (closer to ONNX Runtime), Off none.");
+
     public static readonly DiagnosticDescriptor InternalError = Make(
         "MG0900", "ModelGen internal error",
         "ModelGen failed on '{0}': {1}; please report this with the model",
@@ -130,7 +136,7 @@ internal static class DiagnosticDescriptors
         MalformedModel, UnreadableModel, ExternalData, UnsupportedElementType, InitializerIsInput,
         UnsupportedModelFeature, UnsupportedOperator, InvalidNode, RuntimeDependentShape, SymbolicBatchDefaulted,
         SymbolicDimensionNotPinned, InvalidInputShapeOption, TensorTooLarge, InvalidConstantInputsOption, UnknownProfile, DuplicateClassName,
-        InvalidClassName, InternalError,
+        InvalidClassName, InvalidWinogradOption, InternalError,
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = Index();

@@ -1,16 +1,22 @@
 // Licensed under the MIT license.
-// Winograd F(2x2, 3x3) convolution (Lavin & Gray 2016) for 3x3, stride-1, undilated, ungrouped layers:
-//   Y(2x2 tile) = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A        d: the tile's 4x4 input window, g: a 3x3 kernel
-// 16 multiplications per tile and channel pair instead of 36 (2.25x fewer MACs), at the price of two linear transforms.
+// Winograd F(m x m, 3x3) convolution (Lavin & Gray 2016) for 3x3, stride-1, undilated, ungrouped layers, m = 2 or 4:
+//   Y(m x m tile) = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A        d: the tile's n x n input window (n = m + 2), g: a 3x3 kernel
+// F(2x2, 3x3): 16 multiplications per tile and channel pair instead of 36 (2.25x fewer MACs); F(4x4, 3x3): 36 instead
+// of 144 (4x fewer), with larger transforms and about 8x the rounding error (still ~1e-6 of the output's scale in
+// float). The cost model picks the tile per layer.
 //
-// Layout: the input planes are split into the stride-2 phases of a 4x4 window (Emit/PhasePlanes, tile geometry), so the
-// 16 window values of 16 horizontally adjacent tiles are 16 contiguous vector loads at build-time offsets, over the flat
-// tile index q = ty * Wq + tx (one garbage tile column per row, as in the direct convolution's flat mode). Per band of
-// tile rows (kept near L2): (1) V[ξ][c][q] = Bᵀ d B per channel, (2) 16 GEMMs M[ξ] (K x q) = U[ξ] (K x C, transformed
-// and packed at construction by WeightTransforms.WinogradPackA) x V[ξ] with the GEMM micro-kernels, (3) per output
-// channel and tile row: Aᵀ M A, bias, residual and activation, two output columns per lane interleaved into Y.
+// Layout: the input planes are split into the stride-m phases of an n x n window (Emit/PhasePlanes, tile geometry), so
+// the n² window values of 16 horizontally adjacent tiles are n² contiguous vector loads at build-time offsets, over the
+// flat tile index q = ty * Wq + tx (one garbage tile column per row, as in the direct convolution's flat mode). Per band
+// of tile rows (kept near L2): (1) V[ξ][c][q] = Bᵀ d B per channel, (2) n² GEMMs M[ξ] (K x q) = U[ξ] (K x C,
+// transformed and packed at construction by WeightTransforms.WinogradPackA) x V[ξ] with the GEMM micro-kernels, (3) per
+// output channel and tile row: Aᵀ M A, bias, residual and activation, m output columns per lane interleaved into Y.
 //
-// Bᵀ = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]  G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]]  Aᵀ = [[1,1,1,0],[0,1,-1,-1]]
+// F(2x2, 3x3): Bᵀ = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]  G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]]
+//              Aᵀ = [[1,1,1,0],[0,1,-1,-1]]
+// F(4x4, 3x3) (points 0, ±1, ±2, ∞): Bᵀ = [[4,0,-5,0,1,0],[0,-4,-4,1,1,0],[0,4,-4,-1,1,0],[0,-2,-1,2,1,0],
+//              [0,2,-1,-2,1,0],[0,4,0,-5,0,1]]  G = [[¼,0,0],[-⅙,-⅙,-⅙],[-⅙,⅙,-⅙],[1/24,1/12,⅙],[1/24,-1/12,⅙],[0,0,1]]
+//              Aᵀ = [[1,1,1,1,1,0],[0,1,-1,2,-2,0],[0,1,1,4,4,0],[0,1,-1,8,-8,1]]
 
 using System;
 using System.Collections.Generic;
@@ -23,10 +29,16 @@ namespace ModelGen.Generator.Emit;
 
 internal static class WinogradEmitter
 {
-    /// <summary>The tiling of one layer: Th x Tw tiles of 2x2 outputs, bands of BandRows tile rows of Wq flat columns.</summary>
+    /// <summary>The tiling of one layer: Th x Tw tiles of Tile x Tile outputs, bands of BandRows tile rows of Wq flat columns.</summary>
     internal sealed class Plan
     {
-        public int Th, Tw, Wq, BandRows, Bands, Pitch;
+        public int Tile, Th, Tw, Wq, BandRows, Bands, Pitch;
+
+        /// <summary>The window side n = Tile + 2.</summary>
+        public int N => Tile + 2;
+
+        /// <summary>The number of transformed matrices (and GEMMs), n².</summary>
+        public int Xis => N * N;
         public ConvGeometry Tiles = null!;
         public PhasePlanes Planes = null!;
 
@@ -40,28 +52,28 @@ internal static class WinogradEmitter
         public int Columns(int band) => Math.Min(BandRows, Th - band * BandRows) * Wq;
     }
 
-    /// <summary>The geometry of the tile windows: 4x4 windows at stride 2 over the padded input, one per output tile.</summary>
-    public static ConvGeometry TileGeometry(ConvGeometry g) =>
-        new(g.Channels, g.InH, g.InW, 4, 4, 2, 2, 1, 1, g.PadTop, g.PadLeft, (g.OutH + 1) / 2, (g.OutW + 1) / 2);
+    /// <summary>The geometry of the tile windows: n x n windows at stride m over the padded input, one per output tile.</summary>
+    public static ConvGeometry TileGeometry(ConvGeometry g, int tile) =>
+        new(g.Channels, g.InH, g.InW, tile + 2, tile + 2, tile, tile, 1, 1, g.PadTop, g.PadLeft, (g.OutH + tile - 1) / tile, (g.OutW + tile - 1) / tile);
 
-    public static Plan PlanOf(ConvGeometry g, int bandRows)
+    public static Plan PlanOf(ConvGeometry g, int tile, int bandRows)
     {
-        ConvGeometry tiles = TileGeometry(g);
+        ConvGeometry tiles = TileGeometry(g, tile);
         PhasePlanes p = PhasePlanes.Plan(tiles);
         int th = tiles.OutH;
         bandRows = Math.Max(1, Math.Min(bandRows, th));
         return new Plan
         {
-            Th = th, Tw = tiles.OutW, Wq = p.Wq, BandRows = bandRows, Bands = (th + bandRows - 1) / bandRows,
+            Tile = tile, Th = th, Tw = tiles.OutW, Wq = p.Wq, BandRows = bandRows, Bands = (th + bandRows - 1) / bandRows,
             Pitch = (bandRows * p.Wq + 15) / 16 * 16, Tiles = tiles, Planes = p,
         };
     }
 
-    /// <summary>Scratch floats: split planes of every input channel, V (16 x C x Pitch), M (16 x K x Pitch), slack for overrunning vectors.</summary>
+    /// <summary>Scratch floats: split planes of every input channel, V (n² x C x Pitch), M (n² x K x Pitch), slack for overrunning vectors.</summary>
     public static long ScratchFloats(WinogradConvSpec s)
     {
-        Plan pl = PlanOf(s.Geometry, s.BandRows);
-        return s.InChannels * pl.Planes.PlaneStride + 16 * (pl.XiStride(s.InChannels) + pl.XiStride(s.OutChannels)) + 64;
+        Plan pl = PlanOf(s.Geometry, s.Tile, s.BandRows);
+        return s.InChannels * pl.Planes.PlaneStride + pl.Xis * (pl.XiStride(s.InChannels) + pl.XiStride(s.OutChannels)) + 64;
     }
 
     // ---- Cost model (relative units: one 16-lane FMA = 16) -------------------------------------------------------------
@@ -78,41 +90,49 @@ internal static class WinogradEmitter
         return cols / 64 * 64 + (rem > 0 ? 16.0 * nv / s_tileEfficiency[nv] : 0);
     }
 
+    // Transform costs per tile and channel (same units): F(2x2, 3x3) 64 vector operations per 16 tiles at half rate in
+    // and about as much out; F(4x4, 3x3) 36 loads, 72 arithmetic operations and 36 stores per 16 tiles in, 36 loads, 100
+    // operations, 16 interleaves and 16 stores out.
+    private static double InputCost(int tile) => tile == 2 ? 32.0 : 100.0;
+    private static double OutputCost(int tile) => tile == 2 ? 28.0 : 110.0;
+
     private static double Cost(int c, int k, Plan pl)
     {
         double cost = 0;
         for (int b = 0; b < pl.Bands; b++)
         {
             int cols = pl.Columns(b), padded = (cols + 15) / 16 * 16;
-            cost += 16.0 * c * k * GemmColumns(cols) / (GemmEfficiency * c / (c + 3.0))  // 16 GEMMs (short K loops: accumulator stores weigh)
-                + c * padded * 32.0                                    // input transform: 64 vector ops per 16 tiles, half-rate
-                + k * padded * 28.0;                                   // output transform
+            cost += pl.Xis * (double)c * k * GemmColumns(cols) / (GemmEfficiency * c / (c + 3.0))  // n² GEMMs (short K loops: accumulator stores weigh)
+                + c * padded * InputCost(pl.Tile)
+                + k * padded * OutputCost(pl.Tile);
         }
-        long scratch = 16L * (c + k) * pl.Pitch * 4;
+        long scratch = (long)pl.Xis * (c + k) * pl.Pitch * 4;
         return scratch > CacheBudgetBytes ? cost * 1.1 : cost;
     }
 
     /// <summary>
-    /// The band height with the lowest estimated cost (column tiles wasted on partial tiles, scratch beyond a 2 MB
-    /// working set penalised), and that cost relative to the direct convolution's. Lower the layer to Winograd when the
-    /// ratio is below <see cref="MaxCostRatio"/>.
+    /// The output tile (of <paramref name="tiles"/>) and band height with the lowest estimated cost (column tiles wasted
+    /// on partial tiles, scratch beyond a 2 MB working set penalised), and that cost relative to the direct convolution's.
+    /// Lower the layer to Winograd when the ratio is below <see cref="MaxCostRatio"/>.
     /// </summary>
-    public static (int BandRows, double Ratio) Choose(int c, int k, ConvGeometry g)
+    public static (int Tile, int BandRows, double Ratio) Choose(int c, int k, ConvGeometry g, IReadOnlyList<int> tiles)
     {
-        ConvGeometry tiles = TileGeometry(g);
-        int best = 1;
+        int bestTile = 2, best = 1;
         double bestCost = double.MaxValue;
-        for (int rows = 1; rows <= tiles.OutH; rows++)
+        foreach (int tile in tiles)
         {
-            double cost = Cost(c, k, PlanOf(g, rows));
-            if (cost < bestCost * 0.999)
+            int th = TileGeometry(g, tile).OutH;
+            for (int rows = 1; rows <= th; rows++)
             {
-                best = rows;
-                bestCost = cost;
+                double cost = Cost(c, k, PlanOf(g, tile, rows));
+                if (cost < bestCost * 0.999)
+                {
+                    (bestTile, best, bestCost) = (tile, rows, cost);
+                }
             }
         }
         double direct = 9.0 * c * k * g.OutH * (g.OutW + 2) / DirectEfficiency;
-        return (best, bestCost / direct);
+        return (bestTile, best, bestCost / direct);
     }
 
     /// <summary>The estimated cost ratio (Winograd / direct) under which a layer is lowered to Winograd.</summary>
@@ -121,10 +141,10 @@ internal static class WinogradEmitter
     public static IEnumerable<string> Remarks(WinogradConvSpec s, TargetProfile profile)
     {
         ConvGeometry g = s.Geometry;
-        Plan pl = PlanOf(g, s.BandRows);
-        yield return $"lowering: Winograd F(2x2,3x3), {s.InChannels} -> {s.OutChannels} channels, {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft}; " +
+        Plan pl = PlanOf(g, s.Tile, s.BandRows);
+        yield return $"lowering: Winograd F({s.Tile}x{s.Tile},3x3), {s.InChannels} -> {s.OutChannels} channels, {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft}; " +
             $"{pl.Th}x{pl.Tw} tiles in {pl.Bands} band(s) of {pl.BandRows} tile row(s) ({pl.BandRows * pl.Wq} flat columns, 1 garbage column per row); " +
-            $"16 GEMMs per band M={s.OutChannels} K={s.InChannels}; estimated cost {s.CostRatio:0.00} x the direct convolution's";
+            $"{pl.Xis} GEMMs per band M={s.OutChannels} K={s.InChannels}; estimated cost {s.CostRatio:0.00} x the direct convolution's";
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i).MR}x{profile.Tile(i).NR} ({profile.Isas[i].Name})");
         yield return "tiles MRxNR: " + string.Join(", ", tiles) + $"; epilogue in the output transform: bias{(s.Residual ? ", residual" : "")}, activation {s.Activation}";
@@ -133,22 +153,22 @@ internal static class WinogradEmitter
     public static void Emit(WinogradConvSpec s, string? bias, string? residual, SourceWriter w, EmitContext ctx)
     {
         ConvGeometry g = s.Geometry;
-        Plan pl = PlanOf(g, s.BandRows);
+        Plan pl = PlanOf(g, s.Tile, s.BandRows);
         PhasePlanes p = pl.Planes;
         int c = s.InChannels, k = s.OutChannels;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
-        long vAt = c * p.PlaneStride, mAt = vAt + 16 * pl.XiStride(c);
+        long vAt = c * p.PlaneStride, mAt = vAt + pl.Xis * pl.XiStride(c);
         string[] carried = { "n", "band" };
         ctx.PerIsa(w, (isa, index) =>
         {
             GemmTile tile = ctx.Profile.Tile(index);
             w.OpenBlock($"for (int n = 0; n < {s.Batch}; n++)");
-            // 1. Split every input channel into the padded stride-2 phases of the tile windows.
+            // 1. Split every input channel into the padded stride-m phases of the tile windows.
             p.EmitSplitChannels(w, ctx, pl.Tiles, c, inPlane);
             w.OpenBlock($"for (int band = 0; band < {pl.Bands}; band++)");
             // 2. Input transform, per channel.
             ctx.ParallelFor(w, c, b => EmitInputTransform(b, isa, s, pl, vAt), carried);
-            // 3. The 16 GEMMs, tiles (ξ, column tile, row tile) column-tile-major.
+            // 3. The n² GEMMs, tiles (ξ, column tile, row tile) column-tile-major.
             EmitGemms(w, tile, s, pl, vAt, mAt, ctx, carried);
             // 4. Output transform with the epilogue, per (output channel, tile row).
             ctx.ParallelFor(w, (long)k * pl.BandRows, b => EmitOutputTransform(b, isa, s, pl, mAt, outPlane, bias, residual), carried);
@@ -159,27 +179,56 @@ internal static class WinogradEmitter
 
     private static string Columns(Plan pl) => $"{EmitContext.Math}.Min({pl.BandRows}, {pl.Th} - band * {pl.BandRows}) * {pl.Wq}";
 
+    /// <summary>
+    /// Statements computing <c>{o}0..{o}{n-1}</c> = Bᵀ applied to the window values <paramref name="d"/> (one row or
+    /// column of n), with the constants c4 = 4, cm4 = -4, cm5 = -5, c2 = 2, cm2 = -2 in scope for F(4x4, 3x3).
+    /// </summary>
+    private static string InputTransform(Isa isa, int tile, string[] d, string o)
+    {
+        if (tile == 2)
+            return $"var {o}0 = {d[0]} - {d[2]}; var {o}1 = {d[1]} + {d[2]}; var {o}2 = {d[2]} - {d[1]}; var {o}3 = {d[1]} - {d[3]};";
+        // t1,2 = (d4 - 4 d2) ± (d3 - 4 d1); t3,4 = (d4 - d2) ± 2 (d3 - d1).
+        return $"var {o}p = {isa.Fma(d[2], "cm4", d[4])}; var {o}q = {isa.Fma(d[1], "cm4", d[3])}; var {o}r = {d[4]} - {d[2]}; var {o}s = {d[3]} - {d[1]}; " +
+            $"var {o}0 = {isa.Fma(d[0], "c4", isa.Fma(d[2], "cm5", d[4]))}; var {o}1 = {o}p + {o}q; var {o}2 = {o}p - {o}q; " +
+            $"var {o}3 = {isa.Fma($"{o}s", "c2", $"{o}r")}; var {o}4 = {isa.Fma($"{o}s", "cm2", $"{o}r")}; var {o}5 = {isa.Fma(d[1], "c4", isa.Fma(d[3], "cm5", d[5]))};";
+    }
+
+    /// <summary>
+    /// Statements computing <c>{o}0..{o}{m-1}</c> = Aᵀ applied to <paramref name="v"/> (n values), with c2, c4, c8 in
+    /// scope for F(4x4, 3x3).
+    /// </summary>
+    private static string OutputTransform(Isa isa, int tile, string[] v, string o)
+    {
+        if (tile == 2) return $"var {o}0 = {v[0]} + {v[1]} + {v[2]}; var {o}1 = {v[1]} - {v[2]} - {v[3]};";
+        // y0 = v0 + a + c, y1 = b + 2 d, y2 = a + 4 c, y3 = b + 8 d + v5 with a, b = v1 ± v2 and c, d = v3 ± v4.
+        return $"var {o}a = {v[1]} + {v[2]}; var {o}b = {v[1]} - {v[2]}; var {o}c = {v[3]} + {v[4]}; var {o}d = {v[3]} - {v[4]}; " +
+            $"var {o}0 = {v[0]} + {o}a + {o}c; var {o}1 = {isa.Fma($"{o}d", "c2", $"{o}b")}; var {o}2 = {isa.Fma($"{o}c", "c4", $"{o}a")}; " +
+            $"var {o}3 = {isa.Fma($"{o}d", "c8", $"{o}b")} + {v[5]};";
+    }
+
     private static void EmitInputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long vAt)
     {
         PhasePlanes p = pl.Planes;
         string L(long v) => EmitContext.Long(v);
         long xiStride = pl.XiStride(s.InChannels);
+        int n = pl.N;
         b.WriteLine($"int cols = {Columns(pl)};");
+        if (pl.Tile == 4)
+            b.WriteLine($"var c4 = {isa.Broadcast("4f")}; var cm4 = {isa.Broadcast("-4f")}; var cm5 = {isa.Broadcast("-5f")}; var c2 = {isa.Broadcast("2f")}; var cm2 = {isa.Broadcast("-2f")};");
         b.OpenBlock("for (int ch = pb; ch < pe; ch++)");
         b.WriteLine($"float* src = S + ch * {L(p.PlaneStride)}L + band * {L((long)pl.BandRows * pl.Wq)}L;");
         b.WriteLine($"float* dst = S + {L(vAt)}L + ch * {L(pl.Pitch)}L;");
         b.OpenBlock($"for (int q = 0; q < cols; q += {isa.Width})");
-        // Bᵀ d B: the column transform of each window row, then the row transform.
-        for (int r = 0; r < 4; r++)
+        // Bᵀ d B: the transform of each window row (w{r}j), then of each column.
+        for (int r = 0; r < n; r++)
         {
-            var d = Enumerable.Range(0, 4).Select(j => isa.Load($"src + q + {L(p.Offset(pl.Tiles, r, j))}")).ToArray();
-            b.WriteLine($"var d{r}0 = {d[0]}; var d{r}1 = {d[1]}; var d{r}2 = {d[2]}; var d{r}3 = {d[3]};");
-            b.WriteLine($"var w{r}0 = d{r}0 - d{r}2; var w{r}1 = d{r}1 + d{r}2; var w{r}2 = d{r}2 - d{r}1; var w{r}3 = d{r}1 - d{r}3;");
+            b.WriteLine(string.Join(" ", Enumerable.Range(0, n).Select(j => $"var d{r}{j} = {isa.Load($"src + q + {L(p.Offset(pl.Tiles, r, j))}")};")));
+            b.WriteLine(InputTransform(isa, pl.Tile, Enumerable.Range(0, n).Select(j => $"d{r}{j}").ToArray(), $"w{r}"));
         }
-        for (int j = 0; j < 4; j++)
+        for (int j = 0; j < n; j++)
         {
-            string[] u = { $"w0{j} - w2{j}", $"w1{j} + w2{j}", $"w2{j} - w1{j}", $"w1{j} - w3{j}" };
-            for (int i = 0; i < 4; i++) b.WriteLine(isa.Store($"({u[i]})", $"dst + q + {L((4 * i + j) * xiStride)}L"));
+            b.WriteLine(InputTransform(isa, pl.Tile, Enumerable.Range(0, n).Select(r => $"w{r}{j}").ToArray(), $"u{j}"));
+            for (int i = 0; i < n; i++) b.WriteLine(isa.Store($"u{j}{i}", $"dst + q + {L((n * i + j) * xiStride)}L"));
         }
         b.CloseBlock();
         b.CloseBlock();
@@ -203,7 +252,7 @@ internal static class WinogradEmitter
             BLayout = GemmBLayout.RowMajor, Ldb = pl.Pitch, Ldc = pl.Pitch, Activation = Activation.None, MR = s.MR,
         };
         var kernels = widths.Reverse().Select(nv => (Nv: nv, Name: GemmEmitter.RequireKernel(shape, tile with { NV = nv }, ctx))).ToList();
-        ctx.ParallelFor(w, 16 * colTiles * mTiles, b =>
+        ctx.ParallelFor(w, pl.Xis * colTiles * mTiles, b =>
         {
             b.WriteLine($"int cols = {Columns(pl)};");
             b.OpenBlock("for (int t = pb; t < pe; t++)");
@@ -229,68 +278,94 @@ internal static class WinogradEmitter
     private static void EmitOutputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long mAt, long outPlane, string? bias, string? residual)
     {
         ConvGeometry g = s.Geometry;
-        int k = s.OutChannels, width = isa.Width;
+        int k = s.OutChannels, n = pl.N, m = pl.Tile;
         string L(long v) => EmitContext.Long(v);
         long xiStride = pl.XiStride(k);
         string? pro = isa.IsScalar ? null : ActivationEmitter.Prologue(s.Activation, isa);
         if (pro is not null) b.WriteLine(pro);
+        if (m == 4) b.WriteLine($"var c2 = {isa.Broadcast("2f")}; var c4 = {isa.Broadcast("4f")}; var c8 = {isa.Broadcast("8f")};");
         b.OpenBlock("for (int t = pb; t < pe; t++)");
         b.WriteLine($"int oc = t / {pl.BandRows}, tr = t % {pl.BandRows}, ty = band * {pl.BandRows} + tr;");
         b.WriteLine($"if (ty >= {pl.Th}) continue;");
         b.WriteLine($"float* m = S + {L(mAt)}L + oc * {L(pl.Pitch)}L + tr * {pl.Wq};");
         b.WriteLine($"var bv = {(bias is null ? isa.Zero : isa.Broadcast($"{bias}[oc]"))};");
-        b.WriteLine($"long o = ((long)n * {k} + oc) * {L(outPlane)}L + 2 * ty * {g.OutW};");
+        b.WriteLine($"long o = ((long)n * {k} + oc) * {L(outPlane)}L + {m} * ty * {g.OutW};");
         b.WriteLine("float* y0 = Y + o;");
         if (residual is not null) b.WriteLine($"float* r0 = {residual} + o;");
-        b.WriteLine($"bool secondRow = 2 * ty + 1 < {g.OutH};");
-        b.OpenBlock($"for (int tx = 0; tx < {pl.Tw}; tx += {width})");
-        // Aᵀ M A: the row transform of each column, then the column transform.
-        for (int j = 0; j < 4; j++)
+        b.OpenBlock($"for (int tx = 0; tx < {pl.Tw}; tx += {isa.Width})");
+        // Aᵀ M A: the transform of each column j of the n x n matrix (s{a}{j}, a < m), then of each output row a.
+        for (int j = 0; j < n; j++)
         {
-            var mv = Enumerable.Range(0, 4).Select(i => isa.Load($"m + tx + {L((4 * i + j) * xiStride)}L")).ToArray();
-            b.WriteLine($"var m0{j} = {mv[0]}; var m1{j} = {mv[1]}; var m2{j} = {mv[2]}; var m3{j} = {mv[3]};");
-            b.WriteLine($"var s0{j} = m0{j} + m1{j} + m2{j}; var s1{j} = m1{j} - m2{j} - m3{j};");
+            b.WriteLine(string.Join(" ", Enumerable.Range(0, n).Select(i => $"var m{i}{j} = {isa.Load($"m + tx + {L((n * i + j) * xiStride)}L")};")));
+            b.WriteLine(OutputTransform(isa, m, Enumerable.Range(0, n).Select(i => $"m{i}{j}").ToArray(), $"s{j}_"));
         }
-        b.WriteLine("var y00 = s00 + s01 + s02 + bv; var y01 = s01 - s02 - s03 + bv;");
-        b.WriteLine("var y10 = s10 + s11 + s12 + bv; var y11 = s11 - s12 - s13 + bv;");
-        b.WriteLine($"int valid = {g.OutW} - 2 * tx;");
-        EmitOutputRow(b, isa, s, "y00", "y01", "y0 + 2 * tx", residual is null ? null : "r0 + 2 * tx");
-        b.OpenBlock("if (secondRow)");
-        EmitOutputRow(b, isa, s, "y10", "y11", $"y0 + {g.OutW} + 2 * tx", residual is null ? null : $"r0 + {g.OutW} + 2 * tx");
-        b.CloseBlock();
+        b.WriteLine($"int valid = {g.OutW} - {m} * tx;");
+        for (int a = 0; a < m; a++)
+        {
+            b.WriteLine(OutputTransform(isa, m, Enumerable.Range(0, n).Select(j => $"s{j}_{a}").ToArray(), $"y{a}_"));
+            var columns = Enumerable.Range(0, m).Select(x => $"y{a}_{x} + bv").ToArray();
+            string rowOffset = a == 0 ? "" : $"{a * g.OutW} + ";
+            if (a > 0) b.OpenBlock($"if ({m} * ty + {a} < {g.OutH})");
+            EmitOutputRow(b, isa, s, columns, $"y0 + {rowOffset}{m} * tx", residual is null ? null : $"r0 + {rowOffset}{m} * tx");
+            if (a > 0) b.CloseBlock();
+        }
         b.CloseBlock();
         b.CloseBlock();
     }
 
-    /// <summary>Stores one output row segment: even columns <paramref name="even"/>, odd <paramref name="odd"/>, `valid` columns from <paramref name="dst"/>.</summary>
-    private static void EmitOutputRow(SourceWriter b, Isa isa, WinogradConvSpec s, string even, string odd, string dst, string? res)
+    /// <summary>
+    /// Stores one output row segment: column x of each tile in <paramref name="columns"/>[x] (tile-major lanes), `valid`
+    /// columns from <paramref name="dst"/>, interleaved so the tiles' columns land side by side.
+    /// </summary>
+    private static void EmitOutputRow(SourceWriter b, Isa isa, WinogradConvSpec s, string[] columns, string dst, string? res)
     {
         Activation act = s.Activation;
+        int m = columns.Length;
         if (isa.IsScalar)
         {
-            string v0 = res is null ? even : $"({even} + ({res})[0])";
-            string v1 = res is null ? odd : $"({odd} + ({res})[1])";
-            b.WriteLine($"({dst})[0] = {ActivationEmitter.ApplyScalar(act, v0)};");
-            b.WriteLine($"if (valid > 1) ({dst})[1] = {ActivationEmitter.ApplyScalar(act, v1)};");
+            for (int x = 0; x < m; x++)
+            {
+                string v = res is null ? columns[x] : $"({columns[x]} + ({res})[{x}])";
+                string store = $"({dst})[{x}] = {ActivationEmitter.ApplyScalar(act, v)};";
+                b.WriteLine(x == 0 ? store : $"if (valid > {x}) {store}");
+            }
             return;
         }
         int width = isa.Width;
         string zip = $"{EmitContext.RuntimeNs}.Interleave";
         b.OpenBlock();
-        b.WriteLine($"var lo = {zip}.ZipLow({even}, {odd}); var hi = {zip}.ZipHigh({even}, {odd});");
-        b.OpenBlock($"if (valid >= {2 * width})");
-        string Full(string v, string offset) => res is null ? v : $"({v} + {isa.Load($"{res}{offset}")})";
-        b.WriteLine(isa.Store(ActivationEmitter.Apply(act, isa, Full("lo", "")), dst));
-        b.WriteLine(isa.Store(ActivationEmitter.Apply(act, isa, Full("hi", $" + {width}")), $"{dst} + {width}"));
+        string[] parts;
+        if (m == 2)
+        {
+            b.WriteLine($"var v0 = {zip}.ZipLow({columns[0]}, {columns[1]}); var v1 = {zip}.ZipHigh({columns[0]}, {columns[1]});");
+            parts = new[] { "v0", "v1" };
+        }
+        else
+        {
+            // Two rounds of zips: (0, 2) and (1, 3), then their halves: x0 x1 x2 x3 of tile 0, of tile 1, ...
+            b.WriteLine($"var e0 = {columns[0]}; var e1 = {columns[1]}; var e2 = {columns[2]}; var e3 = {columns[3]};");
+            b.WriteLine($"var p0 = {zip}.ZipLow(e0, e2); var p1 = {zip}.ZipHigh(e0, e2); var q0 = {zip}.ZipLow(e1, e3); var q1 = {zip}.ZipHigh(e1, e3);");
+            b.WriteLine($"var v0 = {zip}.ZipLow(p0, q0); var v1 = {zip}.ZipHigh(p0, q0); var v2 = {zip}.ZipLow(p1, q1); var v3 = {zip}.ZipHigh(p1, q1);");
+            parts = new[] { "v0", "v1", "v2", "v3" };
+        }
+        b.OpenBlock($"if (valid >= {m * width})");
+        for (int i = 0; i < m; i++)
+        {
+            string offset = i == 0 ? "" : $" + {i * width}";
+            string v = res is null ? parts[i] : $"({parts[i]} + {isa.Load($"{res}{offset}")})";
+            b.WriteLine(isa.Store(ActivationEmitter.Apply(act, isa, v), $"{dst}{offset}"));
+        }
         b.CloseBlock();
         b.OpenBlock("else");
-        string Masked(string v, string offset, string mask) => res is null ? v : $"({v} + {isa.MaskLoad($"{res}{offset}", mask)})";
-        b.WriteLine($"var mask0 = {isa.TailMask($"{EmitContext.Math}.Min(valid, {width})")};");
-        b.WriteLine(isa.MaskStore(ActivationEmitter.Apply(act, isa, Masked("lo", "", "mask0")), dst, "mask0"));
-        b.OpenBlock($"if (valid > {width})");
-        b.WriteLine($"var mask1 = {isa.TailMask($"valid - {width}")};");
-        b.WriteLine(isa.MaskStore(ActivationEmitter.Apply(act, isa, Masked("hi", $" + {width}", "mask1")), $"{dst} + {width}", "mask1"));
-        b.CloseBlock();
+        for (int i = 0; i < m; i++)
+        {
+            string offset = i == 0 ? "" : $" + {i * width}";
+            if (i > 0) b.OpenBlock($"if (valid > {i * width})");
+            b.WriteLine($"var mask{i} = {isa.TailMask(i == 0 ? $"{EmitContext.Math}.Min(valid, {width})" : $"{EmitContext.Math}.Min(valid - {i * width}, {width})")};");
+            string v = res is null ? parts[i] : $"({parts[i]} + {isa.MaskLoad($"{res}{offset}", $"mask{i}")})";
+            b.WriteLine(isa.MaskStore(ActivationEmitter.Apply(act, isa, v), $"{dst}{offset}", $"mask{i}"));
+        }
+        for (int i = m - 1; i > 0; i--) b.CloseBlock();
         b.CloseBlock();
         b.CloseBlock();
     }

@@ -214,15 +214,15 @@ internal sealed record DirectConvSpec(
 }
 
 /// <summary>
-/// A 3x3, stride-1 convolution by Winograd F(2x2, 3x3) (Emit/WinogradEmitter): per band of BandRows rows of 2x2 output
-/// tiles, 16 input-transformed matrices V (C x tiles), 16 GEMMs M = U x V with the transformed weights U (K x C, packed
-/// at construction), and the output transform with bias, residual and activation stored into Y. Operands X, W (packed
-/// [16][K/MR][C][MR]), B, R, Y, S (scratch: phase-split planes, V, M). CostRatio: the cost model's estimate against the
+/// A 3x3, stride-1 convolution by Winograd F(Tile x Tile, 3x3), Tile 2 or 4 (Emit/WinogradEmitter): per band of BandRows
+/// rows of output tiles, n² input-transformed matrices V (C x tiles, n = Tile + 2), n² GEMMs M = U x V with the
+/// transformed weights U (K x C, packed at construction), and the output transform with bias, residual and activation
+/// stored into Y. Operands X, W (packed [n²][K/MR][C][MR]), B, R, Y, S (scratch: phase-split planes, V, M). CostRatio: the cost model's estimate against the
 /// direct convolution (for the remarks).
 /// </summary>
 internal sealed record WinogradConvSpec(
     int Batch, int InChannels, int OutChannels, ConvGeometry Geometry, bool HasBias, bool Residual, Activation Activation,
-    int MR, int BandRows, double CostRatio) : KernelSpec;
+    int MR, int Tile, int BandRows, double CostRatio) : KernelSpec;
 
 /// <summary>
 /// A convolution with the output channels in the vector lanes (Emit/ChannelVectorConvEmitter), for small output planes

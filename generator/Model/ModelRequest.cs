@@ -16,6 +16,8 @@ internal sealed record ModelRequest
     /// <summary>Graph inputs frozen to build-time values: "name=1,2,3;other=0.5".</summary>
     public string ConstantInputs { get; init; } = "";
     public string ResourceName { get; init; } = "";
+    /// <summary>Winograd tiles allowed: "F4" (the default: F(2x2,3x3) and F(4x4,3x3) by cost), "F2" or "Off".</summary>
+    public string Winograd { get; init; } = "";
     /// <summary>Runs the simplification passes (BatchNorm folding, activation fusion); tests switch it off to compare.</summary>
     public bool Simplify { get; init; } = true;
 

@@ -39,6 +39,25 @@ internal static class Pipeline
             foreach (TargetProfile p in TargetProfile.All) names.Add(p.Name);
             diagnostics.Report(DiagnosticDescriptors.UnknownProfile, profileName, string.Join(", ", names));
         }
+        if (profile is not null)
+        {
+            // ModelGenWinograd: F4 (the profile's tiles), F2 (F(2x2,3x3) only: about 8x less rounding error), Off.
+            switch (request.Winograd.ToUpperInvariant())
+            {
+                case "":
+                case "F4":
+                    break;
+                case "F2":
+                    profile = profile with { WinogradTiles = new[] { 2 } };
+                    break;
+                case "OFF":
+                    profile = profile with { Winograd = false };
+                    break;
+                default:
+                    diagnostics.Report(DiagnosticDescriptors.InvalidWinogradOption, request.Winograd);
+                    break;
+            }
+        }
         if (!Identifiers.IsValidIdentifier(className)) diagnostics.Report(DiagnosticDescriptors.InvalidClassName, className, "class");
         if (ns.Length > 0 && !Identifiers.IsValidNamespace(ns)) diagnostics.Report(DiagnosticDescriptors.InvalidClassName, ns, "namespace");
         if (diagnostics.HasErrors) return Done(null);

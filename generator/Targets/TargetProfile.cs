@@ -13,7 +13,7 @@ internal sealed record GemmTile(Isa Isa, int MR, int NV)
 }
 
 /// <summary>A target profile: ISA dispatch order, tiles and enabled fusions.</summary>
-internal sealed class TargetProfile
+internal sealed record TargetProfile
 {
     public required string Name { get; init; }
     /// <summary>ISA branches in dispatch order; the last one must be <see cref="Isa.Scalar"/>.</summary>
@@ -34,6 +34,12 @@ internal sealed class TargetProfile
     public bool FuseActivations { get; init; } = true;
     /// <summary>3x3 stride-1 convolutions may lower to Winograd F(2x2, 3x3) where the cost model favours it (needs a zip per vector ISA).</summary>
     public bool Winograd { get; init; }
+    /// <summary>
+    /// The Winograd output tiles the cost model chooses from: 2 (F(2x2, 3x3), 16 products per 4 outputs) and 4
+    /// (F(4x4, 3x3), 36 per 16: 1.78x fewer, larger transforms, about 8x the rounding error of F(2x2, 3x3); see
+    /// docs/performance.md).
+    /// </summary>
+    public IReadOnlyList<int> WinogradTiles { get; init; } = new[] { 2 };
 
     /// <summary>
     /// Register-blocked tiles that store straight into a layer output of at least this many bytes prefetch their
@@ -109,6 +115,7 @@ internal sealed class TargetProfile
         SmallNV = new[] { 8, 4, 8 },
         PackedBNR = 64,
         Winograd = true,
+        WinogradTiles = new[] { 2, 4 },
         // 7 pixels x 3 zmm (21 accumulators): a 7x7 plane is 7 whole tiles; AVX2 6 x 2 ymm; scalar 1 x 16.
         ChannelPanel = 48,
         ChannelTileMR = new[] { 7, 6, 1 },

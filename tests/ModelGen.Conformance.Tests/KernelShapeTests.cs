@@ -65,6 +65,12 @@ public sealed class KernelShapeTests
         { "winograd-bands-residual", 32, 56, 56, 40, 3, 1, 1, 1, 1, true, "Relu", "lowering: Winograd" },
         { "winograd-silu", 16, 13, 30, 20, 3, 1, 1, 1, 1, false, "Silu", "lowering: Winograd" },
         { "winograd-residual-silu", 20, 20, 20, 16, 3, 1, 1, 1, 1, true, "Silu", "lowering: Winograd" },
+        // Winograd F(4x4,3x3) (larger planes): output sizes 1, 2 and 3 past a multiple of 4 (partial tiles, the last
+        // output rows and columns of a tile masked), unpadded, several bands, residual, exp-based activation.
+        { "winograd4-odd-residual", 32, 29, 37, 26, 3, 1, 1, 1, 1, true, "Relu", "lowering: Winograd F(4x4,3x3)" },
+        { "winograd4-unpadded", 32, 32, 45, 40, 3, 1, 0, 1, 1, false, "Relu", "lowering: Winograd F(4x4,3x3)" },
+        { "winograd4-bands-silu", 64, 58, 58, 40, 3, 1, 1, 1, 1, false, "Silu", "lowering: Winograd F(4x4,3x3)" },
+        { "winograd4-residual-silu", 24, 35, 31, 30, 3, 1, 1, 1, 1, true, "Silu", "lowering: Winograd F(4x4,3x3)" },
         // Channel-vectorised (output channels in the lanes) on small planes: a partial last panel (90 = 48 + 42), stride 2
         // on phase planes, 1x1 read in place with an exp-based activation, and a plane whose pixels end mid-tile (25).
         { "channels-7x7-residual", 32, 7, 7, 90, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
@@ -211,12 +217,28 @@ public sealed class KernelShapeTests
     }
 
     /// <param name="lowering">Text the convolution layer's remarks must contain (the kernel family this case is meant to exercise).</param>
-    private static void CompareWithOrt(OnnxBuilder builder, string name, string? lowering)
+    /// <summary>
+    /// ModelGenWinograd steers a layer the cost model lowers to F(4x4,3x3) (winograd4-bands-silu's shape) to F(2x2,3x3)
+    /// with F2 and to the direct convolution with Off; each still matches ONNX Runtime.
+    /// </summary>
+    [Theory]
+    [InlineData("F2", "lowering: Winograd F(2x2,3x3)", "Winograd F(4x4")]
+    [InlineData("off", "lowering: direct convolution", "lowering: Winograd")]
+    public void Winograd_option_restricts_the_algorithm(string option, string lowering, string absent)
+    {
+        string name = "winograd-option-" + option.ToLowerInvariant();
+        string all = CompareWithOrt(ConvolutionModel(name, 64, 58, 58, 40, 3, 1, 1, 1, 1, false, "Silu"), name, lowering,
+            new Dictionary<string, string> { ["ModelGenWinograd"] = option });
+        Assert.DoesNotContain(absent, all);
+    }
+
+    private static string CompareWithOrt(OnnxBuilder builder, string name, string? lowering, IReadOnlyDictionary<string, string>? metadata = null)
     {
         string path = builder.Save(Path.Combine(Path.GetTempPath(), "modelgen-kernel-tests", name + ".onnx"));
-        GeneratorRun run = GeneratorHarness.Run(path);
+        GeneratorRun run = GeneratorHarness.Run(path, metadata);
         Assert.Empty(run.Diagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning));
-        if (lowering is not null) Assert.Contains(lowering, string.Concat(run.Sources.Select(s => s.Source)));
+        string sources = string.Concat(run.Sources.Select(s => s.Source));
+        if (lowering is not null) Assert.Contains(lowering, sources);
         using LoadedAssembly asm = run.Load();
         string cls = "TestApp." + string.Concat(name.Split('-').Select(p => char.ToUpperInvariant(p[0]) + p.Substring(1)));
         using ICompiledModel model = asm.Create(cls);
@@ -226,5 +248,6 @@ public sealed class KernelShapeTests
         float[][] inputs = model.Inputs.Select((t, i) => OrtComparison.RandomInput(t.ElementCount, 50 + i)).ToArray();
         float[][] serial = OrtComparison.RunCompiled(model, inputs), split = OrtComparison.RunCompiled(parallel, inputs);
         for (int o = 0; o < serial.Length; o++) Assert.True(serial[o].AsSpan().SequenceEqual(split[o]), $"{name}: output {o} differs between 1 and 2 threads");
+        return sources;
     }
 }

@@ -33,8 +33,11 @@ public sealed class SharedModelTests
         { "yolox-nano.onnx", "YoloxNano", 1e-4, 1e-4, 0f, 255f },
         // Style transfer on 0..255 pixels (its ImageScaler subtracts the ImageNet means). InstanceNormalization of
         // near-constant planes (inputs in [-1, 1]) amplifies float rounding in ONNX Runtime's statistics (ModelGen uses
-        // double), so the realistic input range is the meaningful comparison; outputs are pixels scaled by 150.
-        { "fns-candy.onnx", "FnsCandy", 1e-3, 1e-4, 0f, 255f },
+        // double), so the realistic input range is the meaningful comparison; outputs are pixels scaled by 150. Measured
+        // max |a - r| over seeds 1000 and 2000: 0.0027-0.0032 with every 3x3 convolution direct (ModelGenWinograd=Off),
+        // 0.0024-0.0033 with F(2x2,3x3), 0.0043-0.0056 with the default F(4x4,3x3) in its ten 64-channel residual layers
+        // (each feeding an InstanceNormalization): atol 1e-2, 4e-5 of the 0..255 range.
+        { "fns-candy.onnx", "FnsCandy", 1e-2, 1e-4, 0f, 255f },
     };
 
     [Theory]

@@ -471,6 +471,32 @@ public sealed class DiagnosticTests
         Assert.NotEmpty(ok.Sources);
     }
 
+    // ---- MG0303 Invalid ModelGenWinograd --------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData("F6")]
+    [InlineData("fast")]
+    [InlineData("2")]
+    public void MG0303_invalid_winograd_option(string value)
+    {
+        string path = Scratch.Write("wino.onnx", Models.Relu());
+
+        GeneratorRun run = GeneratorHarness.Run(path, Expect.Meta(("ModelGenWinograd", value)));
+
+        Diagnostic d = Expect.One(run, "MG0303", DiagnosticSeverity.Error, path);
+        Assert.Equal(new[] { "MG0303" }, Expect.Ids(run));
+        Assert.Equal($"ModelGenWinograd '{value}' is not one of F4 (the default), F2, Off", Expect.Message(d));
+        Expect.NoSource(run);
+
+        // The valid values, matched case-insensitively, compile.
+        foreach (string ok in new[] { "F4", "f2", "OFF", "" })
+        {
+            GeneratorRun good = GeneratorHarness.Run(path, Expect.Meta(("ModelGenWinograd", ok)));
+            Assert.Empty(good.Diagnostics);
+            Assert.NotEmpty(good.Sources);
+        }
+    }
+
     // ---- MG0301 Two models map to the same class -------------------------------------------------------------------
 
     [Fact]

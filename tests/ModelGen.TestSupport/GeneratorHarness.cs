@@ -210,7 +210,7 @@ public static class GeneratorHarness
             foreach (ModelInput m in models)
             {
                 var values = new Dictionary<string, string>(StringComparer.Ordinal);
-                foreach (string key in new[] { "ModelGenClass", "ModelGenNamespace", "ModelGenProfile", "ModelGenInputShape", "ModelGenConstantInputs", "ModelGenResourceName" })
+                foreach (string key in new[] { "ModelGenClass", "ModelGenNamespace", "ModelGenProfile", "ModelGenInputShape", "ModelGenConstantInputs", "ModelGenResourceName", "ModelGenWinograd" })
                 {
                     // Like MSBuild: unset metadata arrives as "".
                     values["build_metadata.AdditionalFiles." + key] = m.Metadata is not null && m.Metadata.TryGetValue(key, out string? v) ? v : "";
