@@ -246,8 +246,10 @@ internal static class PlaneFilterEmitter
             // The whole vertical row first (the windows of the last vector reach its scalar tail).
             ctx.PerIsa(w, (isa, _) =>
             {
-                if (isa.IsScalar || g.InW < isa.Width) return;
-                w.WriteLine($"for (; x <= {g.InW - isa.Width}; x += {isa.Width}) {isa.Store(isa.Max(isa.Max(isa.Load("a + x"), isa.Load("b + x")), isa.Load("c + x")), "row + x")}");
+                // Rows narrower than a vector take the masked tail alone.
+                if (isa.IsScalar || (g.InW < isa.Width && !isa.HasMaskedMemory)) return;
+                if (g.InW >= isa.Width)
+                    w.WriteLine($"for (; x <= {g.InW - isa.Width}; x += {isa.Width}) {isa.Store(isa.Max(isa.Max(isa.Load("a + x"), isa.Load("b + x")), isa.Load("c + x")), "row + x")}");
                 if (g.InW % isa.Width != 0 && isa.HasMaskedMemory)
                 {
                     // The row's last partial vector: masked loads (nothing read past the row), a full store into the buffer's slack.
@@ -260,14 +262,18 @@ internal static class PlaneFilterEmitter
             ctx.PerIsa(w, (isa, _) =>
             {
                 int width = isa.Width;
-                if (isa.IsScalar || g.OutW < width) return;
+                // Output rows narrower than a vector take the masked tail alone (SqueezeNet's 13-wide rows on AVX-512).
+                if (isa.IsScalar || (g.OutW < width && !isa.HasMaskedMemory)) return;
                 string even = $"{EmitContext.RuntimeNs}.Interleave.EvenLanes({{0}}, {{1}})", odd = $"{EmitContext.RuntimeNs}.Interleave.OddLanes({{0}}, {{1}})";
-                w.OpenBlock($"for (; ox <= {g.OutW - width}; ox += {width})");
-                w.WriteLine("float* s = v + 2 * ox;");
-                w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
-                w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
-                w.WriteLine(isa.Store(isa.Max(isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), string.Format(even, "lo2", "hi2")), "yr + ox"));
-                w.CloseBlock();
+                if (g.OutW >= width)
+                {
+                    w.OpenBlock($"for (; ox <= {g.OutW - width}; ox += {width})");
+                    w.WriteLine("float* s = v + 2 * ox;");
+                    w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
+                    w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                    w.WriteLine(isa.Store(isa.Max(isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), string.Format(even, "lo2", "hi2")), "yr + ox"));
+                    w.CloseBlock();
+                }
                 if (g.OutW % width != 0 && isa.HasMaskedMemory)
                 {
                     // The last partial vector of outputs: its windows lie in the row buffer (slack included); masked store.

@@ -150,6 +150,10 @@ public sealed class KernelShapeTests
         { "maxpool-rows-pad1", 8, 56, 57, 3, 2, 1, false, "row by row" },
         { "maxpool-rows-ceil", 16, 111, 111, 3, 2, 0, true, "row by row" },
         { "maxpool-rows-small-ceil", 4, 13, 14, 3, 2, 0, true, "row by row" },
+        // Output rows narrower than a vector (13 of 16 lanes on AVX-512: SqueezeNet's last pool) and input rows too (11
+        // wide, padded), in masked vectors alone.
+        { "maxpool-rows-27", 6, 27, 27, 3, 2, 0, false, "row by row" },
+        { "maxpool-rows-narrow-pad1", 5, 9, 11, 3, 2, 1, false, "row by row" },
         { "maxpool-phases-2x2", 4, 20, 22, 2, 2, 0, false, "padded phase sub-plane" },
     };
 
