@@ -77,6 +77,19 @@ internal static class PlaneFilterEmitter
         for (int kh = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++) offsets.Add(l.Offset(g, kh, kw));
         yield return $"each plane copied into {l.Used.Count} padded phase sub-plane(s) of {l.Hq}x{l.Wq}; {offsets.Count} taps at flat offsets " +
             string.Join(",", offsets) + $"; {l.Wq - g.OutW} garbage column(s) per row dropped";
+        if (SeparableMax(f))
+            yield return $"separable: the {g.KernelW}-wide row maxima in place over the padded plane, then the maxima of {g.KernelH} of them down each column ({g.KernelH + g.KernelW} instead of {g.KernelH * g.KernelW} loads per output vector)";
+    }
+
+    /// <summary>
+    /// A stride-1, undilated max pool with a window of more than 9 taps (YOLO's spatial-pyramid 5x5, 9x9, 13x13) runs as
+    /// two passes over the padded plane: row maxima in place, then column maxima of those.
+    /// </summary>
+    private static bool SeparableMax(PlaneFilterSpec f)
+    {
+        ConvGeometry g = f.Geometry;
+        return f.Op == "MaxPool" && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
+            && g.KernelH * g.KernelW > 9 && !UsesRows(f);
     }
 
     public static void Emit(string method, PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)
@@ -130,7 +143,11 @@ internal static class PlaneFilterEmitter
                 w.WriteLine($"float bias = {(f.HasBias ? "B[oc]" : "0f")};");
             }
             w.WriteLine("int q = 0;");
-            ctx.PerIsa(w, (isa, _) =>
+            if (SeparableMax(f))
+            {
+                EmitSeparableMax(w, ctx, g, l, flat);
+            }
+            else ctx.PerIsa(w, (isa, _) =>
             {
                 if (isa.IsScalar) return;
                 string V = isa.VectorType;
@@ -159,24 +176,27 @@ internal static class PlaneFilterEmitter
                 w.WriteLine(isa.Store(plain ? ActivationEmitter.Apply(f.Activation, isa, "acc") : "acc", "flat + q"));
                 w.CloseBlock();
             });
-            // Scalar path (and the only path without SIMD).
-            w.OpenBlock($"for (; q < {flat}; q++)");
-            w.WriteLine($"float acc = {(conv ? "bias" : pad)};");
-            for (int t = 0; t < taps.Count; t++)
+            // Scalar path (and the only path without SIMD); the separable max pool has its own.
+            if (!SeparableMax(f))
             {
-                var tap = taps[t];
-                string v = $"S[{EmitContext.Long(tap.Offset)}L + q]";
-                w.WriteLine(f.Op switch
+                w.OpenBlock($"for (; q < {flat}; q++)");
+                w.WriteLine($"float acc = {(conv ? "bias" : pad)};");
+                for (int t = 0; t < taps.Count; t++)
                 {
-                    "DepthwiseConv" => $"acc += wp[{tap.Kh * g.KernelW + tap.Kw}] * {v};",
-                    "MaxPool" => $"{{ float v = {v}; if (v > acc || float.IsNaN(v)) acc = v; }}",
-                    "LpPool" when f.P == 1 => $"acc += {EmitContext.MathF}.Abs({v});",
-                    "LpPool" => $"{{ float v = {v}; acc += v * v; }}",
-                    _ => $"acc += {v};",
-                });
+                    var tap = taps[t];
+                    string v = $"S[{EmitContext.Long(tap.Offset)}L + q]";
+                    w.WriteLine(f.Op switch
+                    {
+                        "DepthwiseConv" => $"acc += wp[{tap.Kh * g.KernelW + tap.Kw}] * {v};",
+                        "MaxPool" => $"{{ float v = {v}; if (v > acc || float.IsNaN(v)) acc = v; }}",
+                        "LpPool" when f.P == 1 => $"acc += {EmitContext.MathF}.Abs({v});",
+                        "LpPool" => $"{{ float v = {v}; acc += v * v; }}",
+                        _ => $"acc += {v};",
+                    });
+                }
+                w.WriteLine($"flat[q] = {(plain ? ActivationEmitter.ApplyScalar(f.Activation, "acc") : "acc")};");
+                w.CloseBlock();
             }
-            w.WriteLine($"flat[q] = {(plain ? ActivationEmitter.ApplyScalar(f.Activation, "acc") : "acc")};");
-            w.CloseBlock();
             // 3. Drop the garbage columns; divisor or activation.
             string Finish(string v) => f.Op switch
             {
@@ -219,6 +239,42 @@ internal static class PlaneFilterEmitter
             if (f.Multiplier > 1) w.CloseBlock();
             w.CloseBlock();
         }, privateScratch: "S");
+    }
+
+    /// <summary>
+    /// The separable stride-1 max pool over the padded plane S (one phase): (1) in place, S[p] = max of S[p .. p + kw)
+    /// for every p of the Hq x Wq plane, rounded up to 16 (ascending, so each read is still original); (2) flat[q] = max
+    /// of S[q + kh Wq] over the kh window rows. Positions past the plane only feed garbage columns.
+    /// </summary>
+    private static void EmitSeparableMax(SourceWriter w, EmitContext ctx, ConvGeometry g, PhasePlanes l, int flat)
+    {
+        int rows = (l.Hq * l.Wq + 15) / 16 * 16;
+        w.WriteLine("int p = 0;");
+        ctx.PerIsa(w, (isa, _) =>
+        {
+            if (isa.IsScalar) return;
+            w.OpenBlock($"for (; p < {rows}; p += {isa.Width})");
+            w.WriteLine($"var acc = {isa.Load("S + p")};");
+            for (int kw = 1; kw < g.KernelW; kw++) w.WriteLine($"acc = {isa.Max("acc", isa.Load($"S + p + {kw}"))};");
+            w.WriteLine(isa.Store("acc", "S + p"));
+            w.CloseBlock();
+            w.OpenBlock($"for (; q < {flat}; q += {isa.Width})");
+            w.WriteLine($"var acc = {isa.Load("S + q")};");
+            for (int kh = 1; kh < g.KernelH; kh++) w.WriteLine($"acc = {isa.Max("acc", isa.Load($"S + q + {kh * l.Wq}"))};");
+            w.WriteLine(isa.Store("acc", "flat + q"));
+            w.CloseBlock();
+        });
+        const string Take = "if (v > acc || float.IsNaN(v)) acc = v;";
+        w.OpenBlock($"for (; p < {rows}; p++)");
+        w.WriteLine("float acc = S[p];");
+        w.WriteLine($"for (int k = 1; k < {g.KernelW}; k++) {{ float v = S[p + k]; {Take} }}");
+        w.WriteLine("S[p] = acc;");
+        w.CloseBlock();
+        w.OpenBlock($"for (; q < {flat}; q++)");
+        w.WriteLine("float acc = S[q];");
+        w.WriteLine($"for (int k = 1; k < {g.KernelH}; k++) {{ float v = S[q + k * {l.Wq}]; {Take} }}");
+        w.WriteLine("flat[q] = acc;");
+        w.CloseBlock();
     }
 
     private static void EmitMaxPoolRows(PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)

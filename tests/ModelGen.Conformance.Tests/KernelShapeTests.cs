@@ -154,6 +154,11 @@ public sealed class KernelShapeTests
         // wide, padded), in masked vectors alone.
         { "maxpool-rows-27", 6, 27, 27, 3, 2, 0, false, "row by row" },
         { "maxpool-rows-narrow-pad1", 5, 9, 11, 3, 2, 1, false, "row by row" },
+        // Separable max pooling (row maxima in place, then column maxima): YOLO's spatial-pyramid pools (stride 1, windows
+        // up to the whole plane), and an unpadded 4x4 window on a plane whose flat size is a multiple of 16.
+        { "maxpool-spp-13", 8, 13, 13, 13, 1, 6, false, "separable" },
+        { "maxpool-spp-5", 8, 13, 13, 5, 1, 2, false, "separable" },
+        { "maxpool-4x4-unpadded", 3, 19, 32, 4, 1, 0, false, "separable" },
         { "maxpool-phases-2x2", 4, 20, 22, 2, 2, 0, false, "padded phase sub-plane" },
     };
 
