@@ -169,18 +169,11 @@ public static unsafe class WeightTransforms
     public static void WinogradPackA(float* dst, float* src, float* rowScale, int m, int channels, int mr, int tile)
     {
         if (tile != 2 && tile != 4) throw new ArgumentOutOfRangeException(nameof(tile), tile, "Winograd tiles are 2 or 4 outputs wide.");
-        ReadOnlySpan<double> g2 = stackalloc double[] { 1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1 };
-        ReadOnlySpan<double> g4 = stackalloc double[]
-        {
-            1.0 / 4, 0, 0, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
-            1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 24, -1.0 / 12, 1.0 / 6, 0, 0, 1,
-        };
-        ReadOnlySpan<double> gm = tile == 2 ? g2 : g4;
         int n = tile + 2, xis = n * n;
         int panels = (m + mr - 1) / mr;
         long matrix = (long)panels * mr * channels;
-        Span<double> t = stackalloc double[3 * 6];
-        Span<double> u = stackalloc double[36];
+        double* t = stackalloc double[3 * 6];
+        double* u = stackalloc double[36];
         for (int p = 0; p < panels; p++)
         {
             // Per panel, channel by channel: each of the n² destination matrices is written in order.
@@ -193,19 +186,36 @@ public static unsafe class WeightTransforms
                     int r = p * mr + i;
                     double scale = rowScale == null ? 1.0 : rowScale[r];
                     float* g = src + ((long)r * channels + c) * 9;
-                    // t = G g (n x 3), then u = t Gᵀ (n x n).
-                    for (int a = 0; a < n; a++)
-                    {
-                        for (int j = 0; j < 3; j++) t[3 * a + j] = gm[3 * a] * g[j] + gm[3 * a + 1] * g[3 + j] + gm[3 * a + 2] * g[6 + j];
-                    }
-                    for (int a = 0; a < n; a++)
-                    {
-                        for (int b = 0; b < n; b++) u[n * a + b] = t[3 * a] * gm[3 * b] + t[3 * a + 1] * gm[3 * b + 1] + t[3 * a + 2] * gm[3 * b + 2];
-                    }
+                    // t = G g (n x 3, column j from g's column j), then u = t Gᵀ (row a from t's row a).
+                    for (int j = 0; j < 3; j++) ApplyG(tile, g[j], g[3 + j], g[6 + j], t + j, 3);
+                    for (int a = 0; a < n; a++) ApplyG(tile, t[3 * a], t[3 * a + 1], t[3 * a + 2], u + n * a, 1);
                     float* d = panel + (long)c * mr + i;
                     for (int xi = 0; xi < xis; xi++) d[xi * matrix] = (float)(u[xi] * scale);
                 }
             }
         }
+    }
+
+    /// <summary>The n = tile + 2 values G (x0, x1, x2)ᵀ, written <paramref name="stride"/> apart (straight-line: construction time counts).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void ApplyG(int tile, double x0, double x1, double x2, double* o, int stride)
+    {
+        if (tile == 2)
+        {
+            o[0] = x0;
+            o[stride] = 0.5 * (x0 + x1 + x2);
+            o[2 * stride] = 0.5 * (x0 - x1 + x2);
+            o[3 * stride] = x2;
+            return;
+        }
+        // Multiplications by the reciprocals (double: within an ulp of the quotients, far below float's).
+        const double Sixth = 1.0 / 6, Twelfth = 1.0 / 12, TwentyFourth = 1.0 / 24;
+        double even = x0 * TwentyFourth + x2 * Sixth, odd = x1 * Twelfth;
+        o[0] = x0 * 0.25;
+        o[stride] = -(x0 + x1 + x2) * Sixth;
+        o[2 * stride] = -(x0 - x1 + x2) * Sixth;
+        o[3 * stride] = even + odd;
+        o[4 * stride] = even - odd;
+        o[5 * stride] = x2;
     }
 }
