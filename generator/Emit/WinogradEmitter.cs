@@ -2,8 +2,8 @@
 // Winograd F(m x m, 3x3) convolution (Lavin & Gray 2016) for 3x3, stride-1, undilated, ungrouped layers, m = 2 or 4:
 //   Y(m x m tile) = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A        d: the tile's n x n input window (n = m + 2), g: a 3x3 kernel
 // F(2x2, 3x3): 16 multiplications per tile and channel pair instead of 36 (2.25x fewer MACs); F(4x4, 3x3): 36 instead
-// of 144 (4x fewer), with larger transforms and about 8x the rounding error (still ~1e-6 of the output's scale in
-// float). The cost model picks the tile per layer.
+// of 144 (4x fewer), with larger transforms and about 10x the rounding error per layer (a few 1e-6 of the output's
+// scale in float, against a few 1e-7). The cost model picks the tile per layer.
 //
 // Layout: the input planes are split into the stride-m phases of an n x n window (Emit/PhasePlanes, tile geometry), so
 // the n² window values of 16 horizontally adjacent tiles are n² contiguous vector loads at build-time offsets, over the

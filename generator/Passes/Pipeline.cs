@@ -41,7 +41,7 @@ internal static class Pipeline
         }
         if (profile is not null)
         {
-            // ModelGenWinograd: F4 (the profile's tiles), F2 (F(2x2,3x3) only: about 8x less rounding error), Off.
+            // ModelGenWinograd: F4 (the profile's tiles), F2 (F(2x2,3x3) only: about 10x less rounding error per layer), Off.
             switch (request.Winograd.ToUpperInvariant())
             {
                 case "":

@@ -36,7 +36,7 @@ internal sealed record TargetProfile
     public bool Winograd { get; init; }
     /// <summary>
     /// The Winograd output tiles the cost model chooses from: 2 (F(2x2, 3x3), 16 products per 4 outputs) and 4
-    /// (F(4x4, 3x3), 36 per 16: 1.78x fewer, larger transforms, about 8x the rounding error of F(2x2, 3x3); see
+    /// (F(4x4, 3x3), 36 per 16: 1.78x fewer, larger transforms, about 10x the rounding error of F(2x2, 3x3); see
     /// docs/performance.md).
     /// </summary>
     public IReadOnlyList<int> WinogradTiles { get; init; } = new[] { 2 };
