@@ -302,6 +302,11 @@ internal static class PlaneFilterEmitter
             // The whole vertical row first (the windows of the last vector reach its scalar tail).
             ctx.PerIsa(w, (isa, _) =>
             {
+                if (InRegisters(isa))
+                {
+                    EmitMaxPoolRowInRegisters(w, isa, g);
+                    return;
+                }
                 // Rows narrower than a vector take the masked tail alone.
                 if (isa.IsScalar || (g.InW < isa.Width && !isa.HasMaskedMemory)) return;
                 if (g.InW >= isa.Width)
@@ -318,8 +323,8 @@ internal static class PlaneFilterEmitter
             ctx.PerIsa(w, (isa, _) =>
             {
                 int width = isa.Width;
-                // Output rows narrower than a vector take the masked tail alone (SqueezeNet's 13-wide rows on AVX-512).
-                if (isa.IsScalar || (g.OutW < width && !isa.HasMaskedMemory)) return;
+                // Output rows narrower than a vector take the masked tail alone (13-wide rows on AVX-512).
+                if (InRegisters(isa) || isa.IsScalar || (g.OutW < width && !isa.HasMaskedMemory)) return;
                 string even = $"{EmitContext.RuntimeNs}.Interleave.EvenLanes({{0}}, {{1}})", odd = $"{EmitContext.RuntimeNs}.Interleave.OddLanes({{0}}, {{1}})";
                 if (g.OutW >= width)
                 {
@@ -349,6 +354,53 @@ internal static class PlaneFilterEmitter
             w.CloseBlock();
             w.CloseBlock();
         }, privateScratch: "S");
+    }
+
+    /// <summary>
+    /// AVX-512 computes each output row in registers: a row buffer written and read back 2 floats off defeats
+    /// store-to-load forwarding (SqueezeNet's 13-wide pool ran 3x ONNX Runtime's time).
+    /// </summary>
+    private static bool InRegisters(Isa isa) => isa.Width == 16 && isa.HasMaskedMemory;
+
+    /// <summary>
+    /// One output row of a 3x3 stride-2 max pool in registers, per block of 16 outputs (unrolled: the geometry is known):
+    /// the vertical maxima V0, V1 of the block's 32 input columns and lane 0 of V2 (columns outside the row are -inf,
+    /// loaded under a lane mask), then max(even(V0, V1), odd(V0, V1), even of the same shifted by 2 lanes). Sets x and ox
+    /// past the row so the buffer paths do nothing.
+    /// </summary>
+    private static void EmitMaxPoolRowInRegisters(SourceWriter w, Isa isa, ConvGeometry g)
+    {
+        string R = EmitContext.RuntimeNs, V = isa.StaticType, X86 = "global::System.Runtime.Intrinsics.X86.Avx512F";
+        w.WriteLine($"var ninf = {isa.Broadcast("float.NegativeInfinity")};");
+        for (int ox0 = 0; ox0 < g.OutW; ox0 += 16)
+        {
+            int baseX = 2 * ox0 - g.PadLeft;
+            w.OpenBlock();
+            for (int j = 0; j < 3; j++)
+            {
+                int lo = baseX + 16 * j, lanes = j == 2 ? 1 : 16;
+                int from = System.Math.Max(0, -lo), to = System.Math.Min(lanes, g.InW - lo);
+                string at = lo >= 0 ? $" + {lo}" : $" - {-lo}";
+                if (to <= from)
+                {
+                    w.WriteLine($"var v{j} = ninf;");
+                }
+                else if (from == 0 && to == 16)
+                {
+                    w.WriteLine($"var v{j} = {isa.Max(isa.Max(isa.Load($"a{at}"), isa.Load($"b{at}")), isa.Load($"c{at}"))};");
+                }
+                else
+                {
+                    w.WriteLine($"var m{j} = {isa.LaneMask(from, to)};");
+                    w.WriteLine($"var v{j} = {V}.ConditionalSelect(m{j}, {isa.Max(isa.Max(isa.MaskLoad($"a{at}", $"m{j}"), isa.MaskLoad($"b{at}", $"m{j}")), isa.MaskLoad($"c{at}", $"m{j}"))}, ninf);");
+                }
+            }
+            w.WriteLine($"var s0 = {V}.AsSingle({X86}.AlignRight32({V}.AsInt32(v1), {V}.AsInt32(v0), 2)); var s1 = {V}.AsSingle({X86}.AlignRight32({V}.AsInt32(v2), {V}.AsInt32(v1), 2));");
+            string y = isa.Max(isa.Max($"{R}.Interleave.EvenLanes(v0, v1)", $"{R}.Interleave.OddLanes(v0, v1)"), $"{R}.Interleave.EvenLanes(s0, s1)");
+            w.WriteLine(ox0 + 16 <= g.OutW ? isa.Store(y, $"yr + {ox0}") : isa.MaskStore(y, $"yr + {ox0}", isa.TailMask($"{g.OutW - ox0}")));
+            w.CloseBlock();
+        }
+        w.WriteLine($"x = {g.InW}; ox = {g.OutW};");
     }
 
     /// <summary>Static 1/count tables per axis for AveragePool (the divisor is separable: rows x columns).</summary>
