@@ -188,7 +188,7 @@ internal static class PlaneFilterEmitter
                     w.WriteLine(f.Op switch
                     {
                         "DepthwiseConv" => $"acc += wp[{tap.Kh * g.KernelW + tap.Kw}] * {v};",
-                        "MaxPool" => $"{{ float v = {v}; if (v > acc || float.IsNaN(v)) acc = v; }}",
+                        "MaxPool" => $"{{ float v = {v}; {ScalarMaxStep} }}",
                         "LpPool" when f.P == 1 => $"acc += {EmitContext.MathF}.Abs({v});",
                         "LpPool" => $"{{ float v = {v}; acc += v * v; }}",
                         _ => $"acc += {v};",
@@ -241,6 +241,9 @@ internal static class PlaneFilterEmitter
         }, privateScratch: "S");
     }
 
+    /// <summary>One scalar max-pooling step: acc = max(acc, v), a NaN input taken.</summary>
+    private const string ScalarMaxStep = "if (v > acc || float.IsNaN(v)) acc = v;";
+
     /// <summary>
     /// The separable stride-1 max pool over the padded plane S (one phase): (1) in place, S[p] = max of S[p .. p + kw)
     /// for every p of the Hq x Wq plane, rounded up to 16 (ascending, so each read is still original); (2) flat[q] = max
@@ -264,15 +267,14 @@ internal static class PlaneFilterEmitter
             w.WriteLine(isa.Store("acc", "flat + q"));
             w.CloseBlock();
         });
-        const string Take = "if (v > acc || float.IsNaN(v)) acc = v;";
         w.OpenBlock($"for (; p < {rows}; p++)");
         w.WriteLine("float acc = S[p];");
-        w.WriteLine($"for (int k = 1; k < {g.KernelW}; k++) {{ float v = S[p + k]; {Take} }}");
+        w.WriteLine($"for (int k = 1; k < {g.KernelW}; k++) {{ float v = S[p + k]; {ScalarMaxStep} }}");
         w.WriteLine("S[p] = acc;");
         w.CloseBlock();
         w.OpenBlock($"for (; q < {flat}; q++)");
         w.WriteLine("float acc = S[q];");
-        w.WriteLine($"for (int k = 1; k < {g.KernelH}; k++) {{ float v = S[q + k * {l.Wq}]; {Take} }}");
+        w.WriteLine($"for (int k = 1; k < {g.KernelH}; k++) {{ float v = S[q + k * {l.Wq}]; {ScalarMaxStep} }}");
         w.WriteLine("flat[q] = acc;");
         w.CloseBlock();
     }

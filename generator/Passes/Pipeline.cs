@@ -51,7 +51,7 @@ internal static class Pipeline
                     profile = profile with { WinogradTiles = new[] { 2 } };
                     break;
                 case "OFF":
-                    profile = profile with { Winograd = false };
+                    profile = profile with { WinogradTiles = System.Array.Empty<int>() };
                     break;
                 default:
                     diagnostics.Report(DiagnosticDescriptors.InvalidWinogradOption, request.Winograd);

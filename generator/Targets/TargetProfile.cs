@@ -32,14 +32,15 @@ internal sealed record TargetProfile
     public long ParallelMinMacs { get; init; } = 300_000;
     public bool FuseBatchNorm { get; init; } = true;
     public bool FuseActivations { get; init; } = true;
-    /// <summary>3x3 stride-1 convolutions may lower to Winograd F(2x2, 3x3) where the cost model favours it (needs a zip per vector ISA).</summary>
-    public bool Winograd { get; init; }
     /// <summary>
-    /// The Winograd output tiles the cost model chooses from: 2 (F(2x2, 3x3), 16 products per 4 outputs) and 4
-    /// (F(4x4, 3x3), 36 per 16: 1.78x fewer, larger transforms, about 10x the rounding error of F(2x2, 3x3); see
-    /// docs/performance.md).
+    /// The Winograd output tiles the cost model chooses from for 3x3 stride-1 convolutions (needs a zip per vector ISA;
+    /// empty: none): 2 (F(2x2, 3x3), 16 products per 4 outputs) and 4 (F(4x4, 3x3), 36 per 16: 1.78x fewer, larger
+    /// transforms, about 10x the rounding error of F(2x2, 3x3); see docs/performance.md).
     /// </summary>
-    public IReadOnlyList<int> WinogradTiles { get; init; } = new[] { 2 };
+    public IReadOnlyList<int> WinogradTiles { get; init; } = Array.Empty<int>();
+
+    /// <summary>3x3 stride-1 convolutions may lower to Winograd where the cost model favours it.</summary>
+    public bool Winograd => WinogradTiles.Count > 0;
 
     /// <summary>
     /// Register-blocked tiles that store straight into a layer output of at least this many bytes prefetch their
@@ -114,7 +115,6 @@ internal sealed record TargetProfile
         SmallMR = 3,
         SmallNV = new[] { 8, 4, 8 },
         PackedBNR = 64,
-        Winograd = true,
         WinogradTiles = new[] { 2, 4 },
         // 7 pixels x 3 zmm (21 accumulators): a 7x7 plane is 7 whole tiles; AVX2 6 x 2 ymm; scalar 1 x 16.
         ChannelPanel = 48,
