@@ -35,8 +35,31 @@ internal static class ChannelVectorConvEmitter
         return channelLanes < 0.9 * pixelLanes;
     }
 
-    public static long ScratchFloats(ChannelVectorConvSpec c, TargetProfile profile) =>
-        c.Pointwise ? (long)c.InChannels * PackStride(profile.ChannelTileMR.Max()) + 16 : (long)c.InChannels * PhasePlanes.Plan(c.Geometry).PlaneStride + 16;
+    public static long ScratchFloats(ChannelVectorConvSpec c, TargetProfile profile)
+    {
+        if (!c.Pointwise) return (long)c.InChannels * PhasePlanes.Plan(c.Geometry).PlaneStride + 16;
+        long floats = (long)c.InChannels * PackStride(profile.ChannelTileMR.Max());
+        for (int i = 0; i < profile.Isas.Count; i++)
+        {
+            if (PacksWhole(c, profile.Isas[i], profile.ChannelTileMR[i])) floats = System.Math.Max(floats, WholePackFloats(c, profile.ChannelTileMR[i]));
+        }
+        return floats + 16;
+    }
+
+    /// <summary>The budget of a whole-plane 1x1 pack: it stays in L2 beside the weight panel being swept.</summary>
+    private const long WholePackBudgetBytes = 256 << 10;
+
+    /// <summary>Floats of every pixel tile of a 1x1 layer packed channel-major, tile after tile.</summary>
+    private static long WholePackFloats(ChannelVectorConvSpec c, int mr) =>
+        ((long)c.Geometry.OutH * c.Geometry.OutW + mr - 1) / mr * c.InChannels * PackStride(mr);
+
+    /// <summary>
+    /// Whether a 1x1 layer packs all its pixel tiles up front and sweeps the weights once, panel by panel, with the pixel
+    /// tiles innermost (vector ISAs, pack within the budget): the weights come from L3 or memory on each inference, and a
+    /// panel re-read per pixel tile streamed them 7-28 times through L2.
+    /// </summary>
+    private static bool PacksWhole(ChannelVectorConvSpec c, Isa isa, int mr) =>
+        c.Pointwise && !isa.IsScalar && isa.HasMaskedMemory && PackStride(mr) == 8 && WholePackFloats(c, mr) * 4 <= WholePackBudgetBytes;
 
     public static IEnumerable<string> Remarks(ChannelVectorConvSpec c, TargetProfile profile)
     {
@@ -44,7 +67,8 @@ internal static class ChannelVectorConvEmitter
         yield return $"lowering: channel-vectorised convolution (output channels in vector lanes), {c.InChannels} -> {c.OutChannels} channels, " +
             $"{g.KernelH}x{g.KernelW} stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}, " +
             $"{g.OutH}x{g.OutW} = {g.OutH * g.OutW} output pixels; " +
-            (c.Pointwise ? "each pixel tile packed channel-major into scratch, weight blocks innermost" : $"input planes split into {PhasePlanes.Plan(g).Used.Count} padded phase(s)") +
+            (c.Pointwise ? (PacksWhole(c, profile.Isas[0], profile.ChannelTileMR[0]) ? "all pixel tiles packed channel-major into scratch first, pixel tiles innermost (each weight block read once)"
+                : "each pixel tile packed channel-major into scratch, weight blocks innermost") : $"input planes split into {PhasePlanes.Plan(g).Used.Count} padded phase(s)") +
             $"; weights in panels of {c.Panel} output channels";
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
@@ -138,6 +162,12 @@ internal static class ChannelVectorConvEmitter
             (int lastBlock, int tailNv) = LastBlock(c, isa, nr);
             string? tailKernel = tailNv < nv ? RequirePointwiseKernel(isa, mr, tailNv, c.HasBias, c.Residual, c.Activation, ctx) : null;
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
+            if (PacksWhole(c, isa, mr))
+            {
+                EmitWholePack(c, bias, residual, w, ctx, mr, nr, kernel, tailKernel, lastBlock);
+                w.CloseBlock();
+                return;
+            }
             ctx.ParallelFor(w, pixelTiles * panels * blocks, b =>
             {
                 b.WriteLine($"float* xn = X + (long)n * {L(c.InChannels * inPlane)}L;");
@@ -171,6 +201,44 @@ internal static class ChannelVectorConvEmitter
             }, new[] { "n" }, privateScratch: "S");
             w.CloseBlock();
         });
+    }
+
+    /// <summary>
+    /// 1x1 with every pixel tile packed first (channels x 8 floats per tile, tile after tile, in the shared scratch), then
+    /// tiles (panel, block, pixel tile) with the pixel tiles innermost: each weight block is read from memory once and
+    /// reused from L1/L2 by every pixel tile.
+    /// </summary>
+    private static void EmitWholePack(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx, int mr, int nr, string kernel, string? tailKernel, int lastBlock)
+    {
+        ConvGeometry g = c.Geometry;
+        long inPlane = (long)g.InH * g.InW, pixels = (long)g.OutH * g.OutW, pixelTiles = (pixels + mr - 1) / mr;
+        int panels = (c.OutChannels + c.Panel - 1) / c.Panel, blocks = c.Panel / nr;
+        long tileFloats = (long)c.InChannels * 8;
+        string L(long v) => EmitContext.Long(v);
+        ctx.ParallelFor(w, pixelTiles, b =>
+        {
+            b.WriteLine($"float* xn = X + (long)n * {L(c.InChannels * inPlane)}L;");
+            b.OpenBlock("for (int pt = pb; pt < pe; pt++)");
+            b.WriteLine("// This tile's pixels of every input channel, contiguous (lanes past mc zero).");
+            b.WriteLine($"int p0 = pt * {mr};");
+            b.WriteLine($"float* src = xn + p0, dst = S + pt * {L(tileFloats)}L;");
+            b.WriteLine($"var pm = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256({EmitContext.Math}.Min({mr}, {L(pixels)} - p0));");
+            b.WriteLine($"for (int ch = 0; ch < {c.InChannels}; ch++) global::System.Runtime.Intrinsics.Vector256.Store({EmitContext.RuntimeNs}.MaskedMemory.Load(src + ch * {L(inPlane)}L, pm), dst + ch * 8);");
+            b.CloseBlock();
+        }, new[] { "n" });
+        ctx.ParallelFor(w, pixelTiles * panels * blocks, b =>
+        {
+            b.OpenBlock("for (int t = pb; t < pe; t++)");
+            b.WriteLine($"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};");
+            b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {c.Panel} + rest % {blocks} * {nr};");
+            b.WriteLine($"if (oc0 >= {c.OutChannels}) continue;");
+            b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0), nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
+            b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
+            string args = $"(S + pt * {L(tileFloats)}L, {c.InChannels}, W + (long)panel * {L((long)c.InChannels * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, " +
+                $"{(bias is null ? "null" : $"{bias} + oc0")}, Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
+            b.WriteLine(tailKernel is null ? kernel + args : $"if (oc0 == {lastBlock}) {tailKernel}{args} else {kernel}{args}");
+            b.CloseBlock();
+        }, new[] { "n" });
     }
 
     /// <summary>The 1x1 micro-kernel for whole pixel tiles: per input channel, NV weight vectors times MR broadcasts of contiguous pixels.</summary>

@@ -75,7 +75,11 @@ public sealed class KernelShapeTests
         // on phase planes, 1x1 read in place with an exp-based activation, and a plane whose pixels end mid-tile (25).
         { "channels-7x7-residual", 32, 7, 7, 90, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
         { "channels-stride2", 24, 14, 14, 96, 3, 2, 1, 1, 1, false, "Relu", "lowering: channel-vectorised" },
-        { "channels-pointwise-silu", 40, 7, 7, 96, 1, 1, 0, 1, 1, true, "Silu", "lowering: channel-vectorised" },
+        { "channels-pointwise-silu", 40, 7, 7, 96, 1, 1, 0, 1, 1, true, "Silu", "all pixel tiles packed channel-major into scratch first" },
+        // 1x1 whose whole-plane pack (7 tiles x 1200 channels x 8 floats = 269 KB) is past the budget: one tile at a time.
+        { "channels-pointwise-tile-pack", 1200, 7, 7, 48, 1, 1, 0, 1, 1, true, "Relu", "each pixel tile packed channel-major into scratch" },
+        // 14x14 = 196 pixels: 28 whole tiles of 7, one panel of 48 and a two-vector tail block (80 channels).
+        { "channels-pointwise-14x14", 64, 14, 14, 80, 1, 1, 0, 1, 1, false, "Silu", "all pixel tiles packed channel-major into scratch first" },
         { "channels-5x5", 16, 5, 5, 48, 1, 1, 0, 1, 1, false, "Relu", "lowering: channel-vectorised" },
         // Exp-based activation without a residual: applied over the spilled tile before the vectorised transposed store
         // (1x1 with a one-vector tail block, and 3x3 on phase planes).
