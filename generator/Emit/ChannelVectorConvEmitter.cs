@@ -132,10 +132,13 @@ internal static class ChannelVectorConvEmitter
     /// The first output channel of the block holding the last channels, and the vectors that block needs: it runs a
     /// narrower kernel when that saves vectors (160 channels = 3 panels of 48 and one block of 16: one vector of three).
     /// </summary>
-    private static (int LastBlock, int TailNv) LastBlock(ChannelVectorConvSpec c, Isa isa, int nr)
+    private static (int LastBlock, int TailNv) LastBlock(ChannelVectorConvSpec c, Isa isa, int nr) => LastBlock(c.OutChannels, c.Panel, isa, nr);
+
+    /// <summary>The block holding the last of <paramref name="channels"/> output channels in panels of <paramref name="panel"/>, and its vectors.</summary>
+    internal static (int LastBlock, int TailNv) LastBlock(int channels, int panel, Isa isa, int nr)
     {
-        int last = (c.OutChannels - 1) / c.Panel * c.Panel + (c.OutChannels - 1) % c.Panel / nr * nr;
-        return (last, (c.OutChannels - last + isa.Width - 1) / isa.Width);
+        int last = (channels - 1) / panel * panel + (channels - 1) % panel / nr * nr;
+        return (last, (channels - last + isa.Width - 1) / isa.Width);
     }
 
     /// <summary>Floats per input channel of a packed 1x1 pixel tile (whole 256-bit vectors).</summary>
@@ -334,7 +337,7 @@ internal static class ChannelVectorConvEmitter
     }
 
     /// <summary>The shared micro-kernel: per input channel and tap, NV weight vectors times MR broadcast input values.</summary>
-    private static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
+    internal static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
     {
         int width = isa.Width, nr = nv * width;
         string name = $"F32ConvChannels_{mr}x{nr}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);

@@ -50,30 +50,42 @@ internal static class WinogradEmitter
 
         /// <summary>Flat columns of band <paramref name="band"/>.</summary>
         public int Columns(int band) => Math.Min(BandRows, Th - band * BandRows) * Wq;
+
+        /// <summary>The channel layout's M: tiles stored compact (no garbage column), one band.</summary>
+        public bool Compact;
+
+        /// <summary>Floats per output channel of an M matrix: the band's flat columns, or (compact) its tiles.</summary>
+        public int MPitch => Compact ? (Th * Tw + 15) / 16 * 16 : Pitch;
+
+        /// <summary>Floats between consecutive tile rows in M.</summary>
+        public int MRow => Compact ? Tw : Wq;
+
+        /// <summary>Floats between consecutive ξ matrices of M (<paramref name="rows"/> output channels), skewed as <see cref="XiStride"/>.</summary>
+        public long MStride(int rows) => (long)rows * MPitch + 16;
     }
 
     /// <summary>The geometry of the tile windows: n x n windows at stride m over the padded input, one per output tile.</summary>
     public static ConvGeometry TileGeometry(ConvGeometry g, int tile) =>
         new(g.Channels, g.InH, g.InW, tile + 2, tile + 2, tile, tile, 1, 1, g.PadTop, g.PadLeft, (g.OutH + tile - 1) / tile, (g.OutW + tile - 1) / tile);
 
-    public static Plan PlanOf(ConvGeometry g, int tile, int bandRows)
+    public static Plan PlanOf(ConvGeometry g, int tile, int bandRows, bool compact = false)
     {
         ConvGeometry tiles = TileGeometry(g, tile);
         PhasePlanes p = PhasePlanes.Plan(tiles);
         int th = tiles.OutH;
-        bandRows = Math.Max(1, Math.Min(bandRows, th));
+        bandRows = compact ? th : Math.Max(1, Math.Min(bandRows, th));
         return new Plan
         {
             Tile = tile, Th = th, Tw = tiles.OutW, Wq = p.Wq, BandRows = bandRows, Bands = (th + bandRows - 1) / bandRows,
-            Pitch = (bandRows * p.Wq + 15) / 16 * 16, Tiles = tiles, Planes = p,
+            Pitch = (bandRows * p.Wq + 15) / 16 * 16, Tiles = tiles, Planes = p, Compact = compact,
         };
     }
 
     /// <summary>Scratch floats: split planes of every input channel, V (n² x C x Pitch), M (n² x K x Pitch), slack for overrunning vectors.</summary>
     public static long ScratchFloats(WinogradConvSpec s)
     {
-        Plan pl = PlanOf(s.Geometry, s.Tile, s.BandRows);
-        return s.InChannels * pl.Planes.PlaneStride + pl.Xis * (pl.XiStride(s.InChannels) + pl.XiStride(s.OutChannels)) + 64;
+        Plan pl = PlanOf(s.Geometry, s.Tile, s.BandRows, s.Panel > 0);
+        return s.InChannels * pl.Planes.PlaneStride + pl.Xis * (pl.XiStride(s.InChannels) + pl.MStride(s.OutChannels)) + 64;
     }
 
     // ---- Cost model (relative units: one 16-lane FMA = 16) -------------------------------------------------------------
@@ -111,29 +123,79 @@ internal static class WinogradEmitter
     }
 
     /// <summary>
-    /// The output tile (of <paramref name="tiles"/>) and band height with the lowest estimated cost (column tiles wasted
-    /// on partial tiles, scratch beyond a 2 MB working set penalised), and that cost relative to the direct convolution's.
-    /// Lower the layer to Winograd when the ratio is below <see cref="MaxCostRatio"/>.
+    /// The channel layout's cost (one band): tiles rounded up to the rows of the GEMM tile, output channels to whole
+    /// blocks of NV vectors (a narrower tail block at its efficiency), the transposed store of each GEMM tile weighing
+    /// like 12 more input channels, the output transform over whole vectors per tile row.
     /// </summary>
-    public static (int Tile, int BandRows, double Ratio) Choose(int c, int k, ConvGeometry g, IReadOnlyList<int> tiles)
+    private static double ChannelCost(int c, int k, Plan pl, int mr, int nv)
+    {
+        int tiles = pl.Th * pl.Tw, rowTile = ChannelRows(tiles, mr, nv, 16), nr = nv * 16;
+        double rows = (tiles + rowTile - 1) / rowTile * rowTile;
+        int rem = k % nr, tailNv = (rem + 15) / 16;
+        double lanes = k / nr * nr + (rem > 0 ? 16.0 * tailNv / s_tileEfficiency[tailNv] : 0);
+        int flat = (pl.Th * pl.Wq + 15) / 16 * 16, outLanes = pl.Th * ((pl.Tw + 15) / 16 * 16);
+        double cost = pl.Xis * (double)c * rows * lanes / (GemmEfficiency * c / (c + 12.0))
+            + c * flat * InputCost(pl.Tile)
+            + k * outLanes * OutputCost(pl.Tile);
+        long scratch = (long)pl.Xis * ((long)c * pl.Pitch + (long)k * pl.MPitch) * 4;
+        return scratch > CacheBudgetBytes ? cost * 1.1 : cost;
+    }
+
+    /// <summary>
+    /// The rows (tiles) of a channel-layout GEMM tile: the ISA's channel MR, or one more where that wastes fewer rows on
+    /// the plane's tiles and the accumulators, weight vectors and a broadcast still fit the 32 AVX-512 registers (16
+    /// tiles: two tiles of 8, not 7 + 7 + 2).
+    /// </summary>
+    public static int ChannelRows(int tiles, int mr, int nv, int width)
+    {
+        if (width != 16 || (mr + 1) * nv + nv + 1 > 32) return mr;
+        return (tiles + mr) / (mr + 1) * (mr + 1) < (tiles + mr - 1) / mr * mr ? mr + 1 : mr;
+    }
+
+    /// <summary>
+    /// The output tile (of <paramref name="tiles"/>), band height and layout with the lowest estimated cost (column tiles
+    /// wasted on partial tiles, scratch beyond a 2 MB working set penalised), and that cost relative to the direct
+    /// convolution's. The channel layout (one band) is a candidate when <paramref name="channelPanel"/> &gt; 0, with GEMM
+    /// tiles of <paramref name="channelMr"/> rows x <paramref name="channelNv"/> vectors. Lower the layer to Winograd
+    /// when the ratio is below <see cref="MaxCostRatio"/>.
+    /// </summary>
+    public static (int Tile, int BandRows, double Ratio, bool Channels) Choose(int c, int k, ConvGeometry g, IReadOnlyList<int> tiles,
+        int channelPanel = 0, int channelMr = 0, int channelNv = 0)
     {
         int bestTile = 2, best = 1;
+        bool channels = false;
         double bestCost = double.MaxValue;
         foreach (int tile in tiles)
         {
+            // F(4x4)'s transformed weights are 4x the kernels' (F(2x2)'s 1.78x): beyond MaxF4WeightBytes a layer keeps F(2x2).
+            if (tile == 4 && tiles.Contains(2) && 36L * c * k * 4 > MaxF4WeightBytes) continue;
             int th = TileGeometry(g, tile).OutH;
             for (int rows = 1; rows <= th; rows++)
             {
                 double cost = Cost(c, k, PlanOf(g, tile, rows));
                 if (cost < bestCost * 0.999)
                 {
-                    (bestTile, best, bestCost) = (tile, rows, cost);
+                    (bestTile, best, bestCost, channels) = (tile, rows, cost, false);
+                }
+            }
+            if (channelPanel > 0 && k >= channelPanel)
+            {
+                double cost = ChannelCost(c, k, PlanOf(g, tile, th, compact: true), channelMr, channelNv);
+                if (cost < bestCost * 0.999)
+                {
+                    (bestTile, best, bestCost, channels) = (tile, th, cost, true);
                 }
             }
         }
         double direct = 9.0 * c * k * g.OutH * (g.OutW + 2) / DirectEfficiency;
-        return (bestTile, best, bestCost / direct);
+        return (bestTile, best, bestCost / direct, channels);
     }
+
+    /// <summary>
+    /// The largest F(4x4) weight (36 x C x K floats) the cost model considers: ResNet-18's 256-channel layers measured
+    /// 10% faster with F(4x4) than F(2x2), for 9.4 instead of 4.2 MB of weights each (ResNet-18 packed 103.5 MB instead of 85.8).
+    /// </summary>
+    public const long MaxF4WeightBytes = 4L << 20;
 
     /// <summary>The estimated cost ratio (Winograd / direct) under which a layer is lowered to Winograd.</summary>
     public const double MaxCostRatio = 0.8;
@@ -141,7 +203,22 @@ internal static class WinogradEmitter
     public static IEnumerable<string> Remarks(WinogradConvSpec s, TargetProfile profile)
     {
         ConvGeometry g = s.Geometry;
-        Plan pl = PlanOf(g, s.Tile, s.BandRows);
+        Plan pl = PlanOf(g, s.Tile, s.BandRows, s.Panel > 0);
+        if (s.Panel > 0)
+        {
+            yield return $"lowering: Winograd F({s.Tile}x{s.Tile},3x3) in the channel layout, {s.InChannels} -> {s.OutChannels} channels, {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft}; " +
+                $"{pl.Th}x{pl.Tw} = {pl.Th * pl.Tw} tiles; {pl.Xis} GEMMs (tiles as broadcast rows, output channels in the vector lanes, weights in panels of {s.Panel}) K={s.InChannels}; " +
+                $"estimated cost {s.CostRatio:0.00} x the direct convolution's";
+            var rowTiles = new List<string>();
+            for (int i = 0; i < profile.Isas.Count; i++)
+            {
+                Isa isa = profile.Isas[i];
+                int nv = profile.ChannelTileNV[i];
+                rowTiles.Add($"{ChannelRows(pl.Th * pl.Tw, profile.ChannelTileMR[i], nv, isa.Width)} tiles x {nv * isa.Width} channels ({isa.Name})");
+            }
+            yield return "GEMM tiles: " + string.Join(", ", rowTiles) + $"; epilogue in the output transform: bias{(s.Residual ? ", residual" : "")}, activation {s.Activation}";
+            yield break;
+        }
         yield return $"lowering: Winograd F({s.Tile}x{s.Tile},3x3), {s.InChannels} -> {s.OutChannels} channels, {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft}; " +
             $"{pl.Th}x{pl.Tw} tiles in {pl.Bands} band(s) of {pl.BandRows} tile row(s) ({pl.BandRows * pl.Wq} flat columns, 1 garbage column per row); " +
             $"{pl.Xis} GEMMs per band M={s.OutChannels} K={s.InChannels}; estimated cost {s.CostRatio:0.00} x the direct convolution's";
@@ -153,7 +230,7 @@ internal static class WinogradEmitter
     public static void Emit(WinogradConvSpec s, string? bias, string? residual, SourceWriter w, EmitContext ctx)
     {
         ConvGeometry g = s.Geometry;
-        Plan pl = PlanOf(g, s.Tile, s.BandRows);
+        Plan pl = PlanOf(g, s.Tile, s.BandRows, s.Panel > 0);
         PhasePlanes p = pl.Planes;
         int c = s.InChannels, k = s.OutChannels;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
@@ -168,8 +245,9 @@ internal static class WinogradEmitter
             w.OpenBlock($"for (int band = 0; band < {pl.Bands}; band++)");
             // 2. Input transform, per channel.
             ctx.ParallelFor(w, c, b => EmitInputTransform(b, isa, s, pl, vAt), carried);
-            // 3. The n² GEMMs, tiles (ξ, column tile, row tile) column-tile-major.
-            EmitGemms(w, tile, s, pl, vAt, mAt, ctx, carried);
+            // 3. The n² GEMMs, tiles (ξ, column tile, row tile) column-tile-major (channel layout: ξ, channel block, tiles).
+            if (s.Panel > 0) EmitChannelGemms(w, isa, index, s, pl, vAt, mAt, ctx, carried);
+            else EmitGemms(w, tile, s, pl, vAt, mAt, ctx, carried);
             // 4. Output transform with the epilogue, per (output channel, tile row).
             ctx.ParallelFor(w, (long)k * pl.BandRows, b => EmitOutputTransform(b, isa, s, pl, mAt, outPlane, bias, residual), carried);
             w.CloseBlock();
@@ -275,19 +353,58 @@ internal static class WinogradEmitter
         }, carried);
     }
 
+    /// <summary>
+    /// The channel layout's n² GEMMs: per (ξ, block of output channels, tile group), the channel-vectorised kernel with
+    /// one tap broadcasts V[ξ][c][q] of the group's tiles (q: the flat column of compact tile i) against the panel of
+    /// U[ξ] and stores the group transposed into M[ξ][k][i]; tile groups innermost, so a weight block is read once.
+    /// </summary>
+    private static void EmitChannelGemms(SourceWriter w, Isa isa, int index, WinogradConvSpec s, Plan pl, long vAt, long mAt, EmitContext ctx, string[] carried)
+    {
+        int c = s.InChannels, k = s.OutChannels, panel = s.Panel, tiles = pl.Th * pl.Tw;
+        int nv = ctx.Profile.ChannelTileNV[index], nr = nv * isa.Width, blocks = panel / nr;
+        int mr = ChannelRows(tiles, ctx.Profile.ChannelTileMR[index], nv, isa.Width);
+        int panels = (k + panel - 1) / panel;
+        long groups = (tiles + mr - 1) / mr, uMatrix = (long)panels * panel * c;
+        string L(long v) => EmitContext.Long(v);
+        string kernel = ChannelVectorConvEmitter.RequireKernel(isa, mr, nv, false, false, Activation.None, ctx);
+        (int lastBlock, int tailNv) = ChannelVectorConvEmitter.LastBlock(k, panel, isa, nr);
+        string? tailKernel = tailNv < nv ? ChannelVectorConvEmitter.RequireKernel(isa, mr, tailNv, false, false, Activation.None, ctx) : null;
+        ctx.ParallelFor(w, pl.Xis * panels * blocks * groups, b =>
+        {
+            b.WriteLine($"int* pix = stackalloc int[{mr}];");
+            b.WriteLine("long* offs = stackalloc long[1];");
+            b.WriteLine("offs[0] = 0L;");
+            b.OpenBlock("for (int t = pb; t < pe; t++)");
+            b.WriteLine($"int pt = t % {L(groups)}, rest = t / {L(groups)}, xi = rest / {panels * blocks};");
+            b.WriteLine($"rest %= {panels * blocks};");
+            b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {panel} + rest % {blocks} * {nr};");
+            b.WriteLine($"if (oc0 >= {k}) continue;");
+            b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {tiles} - p0), nc = {EmitContext.Math}.Min({nr}, {k} - oc0);");
+            b.OpenBlock($"for (int i = 0; i < {mr}; i++)");
+            b.WriteLine($"int q = {EmitContext.Math}.Min(p0 + i, {tiles - 1});");
+            b.WriteLine($"pix[i] = q / {pl.Tw} * {pl.Wq} + q % {pl.Tw};");
+            b.CloseBlock();
+            string args = $"(S + {L(vAt)}L + xi * {L(pl.XiStride(c))}L, {L(pl.Pitch)}, offs, 1, {c}, pix, " +
+                $"W + xi * {L(uMatrix)}L + (long)panel * {L((long)c * panel)}L + (oc0 - panel * {panel}), {panel}, null, " +
+                $"S + {L(mAt)}L + xi * {L(pl.MStride(k))}L + (long)oc0 * {pl.MPitch} + p0, {pl.MPitch}, null, mc, nc);";
+            b.WriteLine(tailKernel is null ? kernel + args : $"if (oc0 == {lastBlock}) {tailKernel}{args} else {kernel}{args}");
+            b.CloseBlock();
+        }, carried);
+    }
+
     private static void EmitOutputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long mAt, long outPlane, string? bias, string? residual)
     {
         ConvGeometry g = s.Geometry;
         int k = s.OutChannels, n = pl.N, m = pl.Tile;
         string L(long v) => EmitContext.Long(v);
-        long xiStride = pl.XiStride(k);
+        long xiStride = pl.MStride(k);
         string? pro = isa.IsScalar ? null : ActivationEmitter.Prologue(s.Activation, isa);
         if (pro is not null) b.WriteLine(pro);
         if (m == 4) b.WriteLine($"var c2 = {isa.Broadcast("2f")}; var c4 = {isa.Broadcast("4f")}; var c8 = {isa.Broadcast("8f")};");
         b.OpenBlock("for (int t = pb; t < pe; t++)");
         b.WriteLine($"int oc = t / {pl.BandRows}, tr = t % {pl.BandRows}, ty = band * {pl.BandRows} + tr;");
         b.WriteLine($"if (ty >= {pl.Th}) continue;");
-        b.WriteLine($"float* m = S + {L(mAt)}L + oc * {L(pl.Pitch)}L + tr * {pl.Wq};");
+        b.WriteLine($"float* m = S + {L(mAt)}L + oc * {L(pl.MPitch)}L + tr * {pl.MRow};");
         b.WriteLine($"var bv = {(bias is null ? isa.Zero : isa.Broadcast($"{bias}[oc]"))};");
         b.WriteLine($"long o = ((long)n * {k} + oc) * {L(outPlane)}L + {m} * ty * {g.OutW};");
         b.WriteLine("float* y0 = Y + o;");

@@ -218,11 +218,13 @@ internal sealed record DirectConvSpec(
 /// rows of output tiles, n² input-transformed matrices V (C x tiles, n = Tile + 2), n² GEMMs M = U x V with the
 /// transformed weights U (K x C, packed at construction), and the output transform with bias, residual and activation
 /// stored into Y. Operands X, W (packed [n²][K/MR][C][MR]), B, R, Y, S (scratch: phase-split planes, V, M). CostRatio: the cost model's estimate against the
-/// direct convolution (for the remarks).
+/// direct convolution (for the remarks). Panel &gt; 0: the channel layout (small planes, one band): the GEMMs put the
+/// output channels in the vector lanes and the tiles in broadcast rows (the channel-vectorised convolution's kernels),
+/// weights packed [n²][K/Panel][C][Panel], M stored tile-compact.
 /// </summary>
 internal sealed record WinogradConvSpec(
     int Batch, int InChannels, int OutChannels, ConvGeometry Geometry, bool HasBias, bool Residual, Activation Activation,
-    int MR, int Tile, int BandRows, double CostRatio) : KernelSpec;
+    int MR, int Tile, int BandRows, double CostRatio, int Panel = 0) : KernelSpec;
 
 /// <summary>
 /// A convolution with the output channels in the vector lanes (Emit/ChannelVectorConvEmitter), for small output planes

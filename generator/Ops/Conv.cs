@@ -105,15 +105,16 @@ internal sealed class Conv : OpHandler
 
         TargetProfile profile = ctx.Profile;
         int mr = profile.GemmMR;
-        if (WinogradFits(profile, xs, groups, geometry, w, oc) is (int tile, int bandRows, double ratio))
+        if (WinogradFits(profile, xs, groups, geometry, w, oc) is (int tile, int bandRows, double ratio, bool channelLayout))
         {
-            // Winograd F(2x2, 3x3) or F(4x4, 3x3) (Emit/WinogradEmitter), weights transformed and packed at construction.
-            int xis = (tile + 2) * (tile + 2);
-            long packedU = (long)xis * ((oc + mr - 1) / mr) * mr * cg;
-            var u = new Operand("W", OperandKind.Weight, ctx.Transform("WinogradPackA", w.Name + $":winograd{tile}", PackOperands(w.Constant!, w.Name, ctx),
-                new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(cg), LoweringContext.Lit.Int(mr), LoweringContext.Lit.Int(tile) }, packedU,
-                new[] { xis, (oc + mr - 1) / mr, cg, mr }));
-            var wino = new WinogradConvSpec(xs[0], cg, oc, geometry, b is not null, r is not null, act, mr, tile, bandRows, ratio);
+            // Winograd F(2x2, 3x3) or F(4x4, 3x3) (Emit/WinogradEmitter), weights transformed and packed at construction:
+            // in panels of GEMM rows, or (channel layout) in panels of output channels for the channel-vectorised kernels.
+            int xis = (tile + 2) * (tile + 2), pack = channelLayout ? profile.ChannelPanel : mr;
+            long packedU = (long)xis * ((oc + pack - 1) / pack) * pack * cg;
+            var u = new Operand("W", OperandKind.Weight, ctx.Transform("WinogradPackA", w.Name + $":winograd{tile}" + (channelLayout ? ":channels" : ""), PackOperands(w.Constant!, w.Name, ctx),
+                new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(cg), LoweringContext.Lit.Int(pack), LoweringContext.Lit.Int(tile) }, packedU,
+                new[] { xis, (oc + pack - 1) / pack, cg, pack }));
+            var wino = new WinogradConvSpec(xs[0], cg, oc, geometry, b is not null, r is not null, act, mr, tile, bandRows, ratio, channelLayout ? profile.ChannelPanel : 0);
             ctx.AddLayer(node, wino, Operands(ctx, node, x, u, b is null ? null : ctx.In("B", b), r, y, Emit.WinogradEmitter.ScratchFloats(wino)));
             return;
         }
@@ -194,13 +195,14 @@ internal sealed class Conv : OpHandler
     /// The band height and estimated cost ratio when a 2-D, ungrouped 3x3 stride-1 convolution with constant weights is
     /// cheaper by Winograd F(2x2, 3x3) or F(4x4, 3x3) than directly (Emit/WinogradEmitter's cost model; the profile must allow it); else null.
     /// </summary>
-    private static (int Tile, int BandRows, double Ratio)? WinogradFits(TargetProfile profile, int[] xs, int groups, ConvGeometry g, Value w, int oc)
+    private static (int Tile, int BandRows, double Ratio, bool ChannelLayout)? WinogradFits(TargetProfile profile, int[] xs, int groups, ConvGeometry g, Value w, int oc)
     {
         if (!profile.Winograd || xs.Length != 4 || groups != 1 || w.Constant is null) return null;
         if (g.KernelH != 3 || g.KernelW != 3 || g.StrideH != 1 || g.StrideW != 1 || g.DilationH != 1 || g.DilationW != 1) return null;
         if (g.PadTop > 1 || g.PadLeft > 1 || g.OutH < 2 || g.OutW < 2 || g.Channels < 8 || oc < 8) return null;
-        (int tile, int bandRows, double ratio) = Emit.WinogradEmitter.Choose(g.Channels, oc, g, profile.WinogradTiles);
-        return ratio < Emit.WinogradEmitter.MaxCostRatio ? (tile, bandRows, ratio) : null;
+        (int tile, int bandRows, double ratio, bool channels) = Emit.WinogradEmitter.Choose(g.Channels, oc, g, profile.WinogradTiles,
+            profile.ChannelPanel, profile.ChannelPanel > 0 ? profile.ChannelTileMR[0] : 0, profile.ChannelPanel > 0 ? profile.ChannelTileNV[0] : 0);
+        return ratio < Emit.WinogradEmitter.MaxCostRatio ? (tile, bandRows, ratio, channels) : null;
     }
 
     /// <summary>

@@ -71,9 +71,15 @@ public sealed class KernelShapeTests
         { "winograd4-unpadded", 32, 32, 45, 40, 3, 1, 0, 1, 1, false, "Relu", "lowering: Winograd F(4x4,3x3)" },
         { "winograd4-bands-silu", 64, 58, 58, 40, 3, 1, 1, 1, 1, false, "Silu", "lowering: Winograd F(4x4,3x3)" },
         { "winograd4-residual-silu", 24, 35, 31, 30, 3, 1, 1, 1, 1, true, "Silu", "lowering: Winograd F(4x4,3x3)" },
+        // Winograd in the channel layout (small planes, one band; tiles as broadcast rows of the channel-vectorised
+        // kernels, output channels in the lanes): 7x7 F(2x2) in 2 groups of 8 tiles with a partial last panel and a
+        // residual; 13x13 F(4x4) (outputs past the last whole tile) with a one-vector tail block; 9 tiles (7 + 2) with SiLU.
+        { "winograd-channels-7x7", 32, 7, 7, 90, 3, 1, 1, 1, 1, true, "Relu", "Winograd F(2x2,3x3) in the channel layout" },
+        { "winograd-channels-13x13", 48, 13, 13, 64, 3, 1, 1, 1, 1, true, "Relu", "Winograd F(4x4,3x3) in the channel layout" },
+        { "winograd-channels-9-tiles", 64, 10, 10, 96, 3, 1, 1, 1, 1, false, "Silu", "in the channel layout" },
         // Channel-vectorised (output channels in the lanes) on small planes: a partial last panel (90 = 48 + 42), stride 2
         // on phase planes, 1x1 read in place with an exp-based activation, and a plane whose pixels end mid-tile (25).
-        { "channels-7x7-residual", 32, 7, 7, 90, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
+        { "channels-7x7-residual", 6, 7, 7, 90, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
         { "channels-stride2", 24, 14, 14, 96, 3, 2, 1, 1, 1, false, "Relu", "lowering: channel-vectorised" },
         { "channels-pointwise-silu", 40, 7, 7, 96, 1, 1, 0, 1, 1, true, "Silu", "all pixel tiles packed channel-major into scratch first" },
         // 1x1 whose whole-plane pack (7 tiles x 1200 channels x 8 floats = 269 KB) is past the budget: one tile at a time.
