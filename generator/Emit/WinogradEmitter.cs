@@ -11,6 +11,10 @@
 // of tile rows (kept near L2): (1) V[ξ][c][q] = Bᵀ d B per channel, (2) n² GEMMs M[ξ] (K x q) = U[ξ] (K x C,
 // transformed and packed at construction by WeightTransforms.WinogradPackA) x V[ξ] with the GEMM micro-kernels, (3) per
 // output channel and tile row: Aᵀ M A, bias, residual and activation, m output columns per lane interleaved into Y.
+// Small planes (one band; the cost model weighs both) use the channel layout for (2): the tiles become the broadcast
+// rows of the channel-vectorised convolution's kernels (one tap) and the output channels fill the lanes, with U packed
+// in panels of output channels; M is stored transposed and tile-compact, which (3) reads with a different row stride. A
+// 7x7 plane is 16 tiles: 16 GEMM rows instead of 20 columns rounded up to 32 lanes.
 //
 // F(2x2, 3x3): Bᵀ = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]]  G = [[1,0,0],[½,½,½],[½,-½,½],[0,0,1]]
 //              Aᵀ = [[1,1,1,0],[0,1,-1,-1]]
