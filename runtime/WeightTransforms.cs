@@ -185,53 +185,59 @@ public static unsafe class WeightTransforms
         // in turn thrashed one cache set.
         int stride = (mr + 7) / 8 * 8, block = Math.Max(1, Math.Min(channels, 65536 / (xis * stride)));
         float* staged = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(xis * block * stride) * sizeof(float), 64);
-        long rs = (long)channels * 9;
-        for (int p = 0; p < panels; p++)
+        try
         {
-            float* panel = dst + (long)p * mr * channels;
-            int rows = Math.Min(mr, m - p * mr);
-            for (int c0 = 0; c0 < channels; c0 += block)
+            long rs = (long)channels * 9;
+            for (int p = 0; p < panels; p++)
             {
-                int cn = Math.Min(block, channels - c0);
-                for (int i0 = 0; i0 < rows; i0 += 8)
+                float* panel = dst + (long)p * mr * channels;
+                int rows = Math.Min(mr, m - p * mr);
+                for (int c0 = 0; c0 < channels; c0 += block)
                 {
-                    for (int c = c0; c < c0 + cn; c++)
+                    int cn = Math.Min(block, channels - c0);
+                    for (int i0 = 0; i0 < rows; i0 += 8)
                     {
-                        int count = Math.Min(8, rows - i0);
-                        // The 9 taps of the 8 kernels (rows past the panel's last are zero kernels), scaled per row.
-                        float* k0 = src + ((long)(p * mr + i0) * channels + c) * 9;
-                        Vector256<float> scale = Vector256<float>.One;
-                        if (rowScale != null)
+                        for (int c = c0; c < c0 + cn; c++)
                         {
-                            float* r = rowScale + p * mr + i0;
-                            scale = Vector256.Create(r[0], count > 1 ? r[1] : 0f, count > 2 ? r[2] : 0f, count > 3 ? r[3] : 0f,
-                                count > 4 ? r[4] : 0f, count > 5 ? r[5] : 0f, count > 6 ? r[6] : 0f, count > 7 ? r[7] : 0f);
+                            int count = Math.Min(8, rows - i0);
+                            // The 9 taps of the 8 kernels (rows past the panel's last are zero kernels), scaled per row.
+                            float* k0 = src + ((long)(p * mr + i0) * channels + c) * 9;
+                            Vector256<float> scale = Vector256<float>.One;
+                            if (rowScale != null)
+                            {
+                                float* r = rowScale + p * mr + i0;
+                                scale = Vector256.Create(r[0], count > 1 ? r[1] : 0f, count > 2 ? r[2] : 0f, count > 3 ? r[3] : 0f,
+                                    count > 4 ? r[4] : 0f, count > 5 ? r[5] : 0f, count > 6 ? r[6] : 0f, count > 7 ? r[7] : 0f);
+                            }
+                            for (int e = 0; e < 9; e++)
+                            {
+                                // Built in registers (lanes written to memory and reloaded as a vector stall store forwarding).
+                                float* k = k0 + e;
+                                Vector256<float> taps = count == 8
+                                    ? Vector256.Create(k[0], k[rs], k[2 * rs], k[3 * rs], k[4 * rs], k[5 * rs], k[6 * rs], k[7 * rs])
+                                    : Vector256.Create(k[0], count > 1 ? k[rs] : 0f, count > 2 ? k[2 * rs] : 0f, count > 3 ? k[3 * rs] : 0f,
+                                        count > 4 ? k[4 * rs] : 0f, count > 5 ? k[5 * rs] : 0f, count > 6 ? k[6 * rs] : 0f, 0f);
+                                g[e] = taps * scale;
+                            }
+                            // t = G g (n x 3, column j from g's column j), then u = t Gᵀ (row a from t's row a).
+                            for (int j = 0; j < 3; j++) ApplyG(tile, g[j], g[3 + j], g[6 + j], t + j, 3);
+                            for (int a = 0; a < n; a++) ApplyG(tile, t[3 * a], t[3 * a + 1], t[3 * a + 2], u + n * a, 1);
+                            float* st = staged + (long)(c - c0) * stride + i0;
+                            for (int xi = 0; xi < xis; xi++) u[xi].Store(st + (long)xi * block * stride);
                         }
-                        for (int e = 0; e < 9; e++)
-                        {
-                            // Built in registers (lanes written to memory and reloaded as a vector stall store forwarding).
-                            float* k = k0 + e;
-                            Vector256<float> taps = count == 8
-                                ? Vector256.Create(k[0], k[rs], k[2 * rs], k[3 * rs], k[4 * rs], k[5 * rs], k[6 * rs], k[7 * rs])
-                                : Vector256.Create(k[0], count > 1 ? k[rs] : 0f, count > 2 ? k[2 * rs] : 0f, count > 3 ? k[3 * rs] : 0f,
-                                    count > 4 ? k[4 * rs] : 0f, count > 5 ? k[5 * rs] : 0f, count > 6 ? k[6 * rs] : 0f, 0f);
-                            g[e] = taps * scale;
-                        }
-                        // t = G g (n x 3, column j from g's column j), then u = t Gᵀ (row a from t's row a).
-                        for (int j = 0; j < 3; j++) ApplyG(tile, g[j], g[3 + j], g[6 + j], t + j, 3);
-                        for (int a = 0; a < n; a++) ApplyG(tile, t[3 * a], t[3 * a + 1], t[3 * a + 2], u + n * a, 1);
-                        float* st = staged + (long)(c - c0) * stride + i0;
-                        for (int xi = 0; xi < xis; xi++) u[xi].Store(st + (long)xi * block * stride);
                     }
-                }
-                for (int xi = 0; xi < xis; xi++)
-                {
-                    float* d = panel + xi * matrix + (long)c0 * mr;
-                    for (int c = 0; c < cn; c++) new ReadOnlySpan<float>(staged + ((long)xi * block + c) * stride, mr).CopyTo(new Span<float>(d + (long)c * mr, mr));
+                    for (int xi = 0; xi < xis; xi++)
+                    {
+                        float* d = panel + xi * matrix + (long)c0 * mr;
+                        for (int c = 0; c < cn; c++) new ReadOnlySpan<float>(staged + ((long)xi * block + c) * stride, mr).CopyTo(new Span<float>(d + (long)c * mr, mr));
+                    }
                 }
             }
         }
-        System.Runtime.InteropServices.NativeMemory.AlignedFree(staged);
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(staged);
+        }
     }
 
     /// <summary>The n = tile + 2 vectors G (x0, x1, x2)ᵀ, written <paramref name="stride"/> apart (straight-line: construction time counts).</summary>
