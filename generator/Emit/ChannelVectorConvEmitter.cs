@@ -96,9 +96,7 @@ internal static class ChannelVectorConvEmitter
             int mr = ctx.Profile.ChannelTileMR[index], nv = ctx.Profile.ChannelTileNV[index], nr = nv * isa.Width;
             int blocks = c.Panel / nr;
             long pixelTiles = (pixels + mr - 1) / mr;
-            string kernel = RequireKernel(isa, mr, nv, c.HasBias, c.Residual, c.Activation, ctx);
-            (int lastBlock, int tailNv) = LastBlock(c, isa, nr);
-            string? tailKernel = tailNv < nv ? RequireKernel(isa, mr, tailNv, c.HasBias, c.Residual, c.Activation, ctx) : null;
+            (string kernel, string? tailKernel, int lastBlock) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequireKernel(isa, mr, v, c.HasBias, c.Residual, c.Activation, ctx));
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
             p.EmitSplitChannels(w, ctx, g, c.InChannels, inPlane);
             // Tiles (panel, block of the panel, pixel tile), pixel tiles innermost: a block's weights stay in cache.
@@ -110,9 +108,7 @@ internal static class ChannelVectorConvEmitter
                 b.WriteLine("float* xb = S;");
                 b.OpenBlock("for (int t = pb; t < pe; t++)");
                 b.WriteLine($"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};");
-                b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {c.Panel} + rest % {blocks} * {nr};");
-                b.WriteLine($"if (oc0 >= {c.OutChannels}) continue;");
-                b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0), nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
+                EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
                 b.OpenBlock($"for (int i = 0; i < {mr}; i++)");
                 b.WriteLine($"int q = {EmitContext.Math}.Min(p0 + i, {L(pixels - 1)});");
                 b.WriteLine($"pix[i] = q / {g.OutW} * {p.Wq} + q % {g.OutW};");
@@ -121,7 +117,7 @@ internal static class ChannelVectorConvEmitter
                 string args = $"(xb, {L(p.PlaneStride)}, offs, {taps}, {c.InChannels}, pix, " +
                     $"W + (long)panel * {L((long)k * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, {(bias is null ? "null" : $"{bias} + oc0")}, " +
                     $"Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
-                b.WriteLine(tailKernel is null ? kernel + args : $"if (oc0 == {lastBlock}) {tailKernel}{args} else {kernel}{args}");
+                b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, args));
                 b.CloseBlock();
             }, new[] { "n" });
             w.CloseBlock();
@@ -129,13 +125,38 @@ internal static class ChannelVectorConvEmitter
     }
 
     /// <summary>
+    /// The kernel for whole blocks of NV vectors of output channels and, when the block holding the last of
+    /// <paramref name="channels"/> needs fewer vectors, a narrower one (<paramref name="require"/> makes a kernel of a
+    /// given width), with that block's first channel.
+    /// </summary>
+    internal static (string Kernel, string? Tail, int LastBlock) BlockKernels(Isa isa, int nv, int channels, int panel, System.Func<int, string> require)
+    {
+        (int last, int tailNv) = LastBlock(channels, panel, isa, nv * isa.Width);
+        string kernel = require(nv);
+        return (kernel, tailNv < nv ? require(tailNv) : null, last);
+    }
+
+    /// <summary>
+    /// Statements decoding a tile from <c>rest</c> (its block of NR output channels, in panels) and <c>pt</c> (its group
+    /// of MR rows out of <paramref name="rows"/>): panel, oc0 (blocks past the last channel skipped), p0, mc and nc.
+    /// </summary>
+    internal static void EmitTileBounds(SourceWriter b, int panel, int blocks, int nr, int channels, int mr, long rows)
+    {
+        b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {panel} + rest % {blocks} * {nr};");
+        b.WriteLine($"if (oc0 >= {channels}) continue;");
+        b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {EmitContext.Long(rows)} - p0), nc = {EmitContext.Math}.Min({nr}, {channels} - oc0);");
+    }
+
+    /// <summary>The kernel call with <paramref name="args"/>, through the narrower kernel for the block at <paramref name="lastBlock"/>.</summary>
+    internal static string KernelCall(string kernel, string? tail, int lastBlock, string args) =>
+        tail is null ? kernel + args : $"if (oc0 == {lastBlock}) {tail}{args} else {kernel}{args}";
+
+    /// <summary>
     /// The first output channel of the block holding the last channels, and the vectors that block needs: it runs a
     /// narrower kernel when that saves vectors (160 channels = 3 panels of 48 and one block of 16: one vector of three).
     /// </summary>
-    private static (int LastBlock, int TailNv) LastBlock(ChannelVectorConvSpec c, Isa isa, int nr) => LastBlock(c.OutChannels, c.Panel, isa, nr);
-
     /// <summary>The block holding the last of <paramref name="channels"/> output channels in panels of <paramref name="panel"/>, and its vectors.</summary>
-    internal static (int LastBlock, int TailNv) LastBlock(int channels, int panel, Isa isa, int nr)
+    private static (int LastBlock, int TailNv) LastBlock(int channels, int panel, Isa isa, int nr)
     {
         int last = (channels - 1) / panel * panel + (channels - 1) % panel / nr * nr;
         return (last, (channels - last + isa.Width - 1) / isa.Width);
@@ -161,9 +182,7 @@ internal static class ChannelVectorConvEmitter
             int mr = ctx.Profile.ChannelTileMR[index], nv = ctx.Profile.ChannelTileNV[index], nr = nv * isa.Width;
             int blocks = c.Panel / nr, ps = PackStride(mr);
             long pixelTiles = (pixels + mr - 1) / mr;
-            string kernel = RequirePointwiseKernel(isa, mr, nv, c.HasBias, c.Residual, c.Activation, ctx);
-            (int lastBlock, int tailNv) = LastBlock(c, isa, nr);
-            string? tailKernel = tailNv < nv ? RequirePointwiseKernel(isa, mr, tailNv, c.HasBias, c.Residual, c.Activation, ctx) : null;
+            (string kernel, string? tailKernel, int lastBlock) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, mr, v, c.HasBias, c.Residual, c.Activation, ctx));
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
             if (PacksWhole(c, isa, mr))
             {
@@ -177,16 +196,14 @@ internal static class ChannelVectorConvEmitter
                 b.WriteLine("int packed = -1;");
                 b.OpenBlock("for (int t = pb; t < pe; t++)");
                 b.WriteLine($"int rest = t % {panels * blocks}, pt = t / {panels * blocks};");
-                b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {c.Panel} + rest % {blocks} * {nr};");
-                b.WriteLine($"if (oc0 >= {c.OutChannels}) continue;");
-                b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0), nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
+                EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
                 b.OpenBlock("if (pt != packed)");
                 b.WriteLine("// This tile's pixels of every input channel, contiguous (lanes past mc zero).");
                 b.WriteLine("float* src = xn + p0;");
                 if (!isa.IsScalar && isa.HasMaskedMemory && ps == 8)
                 {
                     b.WriteLine($"var pm = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256(mc);");
-                    b.WriteLine($"for (int ch = 0; ch < {c.InChannels}; ch++) global::System.Runtime.Intrinsics.Vector256.Store({EmitContext.RuntimeNs}.MaskedMemory.Load(src + ch * {L(inPlane)}L, pm), S + ch * {ps});");
+                    b.WriteLine(PackChannels(c, inPlane, "S", ps));
                 }
                 else
                 {
@@ -197,9 +214,7 @@ internal static class ChannelVectorConvEmitter
                 b.WriteLine("packed = pt;");
                 b.CloseBlock();
                 b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
-                string args = $"(S, {c.InChannels}, W + (long)panel * {L((long)c.InChannels * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, " +
-                    $"{(bias is null ? "null" : $"{bias} + oc0")}, Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
-                b.WriteLine(tailKernel is null ? kernel + args : $"if (oc0 == {lastBlock}) {tailKernel}{args} else {kernel}{args}");
+                b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, PointwiseArgs(c, "S", bias, residual)));
                 b.CloseBlock();
             }, new[] { "n" }, privateScratch: "S");
             w.CloseBlock();
@@ -226,23 +241,32 @@ internal static class ChannelVectorConvEmitter
             b.WriteLine($"int p0 = pt * {mr};");
             b.WriteLine($"float* src = xn + p0, dst = S + pt * {L(tileFloats)}L;");
             b.WriteLine($"var pm = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256({EmitContext.Math}.Min({mr}, {L(pixels)} - p0));");
-            b.WriteLine($"for (int ch = 0; ch < {c.InChannels}; ch++) global::System.Runtime.Intrinsics.Vector256.Store({EmitContext.RuntimeNs}.MaskedMemory.Load(src + ch * {L(inPlane)}L, pm), dst + ch * 8);");
+            b.WriteLine(PackChannels(c, inPlane, "dst", 8));
             b.CloseBlock();
         }, new[] { "n" });
         ctx.ParallelFor(w, pixelTiles * panels * blocks, b =>
         {
             b.OpenBlock("for (int t = pb; t < pe; t++)");
             b.WriteLine($"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};");
-            b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {c.Panel} + rest % {blocks} * {nr};");
-            b.WriteLine($"if (oc0 >= {c.OutChannels}) continue;");
-            b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0), nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
+            EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
             b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
-            string args = $"(S + pt * {L(tileFloats)}L, {c.InChannels}, W + (long)panel * {L((long)c.InChannels * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, " +
-                $"{(bias is null ? "null" : $"{bias} + oc0")}, Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
-            b.WriteLine(tailKernel is null ? kernel + args : $"if (oc0 == {lastBlock}) {tailKernel}{args} else {kernel}{args}");
+            b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, PointwiseArgs(c, $"S + pt * {L(tileFloats)}L", bias, residual)));
             b.CloseBlock();
         }, new[] { "n" });
     }
+
+    /// <summary>The pointwise kernel's arguments for the pack at <paramref name="pack"/> and the tile decoded by <see cref="EmitTileBounds"/>.</summary>
+    private static string PointwiseArgs(ChannelVectorConvSpec c, string pack, string? bias, string? residual)
+    {
+        string L(long v) => EmitContext.Long(v);
+        long pixels = (long)c.Geometry.OutH * c.Geometry.OutW;
+        return $"({pack}, {c.InChannels}, W + (long)panel * {L((long)c.InChannels * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, " +
+            $"{(bias is null ? "null" : $"{bias} + oc0")}, Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
+    }
+
+    /// <summary>One masked 8-float load per input channel from <c>src</c> (lanes past <c>pm</c> zero), stored every <paramref name="stride"/> floats from <paramref name="dst"/>.</summary>
+    private static string PackChannels(ChannelVectorConvSpec c, long inPlane, string dst, int stride) =>
+        $"for (int ch = 0; ch < {c.InChannels}; ch++) global::System.Runtime.Intrinsics.Vector256.Store({EmitContext.RuntimeNs}.MaskedMemory.Load(src + ch * {EmitContext.Long(inPlane)}L, pm), {dst} + ch * {stride});";
 
     /// <summary>The 1x1 micro-kernel for whole pixel tiles: per input channel, NV weight vectors times MR broadcasts of contiguous pixels.</summary>
     private static string RequirePointwiseKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)

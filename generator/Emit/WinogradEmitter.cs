@@ -370,9 +370,8 @@ internal static class WinogradEmitter
         int panels = (k + panel - 1) / panel;
         long groups = (tiles + mr - 1) / mr, uMatrix = (long)panels * panel * c;
         string L(long v) => EmitContext.Long(v);
-        string kernel = ChannelVectorConvEmitter.RequireKernel(isa, mr, nv, false, false, Activation.None, ctx);
-        (int lastBlock, int tailNv) = ChannelVectorConvEmitter.LastBlock(k, panel, isa, nr);
-        string? tailKernel = tailNv < nv ? ChannelVectorConvEmitter.RequireKernel(isa, mr, tailNv, false, false, Activation.None, ctx) : null;
+        (string kernel, string? tailKernel, int lastBlock) = ChannelVectorConvEmitter.BlockKernels(isa, nv, k, panel,
+            v => ChannelVectorConvEmitter.RequireKernel(isa, mr, v, false, false, Activation.None, ctx));
         ctx.ParallelFor(w, pl.Xis * panels * blocks * groups, b =>
         {
             b.WriteLine($"int* pix = stackalloc int[{mr}];");
@@ -381,9 +380,7 @@ internal static class WinogradEmitter
             b.OpenBlock("for (int t = pb; t < pe; t++)");
             b.WriteLine($"int pt = t % {L(groups)}, rest = t / {L(groups)}, xi = rest / {panels * blocks};");
             b.WriteLine($"rest %= {panels * blocks};");
-            b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {panel} + rest % {blocks} * {nr};");
-            b.WriteLine($"if (oc0 >= {k}) continue;");
-            b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {tiles} - p0), nc = {EmitContext.Math}.Min({nr}, {k} - oc0);");
+            ChannelVectorConvEmitter.EmitTileBounds(b, panel, blocks, nr, k, mr, tiles);
             b.OpenBlock($"for (int i = 0; i < {mr}; i++)");
             b.WriteLine($"int q = {EmitContext.Math}.Min(p0 + i, {tiles - 1});");
             b.WriteLine($"pix[i] = q / {pl.Tw} * {pl.Wq} + q % {pl.Tw};");
@@ -391,7 +388,7 @@ internal static class WinogradEmitter
             string args = $"(S + {L(vAt)}L + xi * {L(pl.XiStride(c))}L, {L(pl.Pitch)}, offs, 1, {c}, pix, " +
                 $"W + xi * {L(uMatrix)}L + (long)panel * {L((long)c * panel)}L + (oc0 - panel * {panel}), {panel}, null, " +
                 $"S + {L(mAt)}L + xi * {L(pl.MStride(k))}L + (long)oc0 * {pl.MPitch} + p0, {pl.MPitch}, null, mc, nc);";
-            b.WriteLine(tailKernel is null ? kernel + args : $"if (oc0 == {lastBlock}) {tailKernel}{args} else {kernel}{args}");
+            b.WriteLine(ChannelVectorConvEmitter.KernelCall(kernel, tailKernel, lastBlock, args));
             b.CloseBlock();
         }, carried);
     }
