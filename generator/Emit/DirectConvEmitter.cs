@@ -26,7 +26,7 @@ internal static class DirectConvEmitter
     {
         PhasePlanes p = PhasePlanes.Plan(d.Geometry);
         int taps = d.Geometry.KernelH * d.Geometry.KernelW;
-        long flat = UsesRows(d.Geometry, p) ? 0 : (long)d.Groups * d.OutChannels * FlatN(d, p);
+        long flat = StoresIntoY(d.Geometry, p) ? 0 : (long)d.Groups * d.OutChannels * FlatN(d, p);
         return (long)d.Groups * d.InChannels * p.PlaneStride + ((2L * taps + 15) / 16 * 16) + flat + 16;
     }
 
@@ -44,6 +44,12 @@ internal static class DirectConvEmitter
         return rowWaste <= flatWaste + 0.05;
     }
 
+    /// <summary>
+    /// Whether the tiles store straight into Y: row mode, or a flat layout without garbage columns (Wq = OW, e.g. a 1x1
+    /// stride-2 convolution), whose flat rows are Y's planes as they are, so there is nothing to compact.
+    /// </summary>
+    private static bool StoresIntoY(ConvGeometry g, PhasePlanes p) => UsesRows(g, p) || p.Wq == g.OutW;
+
     /// <summary>Only row-mode tiles store into Y (flat mode stores into the scratch buffer): they prefetch a large output.</summary>
     private static bool PrefetchesOutput(DirectConvSpec d, PhasePlanes p) => d.PrefetchOutput && UsesRows(d.Geometry, p);
 
@@ -55,12 +61,13 @@ internal static class DirectConvEmitter
         yield return $"lowering: direct convolution, {d.Groups} group(s) of {d.InChannels} -> {d.OutChannels} channels, {g.KernelH}x{g.KernelW} " +
             $"stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}; input planes split into " +
             $"{p.Used.Count} padded phase(s) of {p.Hq}x{p.Wq}; GEMM M={d.OutChannels} " +
-            (UsesRows(g, p) ? $"N={g.OutH}x{g.OutW} (row mode: tiles along each output row, stored into Y) " : $"N={FlatN(d, p)} (flat, {p.Wq - g.OutW} garbage column(s) per row) ") +
+            (UsesRows(g, p) ? $"N={g.OutH}x{g.OutW} (row mode: tiles along each output row, stored into Y) "
+                : p.Wq == g.OutW ? $"N={FlatN(d, p)} (flat, no garbage column: stored into Y) " : $"N={FlatN(d, p)} (flat, {p.Wq - g.OutW} garbage column(s) per row) ") +
             $"K={d.InChannels}x{taps} taps";
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i, d.MR).MR}x{profile.Tile(i, d.MR).NR} ({profile.Isas[i].Name})");
         yield return "tiles MRxNR: " + string.Join(", ", tiles) + $"; epilogue: bias{(d.Residual ? "; residual and " : "; ")}activation {d.Activation} " +
-            (d.Residual && !UsesRows(g, p) ? "applied while compacting" : "in the kernel") +
+            (d.Residual && !StoresIntoY(g, p) ? "applied while compacting" : "in the kernel") +
             (PrefetchesOutput(d, p) ? GemmEmitter.PrefetchRemark : "");
     }
 
@@ -91,13 +98,15 @@ internal static class DirectConvEmitter
         p.EmitSplitChannels(w, ctx, g, cin, inPlane);
         bool rows = UsesRows(g, p);
         // 2. Tiles: (group, output row, column tile, row tile) as one range. Row mode: columns of one output row, stored
-        // into Y with bias, residual and activation. Flat mode: one "row" of flatN columns into the flat buffer.
+        // into Y with bias, residual and activation. Flat mode: one "row" of flatN columns into the flat buffer, or into Y
+        // when there are no garbage columns (the flat rows are then Y's planes).
+        string yn = $"Y + (long)n * {L(cout * outPlane)}L", rn = residual is null ? "" : $"{residual} + (long)n * {L(cout * outPlane)}L";
         var loop = rows
-            ? new TileLoop(g.OutH, g.OutW, p.Wq, $"Y + (long)n * {L(cout * outPlane)}L", outPlane, g.OutW,
-                residual is null ? null : $"{residual} + (long)n * {L(cout * outPlane)}L", d.Residual, d.Activation, null)
+            ? new TileLoop(g.OutH, g.OutW, p.Wq, yn, outPlane, g.OutW, residual is null ? null : rn, d.Residual, d.Activation, null)
+            : StoresIntoY(g, p) ? new TileLoop(1, flatN, 0, yn, outPlane, 0, residual is null ? null : rn, d.Residual, d.Activation, null)
             : new TileLoop(1, flatN, 0, "flat", flatN, 0, null, false, d.Residual ? Activation.None : d.Activation, $"float* flat = S + {L(flatAt)}L;");
         EmitTiles(d, p, loop, bias, aGroup, k, offsetsAt, w, ctx);
-        if (rows)
+        if (StoresIntoY(g, p))
         {
             w.CloseBlock();
             return;

@@ -104,6 +104,11 @@ public sealed class KernelShapeTests
         { "rows-8-rows-stem", 3, 40, 224, 32, 3, 2, 1, 1, 1, false, "Silu", "tiles MRxNR: 8x48 (Avx512), 8x8 (Avx2), 8x2 (Scalar)" },
         { "rows-3-out-tanh", 16, 12, 150, 3, 9, 1, 4, 1, 1, false, "Tanh", "tiles MRxNR: 3x128 (Avx512), 3x32 (Avx2), 3x8 (Scalar)" },
         { "pointwise-3-out", 24, 10, 30, 3, 1, 1, 0, 1, 1, true, "Relu", "tiles MRxNR: 3x128 (Avx512)" },
+        // 1x1 stride 2 (a residual network's downsample): the phase plane has no garbage column, so the tiles store into Y
+        // with the epilogue in the kernel (13x13 = 169 = 2 x 64 + 41 with a residual; 12x12 = 144 = 2 x 64 + 16 through
+        // the narrower tail kernel, 8-row panels and SiLU).
+        { "flat-into-y-residual", 20, 26, 26, 30, 1, 2, 0, 1, 1, true, "Relu", "(flat, no garbage column: stored into Y)" },
+        { "flat-into-y-silu", 12, 24, 24, 16, 1, 2, 0, 1, 1, false, "Silu", "(flat, no garbage column: stored into Y)" },
     };
 
     [Theory]
