@@ -4,6 +4,7 @@
 // dotnet run --project bench -c Release -- --ort-layers [model...] : per-node timings of ONNX Runtime (its profiler), same input
 // dotnet run --project bench -c Release -- --startup [model...] : construct + dispose times (median of 20, printed)
 // dotnet run --project bench -c Release -- --scaling : 1 vs 2 threads and construction time only (printed)
+// dotnet run --project bench -c Release -- --paired [model...] : ORT vs ModelGen and 1 vs 2 threads timed alternately (printed)
 
 using System.Globalization;
 using BenchmarkDotNet.Configs;
@@ -47,6 +48,14 @@ if (args.Contains("--startup"))
     return 0;
 }
 
+if (args.Contains("--paired"))
+{
+    var chosen = ModelsNamedIn(args).ToList();
+    Console.WriteLine(PairedReport.Write(chosen.Select(PairedReport.MeasureOrt).ToList(),
+        chosen.Where(m => ScalingBenchmarks.ModelNames.Contains(m.Name)).Select(PairedReport.MeasureThreads).ToList()));
+    return 0;
+}
+
 int modelsAt = Array.IndexOf(args, "--models");
 if (modelsAt >= 0 && modelsAt + 1 < args.Length) Environment.SetEnvironmentVariable("MODELGEN_BENCH_MODELS", args[modelsAt + 1]);
 
@@ -62,13 +71,15 @@ if (args.Contains("--scaling"))
 }
 Summary summary = BenchmarkRunner.Run<ModelBenchmarks>(config);
 Summary scaling = BenchmarkRunner.Run<ScalingBenchmarks>(config);
+string paired = PairedReport.Write(ModelBenchmarks.ModelNames.Select(n => PairedReport.MeasureOrt(BenchModels.Find(n))).ToList(),
+    ScalingBenchmarks.ModelNames.Select(n => PairedReport.MeasureThreads(BenchModels.Find(n))).ToList());
 var layers = new StringWriter();
 layers.WriteLine("## Per-layer figures");
 layers.WriteLine();
 layers.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The slowest layers of two models, one thread (median of 30 profiled runs; GMAC/s against the measured peak of {LayerReport.PeakGmacPerCore} GMAC/s per core, see bench/LayerReport.cs). All layers of any model: `dotnet run --project bench -c Release -- --layers <model>`."));
 layers.WriteLine();
 foreach (string name in new[] { "tv-resnet18", "squeezenet1.1" }) LayerReport.Print(BenchModels.Find(name), runs: 30, layers, threads: 1, maxRows: 12);
-string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling) + Environment.NewLine + layers;
+string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling) + Environment.NewLine + paired + Environment.NewLine + layers;
 string path = Path.Combine(ModelGen.TestSupport.Paths.RepoRoot, "docs", "performance.md");
 // A hand-written section after the notes marker (analysis of the runs) survives regeneration.
 const string NotesMarker = "<!-- notes: hand-written, kept when the tables above are regenerated -->";

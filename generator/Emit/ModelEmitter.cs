@@ -156,14 +156,28 @@ internal static class ModelEmitter
         w.WriteLine("/// </summary>");
         w.WriteLine("/// <param name=\"degreeOfParallelism\">Threads per inference, the calling thread included (1 = no worker threads).</param>");
         w.WriteLine("/// <exception cref=\"global::System.ArgumentOutOfRangeException\"><paramref name=\"degreeOfParallelism\"/> is below 1.</exception>");
-        w.OpenBlock($"public {cls}(int degreeOfParallelism)");
+        w.WriteLine($"public {cls}(int degreeOfParallelism) : this(degreeOfParallelism, {Rt}.WorkerPool.DefaultSpin)");
+        w.OpenBlock();
+        w.CloseBlock();
+        w.WriteLine();
+        w.WriteLine("/// <summary>");
+        w.WriteLine("/// As <see cref=\"" + cls + "(int)\"/>, with the time an idle worker thread spins for the next layer before it blocks");
+        w.WriteLine("/// (default <see cref=\"" + Rt + ".WorkerPool.DefaultSpin\"/>): a worker woken from blocking can take milliseconds on a");
+        w.WriteLine("/// shared VM, so a spin longer than the gap between inferences keeps the speedup of a frame loop, at the price of a");
+        w.WriteLine("/// busy core for that long after each inference. Zero blocks at once.");
+        w.WriteLine("/// </summary>");
+        w.WriteLine("/// <param name=\"degreeOfParallelism\">Threads per inference, the calling thread included (1 = no worker threads).</param>");
+        w.WriteLine("/// <param name=\"workerSpin\">How long an idle worker thread spins before it blocks (unused with one thread).</param>");
+        w.WriteLine("/// <exception cref=\"global::System.ArgumentOutOfRangeException\"><paramref name=\"degreeOfParallelism\"/> is below 1, or <paramref name=\"workerSpin\"/> is negative.</exception>");
+        w.OpenBlock($"public {cls}(int degreeOfParallelism, global::System.TimeSpan workerSpin)");
         w.WriteLine($"if (degreeOfParallelism < 1) throw new global::System.ArgumentOutOfRangeException(nameof(degreeOfParallelism), degreeOfParallelism, \"The degree of parallelism must be at least 1.\");");
+        w.WriteLine($"{Rt}.WorkerPool.ValidateSpin(workerSpin, nameof(workerSpin));");
         if (runnable)
         {
             w.WriteLine($"_arena = {Rt}.NativeBuffer.Allocate(ActivationBytes);");
             w.WriteLine($"_packed = {Rt}.NativeBuffer.Allocate(PackedWeightBytes);");
             w.WriteLine("PrepareWeights(s_model, _packed);");
-            if (anyParallel) w.WriteLine($"if (degreeOfParallelism > 1) _pool = new {Rt}.WorkerPool(degreeOfParallelism, WorkerScratchBytes);");
+            if (anyParallel) w.WriteLine($"if (degreeOfParallelism > 1) _pool = new {Rt}.WorkerPool(degreeOfParallelism, WorkerScratchBytes, workerSpin);");
         }
         w.CloseBlock();
         w.WriteLine();

@@ -26,6 +26,8 @@ public sealed class RuntimeContractTests : IClassFixture<RuntimeContractTests.Sq
 
         public ICompiledModel Create(int degreeOfParallelism) => Assembly.Create("TestApp.Squeezenet11", degreeOfParallelism);
 
+        public ICompiledModel Create(int degreeOfParallelism, TimeSpan workerSpin) => Assembly.Create("TestApp.Squeezenet11", degreeOfParallelism, workerSpin);
+
         public void Dispose() => Assembly.Dispose();
     }
 
@@ -109,6 +111,33 @@ public sealed class RuntimeContractTests : IClassFixture<RuntimeContractTests.Sq
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => _fixture.Create(degreeOfParallelism: 0));
         Assert.Equal("degreeOfParallelism", e.ParamName);
+    }
+
+    [Fact]
+    public void Negative_worker_spin_is_rejected()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => _fixture.Create(degreeOfParallelism: 2, workerSpin: TimeSpan.FromMilliseconds(-1)));
+        Assert.Equal("workerSpin", e.ParamName);
+    }
+
+    /// <summary>
+    /// Workers that block at once (zero spin) are woken for every parallel layer, and ones that spin past the gap between
+    /// inferences are not; both give the single-threaded results bit for bit, over runs separated by idle time.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(50)]
+    public void Worker_spin_time_does_not_change_results(int spinMilliseconds)
+    {
+        float[] input = OrtComparison.RandomInput(150528, 31);
+        float[] expected;
+        using (ICompiledModel single = _fixture.Create()) expected = OrtComparison.RunCompiled(single, new[] { input })[0];
+        using ICompiledModel model = _fixture.Create(degreeOfParallelism: 2, workerSpin: TimeSpan.FromMilliseconds(spinMilliseconds));
+        for (int repeat = 0; repeat < 3; repeat++)
+        {
+            Assert.Equal(expected, OrtComparison.RunCompiled(model, new[] { input })[0]);
+            Thread.Sleep(5);
+        }
     }
 
     /// <summary>Several instances run concurrently, each on its own thread; with <paramref name="parallel"/> each also has its

@@ -123,12 +123,17 @@ public sealed class LoadedAssembly : IDisposable
     }
 
     /// <summary>Creates an instance with the given degree of parallelism (the generated <c>(int)</c> constructor).</summary>
-    public ICompiledModel Create(string fullClassName, int degreeOfParallelism)
+    public ICompiledModel Create(string fullClassName, int degreeOfParallelism) => CreateWith(fullClassName, degreeOfParallelism);
+
+    /// <summary>Creates an instance with the given degree of parallelism and worker spin time (the generated <c>(int, TimeSpan)</c> constructor).</summary>
+    public ICompiledModel Create(string fullClassName, int degreeOfParallelism, TimeSpan workerSpin) => CreateWith(fullClassName, degreeOfParallelism, workerSpin);
+
+    private ICompiledModel CreateWith(string fullClassName, params object[] arguments)
     {
         Type type = Assembly.GetType(fullClassName) ?? throw new InvalidOperationException($"{fullClassName} was not generated");
         try
         {
-            return (ICompiledModel)Activator.CreateInstance(type, degreeOfParallelism)!;
+            return (ICompiledModel)Activator.CreateInstance(type, arguments)!;
         }
         catch (TargetInvocationException e) when (e.InnerException is not null)
         {
