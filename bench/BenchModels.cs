@@ -13,6 +13,18 @@ public sealed record BenchModel(string Name, string File, Func<int, ICompiledMod
 
     public string Path => System.IO.Path.Combine(TestSupport.Paths.SharedModels, File);
 
+    /// <summary>The benchmark input of every graph input (seeds 42, 43, ... in this model's input range).</summary>
+    public float[][] RandomInputs(IReadOnlyList<TensorInfo> inputs) =>
+        inputs.Select((t, i) => TestSupport.OrtComparison.RandomInput(t.ElementCount, 42 + i, InputLow, InputHigh)).ToArray();
+
+    /// <summary>An ONNX Runtime session on this model (one intra-op thread) with <paramref name="data"/> pre-bound; dispose both.</summary>
+    public (OnnxRuntime.OrtSession Session, OnnxRuntime.OrtPreparedRun Run) OpenOrt(IReadOnlyList<TensorInfo> inputs, float[][] data, string? profileFilePrefix = null)
+    {
+        if (!OnnxRuntime.OrtLibrary.TryLoad(out string? error)) throw new InvalidOperationException(error);
+        var session = new OnnxRuntime.OrtSession(Path, new OnnxRuntime.OrtSessionOptions { IntraOpThreads = 1, InterOpThreads = 1, ProfileFilePrefix = profileFilePrefix });
+        return (session, session.Prepare(inputs.Select((t, i) => OnnxRuntime.OrtTensor.Float(t.Name, data[i], t.Shape.Select(d => (long)d).ToArray())).ToList()));
+    }
+
     public override string ToString() => Name;
 }
 

@@ -21,9 +21,8 @@ public static class LayerReport
     public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1, int maxRows = int.MaxValue)
     {
         using var model = (IProfiledModel)m.Create(threads);
-        byte[][] inputs = model.Inputs.Select((t, i) =>
+        byte[][] inputs = m.RandomInputs(model.Inputs).Select(f =>
         {
-            float[] f = OrtComparison.RandomInput(t.ElementCount, 42 + i, m.InputLow, m.InputHigh);
             var b = new byte[f.Length * 4];
             Buffer.BlockCopy(f, 0, b, 0, b.Length);
             return b;

@@ -28,12 +28,10 @@ public class ModelBenchmarks
     {
         BenchModel m = BenchModels.Find(Model);
         _model = m.Create();
-        float[][] data = _model.Inputs.Select((t, i) => OrtComparison.RandomInput(t.ElementCount, 42 + i, m.InputLow, m.InputHigh)).ToArray();
+        float[][] data = m.RandomInputs(_model.Inputs);
         _inputs = data.Select(d => (ReadOnlyMemory<float>)d).ToArray();
         _outputs = _model.Outputs.Select(o => (Memory<float>)new float[o.ElementCount]).ToArray();
-        if (!OrtLibrary.TryLoad(out string? error)) throw new InvalidOperationException(error);
-        _session = new OrtSession(m.Path, new OrtSessionOptions { IntraOpThreads = 1, InterOpThreads = 1 });
-        _ort = _session.Prepare(_model.Inputs.Select((t, i) => OrtTensor.Float(t.Name, data[i], t.Shape.Select(d => (long)d).ToArray())).ToList());
+        (_session, _ort) = m.OpenOrt(_model.Inputs, data);
     }
 
     [GlobalCleanup]

@@ -17,12 +17,11 @@ public static class OrtLayerReport
     {
         string prefix = Path.Combine(Path.GetTempPath(), $"modelgen-ort-profile-{Environment.ProcessId}-{m.Name}");
         var durations = new Dictionary<string, (string Op, List<long> Us)>();
-        using (var model = m.Create())
-        using (var session = new OrtSession(m.Path, new OrtSessionOptions { IntraOpThreads = 1, InterOpThreads = 1, ProfileFilePrefix = prefix }))
+        using var model = m.Create();
+        (OrtSession session, OrtPreparedRun run) = m.OpenOrt(model.Inputs, m.RandomInputs(model.Inputs), prefix);
+        using (session)
+        using (run)
         {
-            var inputs = model.Inputs.Select((t, i) => OrtTensor.Float(t.Name, OrtComparison.RandomInput(t.ElementCount, 42 + i, m.InputLow, m.InputHigh),
-                t.Shape.Select(d => (long)d).ToArray())).ToList();
-            using OrtPreparedRun run = session.Prepare(inputs);
             for (int r = 0; r < WarmupRuns + runs; r++) run.Run();
             string file = session.EndProfiling();
             try

@@ -47,20 +47,22 @@ public static class PairedReport
     public static Result MeasureOrt(BenchModel m)
     {
         using ICompiledModel model = m.Create();
-        float[][] data = model.Inputs.Select((t, i) => OrtComparison.RandomInput(t.ElementCount, 42 + i, m.InputLow, m.InputHigh)).ToArray();
+        float[][] data = m.RandomInputs(model.Inputs);
         var inputs = data.Select(d => (ReadOnlyMemory<float>)d).ToArray();
         var outputs = model.Outputs.Select(o => (Memory<float>)new float[o.ElementCount]).ToArray();
-        if (!OrtLibrary.TryLoad(out string? error)) throw new InvalidOperationException(error);
-        using var session = new OrtSession(m.Path, new OrtSessionOptions { IntraOpThreads = 1, InterOpThreads = 1 });
-        using var ort = session.Prepare(model.Inputs.Select((t, i) => OrtTensor.Float(t.Name, data[i], t.Shape.Select(d => (long)d).ToArray())).ToList());
-        return Measure(m.Name, () => ort.Run(), () => model.Run(inputs, outputs));
+        (OrtSession session, OrtPreparedRun ort) = m.OpenOrt(model.Inputs, data);
+        using (session)
+        using (ort)
+        {
+            return Measure(m.Name, () => ort.Run(), () => model.Run(inputs, outputs));
+        }
     }
 
     /// <summary>The generated class with one thread (baseline) against two threads.</summary>
     public static Result MeasureThreads(BenchModel m)
     {
         using ICompiledModel one = m.Create(1), two = m.Create(2);
-        var inputs = one.Inputs.Select((t, i) => (ReadOnlyMemory<float>)OrtComparison.RandomInput(t.ElementCount, 42 + i, m.InputLow, m.InputHigh)).ToArray();
+        var inputs = m.RandomInputs(one.Inputs).Select(d => (ReadOnlyMemory<float>)d).ToArray();
         var outputs = one.Outputs.Select(o => (Memory<float>)new float[o.ElementCount]).ToArray();
         return Measure(m.Name, () => one.Run(inputs, outputs), () => two.Run(inputs, outputs));
     }

@@ -27,7 +27,7 @@ public class ScalingBenchmarks
         _m = BenchModels.Find(Model);
         _one = _m.Create(1);
         _two = _m.Create(2);
-        _inputs = _one.Inputs.Select((t, i) => (ReadOnlyMemory<float>)OrtComparison.RandomInput(t.ElementCount, 42 + i, _m.InputLow, _m.InputHigh)).ToArray();
+        _inputs = _m.RandomInputs(_one.Inputs).Select(d => (ReadOnlyMemory<float>)d).ToArray();
         _outputs = _one.Outputs.Select(o => (Memory<float>)new float[o.ElementCount]).ToArray();
     }
 
