@@ -13,7 +13,9 @@ public static unsafe class StridedCopy
     /// <summary>dst[j] = src[2 j] for j &lt; <paramref name="count"/> (reads src[0 .. 2 count - 1)).</summary>
     /// <remarks>
     /// AVX-512: two loads and one two-source permute per 16 outputs; AVX2: two in-lane permutes and a cross-lane blend per
-    /// 8; otherwise scalar. The last vector never reads past src[2 count - 2].
+    /// 8; otherwise scalar. The last (partial) vector goes through masked loads and a masked store, so nothing is read
+    /// past src[2 count - 2] or written past dst[count - 1] (phase-plane rows are 7-112 floats: a scalar tail copied up to
+    /// 15 of every row, 12 of 28 in ResNet-18's 28-wide downsample rows, all 14 of its 14-wide ones).
     /// </remarks>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Stride2(float* src, float* dst, int count)
@@ -28,6 +30,15 @@ public static unsafe class StridedCopy
                 Vector512<float> lo = Vector512.Load(src + 2 * j), hi = Vector512.Load(src + 2 * j + 16);
                 Avx512F.PermuteVar16x32x2(lo, evens, hi).Store(dst + j);
             }
+            if (j < count)
+            {
+                // 1-16 outputs left, from the 2 r - 1 floats src[2 j .. 2 count - 2].
+                int r = count - j, read = 2 * r - 1;
+                Vector512<float> lo = read >= 16 ? Vector512.Load(src + 2 * j) : MaskedMemory.Load(src + 2 * j, MaskedMemory.FirstLanes512(read));
+                Vector512<float> hi = read > 16 ? MaskedMemory.Load(src + 2 * j + 16, MaskedMemory.FirstLanes512(read - 16)) : Vector512<float>.Zero;
+                MaskedMemory.Store(dst + j, MaskedMemory.FirstLanes512(r), Avx512F.PermuteVar16x32x2(lo, evens, hi));
+            }
+            return;
         }
         else if (Avx2.IsSupported)
         {
@@ -38,6 +49,16 @@ public static unsafe class StridedCopy
                 Vector256<float> b = Avx2.PermuteVar8x32(Vector256.Load(src + 2 * j + 8), split);
                 Avx.Permute2x128(a, b, 0x20).Store(dst + j);
             }
+            if (j < count)
+            {
+                // 1-8 outputs left, from the 2 r - 1 floats src[2 j .. 2 count - 2].
+                int r = count - j, read = 2 * r - 1;
+                Vector256<float> lo = read >= 8 ? Vector256.Load(src + 2 * j) : MaskedMemory.Load(src + 2 * j, MaskedMemory.FirstLanes256(read));
+                Vector256<float> hi = read > 8 ? MaskedMemory.Load(src + 2 * j + 8, MaskedMemory.FirstLanes256(read - 8)) : Vector256<float>.Zero;
+                Vector256<float> a = Avx2.PermuteVar8x32(lo, split), b = Avx2.PermuteVar8x32(hi, split);
+                MaskedMemory.Store(dst + j, MaskedMemory.FirstLanes256(r), Avx.Permute2x128(a, b, 0x20));
+            }
+            return;
         }
         for (; j < count; j++) dst[j] = src[2 * j];
     }

@@ -1,0 +1,34 @@
+// Licensed under the MIT license.
+// The runtime's strided row copies (phase planes of strided convolutions): every count from 1 to a few vectors, so the
+// whole vectors, the masked last vector and a count below one vector are all covered, with nothing written past the row.
+// Run on every vector path the machine has (CI: AVX-512; by hand with DOTNET_EnableAVX512F=0 and DOTNET_EnableAVX2=0).
+
+using ModelGen.Runtime;
+using Xunit;
+
+namespace ModelGen.Conformance.Tests;
+
+public sealed unsafe class StridedCopyTests
+{
+    private const float Sentinel = -7.25f;
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Copies_every_stride_th_element_and_nothing_past_the_row(int stride)
+    {
+        for (int count = 1; count <= 70; count++)
+        {
+            // The source holds exactly the elements the copy may read: src[0 .. stride (count - 1)].
+            float[] src = Enumerable.Range(0, stride * (count - 1) + 1).Select(i => i * 0.5f + 1f).ToArray();
+            float[] dst = Enumerable.Repeat(Sentinel, count + 20).ToArray();
+            fixed (float* s = src, d = dst) StridedCopy.Strided(s, d, count, stride);
+            for (int j = 0; j < dst.Length; j++)
+            {
+                float expected = j < count ? src[j * stride] : Sentinel;
+                Assert.True(expected == dst[j], $"stride {stride}, count {count}: dst[{j}] = {dst[j]}, expected {expected}");
+            }
+        }
+    }
+}
