@@ -8,6 +8,9 @@
 // by one padded copy of the input (C planes); the micro-kernel is the GEMM one with an indirect B row per tap (one
 // extra add per k). The price is the garbage columns ((Wq - OW) / Wq of the flat work: 3% at 56x56, 22% at 7x7) and a
 // compaction pass over the output.
+//
+// Band mode (row mode with an input too large for L2, see PlanBand): steps (1) and (2) per band of output rows, each band
+// in a worker's own scratch, so the phase planes are written and read while in L2 rather than copied out to memory whole.
 
 using System.Collections.Generic;
 using System.Linq;
@@ -21,10 +24,13 @@ internal static class DirectConvEmitter
 {
     private static int FlatN(DirectConvSpec d, PhasePlanes p) => p.FlatN(d.Geometry);
 
-    /// <summary>Scratch floats: split planes of every input channel, the tap offsets (as longs), the flat output (flat mode).</summary>
+    /// <summary>
+    /// Scratch floats: split planes of every input channel (of one band in band mode, per worker), the tap offsets (as
+    /// longs), the flat output (flat mode).
+    /// </summary>
     public static long ScratchFloats(DirectConvSpec d)
     {
-        PhasePlanes p = PhasePlanes.Plan(d.Geometry);
+        PhasePlanes p = PhasePlanes.Plan(d.Geometry, d.BandRows);
         int taps = d.Geometry.KernelH * d.Geometry.KernelW;
         long flat = StoresIntoY(d.Geometry, p) ? 0 : (long)d.Groups * d.OutChannels * FlatN(d, p);
         return (long)d.Groups * d.InChannels * p.PlaneStride + ((2L * taps + 15) / 16 * 16) + flat + 16;
@@ -45,6 +51,22 @@ internal static class DirectConvEmitter
     }
 
     /// <summary>
+    /// Output rows per band, or 0 for the whole plane at once. Banded when row mode applies, there is one group, and the
+    /// whole input's phase planes exceed twice the profile's <see cref="TargetProfile.DirectBandBytes"/>; the band takes
+    /// as many rows as fit in that budget with the rows its taps reach below (at least one). fns-candy's 3x3 stride-2
+    /// layers split 41 MB and 20 MB of input into phase planes before their first tile: in memory, not in L2.
+    /// </summary>
+    public static int PlanBand(ConvGeometry g, int groups, int inChannels, TargetProfile profile)
+    {
+        if (profile.DirectBandBytes <= 0 || groups != 1) return 0;
+        PhasePlanes p = PhasePlanes.Plan(g);
+        if (!UsesRows(g, p) || (long)inChannels * p.PlaneStride * sizeof(float) <= 2 * profile.DirectBandBytes) return 0;
+        long rowBytes = (long)inChannels * p.Sy * p.Sx * p.Wq * sizeof(float);
+        int rows = (int)System.Math.Max(1, profile.DirectBandBytes / rowBytes - p.Halo);
+        return rows >= g.OutH ? 0 : rows;
+    }
+
+    /// <summary>
     /// Whether the tiles store straight into Y: row mode, or a flat layout without garbage columns (Wq = OW, e.g. a 1x1
     /// stride-2 convolution), whose flat rows are Y's planes as they are, so there is nothing to compact.
     /// </summary>
@@ -58,9 +80,12 @@ internal static class DirectConvEmitter
         ConvGeometry g = d.Geometry;
         PhasePlanes p = PhasePlanes.Plan(g);
         int taps = g.KernelH * g.KernelW;
+        string split = d.BandRows > 0
+            ? $"in bands of {d.BandRows} output row(s): each band's input rows split into {p.Used.Count} padded phase(s) of " +
+              $"{d.BandRows + p.Halo}x{p.Wq} in the worker's scratch ({ScratchFloats(d) * sizeof(float) / 1024} KB), then its tiles"
+            : $"input planes split into {p.Used.Count} padded phase(s) of {p.Hq}x{p.Wq}";
         yield return $"lowering: direct convolution, {d.Groups} group(s) of {d.InChannels} -> {d.OutChannels} channels, {g.KernelH}x{g.KernelW} " +
-            $"stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}; input planes split into " +
-            $"{p.Used.Count} padded phase(s) of {p.Hq}x{p.Wq}; GEMM M={d.OutChannels} " +
+            $"stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}; {split}; GEMM M={d.OutChannels} " +
             (UsesRows(g, p) ? $"N={g.OutH}x{g.OutW} (row mode: tiles along each output row, stored into Y) "
                 : p.Wq == g.OutW ? $"N={FlatN(d, p)} (flat, no garbage column: stored into Y) " : $"N={FlatN(d, p)} (flat, {p.Wq - g.OutW} garbage column(s) per row) ") +
             $"K={d.InChannels}x{taps} taps";
@@ -73,6 +98,13 @@ internal static class DirectConvEmitter
 
     public static void Emit(DirectConvSpec d, string? bias, string? residual, SourceWriter w, EmitContext ctx)
     {
+        if (d.BandRows > 0)
+        {
+            w.OpenBlock($"for (int n = 0; n < {d.Batch}; n++)");
+            EmitBands(d, bias, residual, w, ctx);
+            w.CloseBlock();
+            return;
+        }
         ConvGeometry g = d.Geometry;
         PhasePlanes p = PhasePlanes.Plan(g);
         int taps = g.KernelH * g.KernelW;
@@ -141,6 +173,66 @@ internal static class DirectConvEmitter
             b.CloseBlock();
         }, carried);
         w.CloseBlock();
+    }
+
+    /// <summary>
+    /// Band mode (row mode, one group): per band of output rows, in one worker's private scratch, the input rows the band
+    /// reads split into phase planes, then the band's tiles (row, column tile, row tile) from them, stored into Y with
+    /// bias, residual and activation. The tap offsets follow the band's sub-plane size.
+    /// </summary>
+    private static void EmitBands(DirectConvSpec d, string? bias, string? residual, SourceWriter w, EmitContext ctx)
+    {
+        ConvGeometry g = d.Geometry;
+        PhasePlanes p = PhasePlanes.Plan(g, d.BandRows);
+        int taps = g.KernelH * g.KernelW, band = d.BandRows, bands = (g.OutH + band - 1) / band;
+        int k = d.InChannels * taps;
+        long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
+        long offsetsAt = (long)d.InChannels * p.PlaneStride;
+        long mTiles = (d.OutChannels + d.MR - 1) / d.MR;
+        string L(long v) => EmitContext.Long(v);
+        string M = EmitContext.Math;
+        string yn = $"Y + (long)n * {L(d.OutChannels * outPlane)}L", rn = residual is null ? "null" : $"{residual} + (long)n * {L(d.OutChannels * outPlane)}L";
+        ctx.PerIsa(w, (isa, index) =>
+        {
+            GemmTile tile = ctx.Profile.Tile(index, d.MR);
+            int nr = tile.NR;
+            bool prefetch = PrefetchesOutput(d, p);
+            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, d.Residual, d.Activation, prefetch, ctx);
+            int full = g.OutW / nr * nr, rem = g.OutW - full;
+            int tailNv = (rem + isa.Width - 1) / isa.Width;
+            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, d.Residual, d.Activation, prefetch, ctx) : null;
+            long perRow = (g.OutW + nr - 1) / nr * mTiles;
+            ctx.ParallelFor(w, bands, b =>
+            {
+                b.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
+                for (int kh = 0, t = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++, t++) b.WriteLine($"offs[{t}] = {L(p.Offset(g, kh, kw))}L;");
+                b.OpenBlock("for (int band = pb; band < pe; band++)");
+                b.WriteLine($"int r0 = band * {band}, rows = {M}.Min({band}, {g.OutH} - r0);");
+                b.OpenBlock($"for (int ch = 0; ch < {d.InChannels}; ch++)");
+                b.WriteLine($"float* xp = X + ((long)n * {d.InChannels} + ch) * {L(inPlane)}L;");
+                b.WriteLine($"float* planes = S + ch * {L(p.PlaneStride)}L;");
+                p.EmitSplit(b, g, "xp", "planes", "0f", "r0", $"rows + {p.Halo}");
+                b.CloseBlock();
+                b.OpenBlock($"for (int tt = 0; tt < rows * {L(perRow)}; tt++)");
+                b.WriteLine($"int lr = tt / {L(perRow)}, tile = tt % {L(perRow)};");
+                b.WriteLine($"int col = tile / {L(mTiles)} * {nr}, m0 = tile % {L(mTiles)} * {tile.MR};");
+                b.WriteLine($"int nc = {M}.Min({nr}, {g.OutW} - col);");
+                b.WriteLine($"float* a = W + (m0 / {tile.MR}) * {L((long)tile.MR * k)}L;");
+                b.WriteLine($"float* bb = S + lr * {p.Wq} + col;");
+                b.WriteLine($"long o = (long)m0 * {L(outPlane)}L + (r0 + lr) * {g.OutW} + col;");
+                b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + m0;");
+                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, {yn} + o, {L(outPlane)}, " +
+                    $"{(residual is null ? "null" : $"{rn} + o")}, {L(outPlane)}, {d.InChannels}, bias, {M}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
+                if (tail is null) b.WriteLine(Call(main));
+                else
+                {
+                    b.WriteLine($"if (col < {full}) {Call(main)}");
+                    b.WriteLine($"else {Call(tail)}");
+                }
+                b.CloseBlock();
+                b.CloseBlock();
+            }, new[] { "n" }, privateScratch: "S");
+        });
     }
 
     /// <summary>

@@ -19,6 +19,8 @@ internal sealed class PhasePlanes
     /// <summary>The (ry, rx) phases some tap reads (only those are filled).</summary>
     public readonly HashSet<(int Ry, int Rx)> Used = new();
     public int MaxOffsetX;
+    /// <summary>Sub-plane rows below an output row's first that its taps read (Hq = output rows + Halo).</summary>
+    public int Halo;
 
     /// <summary>Floats per input channel: all sy*sx phases (canonical index ry*sx + rx), used or not.</summary>
     public long PlaneStride => (long)Sy * Sx * SubSize;
@@ -26,7 +28,10 @@ internal sealed class PhasePlanes
     /// <summary>Output columns of the flat layout (OutH rows of Wq, the last Wq - OutW of each are garbage).</summary>
     public int FlatN(ConvGeometry g) => g.OutH * Wq;
 
-    public static PhasePlanes Plan(ConvGeometry g)
+    /// <param name="g">The convolution.</param>
+    /// <param name="bandRows">0: sub-planes of the whole input; else sub-planes of one band of that many output rows (plus
+    /// the rows its taps reach below), the layout of a banded direct convolution.</param>
+    public static PhasePlanes Plan(ConvGeometry g, int bandRows = 0)
     {
         var p = new PhasePlanes { Sy = g.StrideH, Sx = g.StrideW };
         int maxOffY = 0;
@@ -40,7 +45,8 @@ internal sealed class PhasePlanes
                 p.MaxOffsetX = System.Math.Max(p.MaxOffsetX, tx / p.Sx);
             }
         }
-        p.Hq = g.OutH + maxOffY;
+        p.Halo = maxOffY;
+        p.Hq = (bandRows > 0 ? bandRows : g.OutH) + maxOffY;
         p.Wq = g.OutW + p.MaxOffsetX;
         // Room for the largest tap offset plus up to 4 vectors of 16 past the last output (tile overrun).
         p.SubSize = (p.Hq * p.Wq + p.MaxOffsetX + 64 + 15) / 16 * 16;
@@ -75,9 +81,14 @@ internal sealed class PhasePlanes
         }, new[] { "n" });
     }
 
-    /// <summary>Writes the used phases of one input plane (<paramref name="src"/>, InH x InW) to <paramref name="dst"/>.</summary>
-    public void EmitSplit(SourceWriter w, ConvGeometry g, string src, string dst, string pad)
+    /// <summary>
+    /// Writes the used phases of one input plane (<paramref name="src"/>, InH x InW) to <paramref name="dst"/>: sub-plane
+    /// rows <paramref name="firstRow"/> .. + <paramref name="rowCount"/> (C# expressions; the whole plane by default) as
+    /// rows 0.. of each sub-plane, the rest of the sub-plane filled with the pad value (overrunning vectors read it).
+    /// </summary>
+    public void EmitSplit(SourceWriter w, ConvGeometry g, string src, string dst, string pad, string? firstRow = null, string? rowCount = null)
     {
+        string count = rowCount ?? Hq.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach ((int ry, int rx) in Sorted())
         {
             // Columns j whose source x = j*sx + rx - padLeft lies in [0, W).
@@ -85,9 +96,9 @@ internal sealed class PhasePlanes
             int jhi = System.Math.Min(Wq, FloorDiv(g.InW - 1 - rx + g.PadLeft, Sx) + 1);
             w.OpenBlock();
             w.WriteLine($"float* sp = {dst} + {EmitContext.Long(((long)ry * Sx + rx) * SubSize)}L;");
-            w.OpenBlock($"for (int i = 0; i < {Hq}; i++)");
+            w.OpenBlock($"for (int i = 0; i < {count}; i++)");
             w.WriteLine($"float* row = sp + i * {Wq};");
-            w.WriteLine($"int y = i * {Sy} + {ry - g.PadTop};");
+            w.WriteLine(firstRow is null ? $"int y = i * {Sy} + {ry - g.PadTop};" : $"int y = ({firstRow} + i) * {Sy} + {ry - g.PadTop};");
             w.OpenBlock($"if ((uint)y >= {g.InH}u)");
             w.WriteLine($"new global::System.Span<float>(row, {Wq}).Fill({pad});");
             w.WriteLine("continue;");
@@ -109,7 +120,9 @@ internal sealed class PhasePlanes
             }
             w.CloseBlock();
             // The tail beyond the last row is read by overrunning vectors: keep it finite.
-            w.WriteLine($"new global::System.Span<float>(sp + {Hq * Wq}, {SubSize - Hq * Wq}).Fill({pad});");
+            w.WriteLine(rowCount is null
+                ? $"new global::System.Span<float>(sp + {Hq * Wq}, {SubSize - Hq * Wq}).Fill({pad});"
+                : $"new global::System.Span<float>(sp + ({rowCount}) * {Wq}, {SubSize} - ({rowCount}) * {Wq}).Fill({pad});");
             w.CloseBlock();
         }
     }

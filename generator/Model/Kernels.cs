@@ -211,6 +211,13 @@ internal sealed record DirectConvSpec(
 {
     /// <summary>Row-mode tiles prefetch the output lines they will store (a large output: see TargetProfile.OutputPrefetchBytes).</summary>
     public bool PrefetchOutput { get; init; }
+
+    /// <summary>
+    /// 0: the whole input is split into phase planes first, then every tile runs. Else row mode in bands of this many
+    /// output rows: a worker splits the input rows one band reads into its own scratch and runs the band's tiles from it
+    /// (see Emit/DirectConvEmitter.PlanBand).
+    /// </summary>
+    public int BandRows { get; init; }
 }
 
 /// <summary>

@@ -150,7 +150,11 @@ internal sealed class Conv : OpHandler
         if (!gemm)
         {
             // Direct convolution on phase planes: no im2col panels (Emit/DirectConvEmitter).
-            var direct = new DirectConvSpec(xs[0], groups, cg, m, geometry, b is not null, r is not null, act, mr) { PrefetchOutput = prefetchOutput };
+            var direct = new DirectConvSpec(xs[0], groups, cg, m, geometry, b is not null, r is not null, act, mr)
+            {
+                PrefetchOutput = prefetchOutput,
+                BandRows = Emit.DirectConvEmitter.PlanBand(geometry, groups, cg, profile),
+            };
             ctx.AddLayer(node, direct, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, Emit.DirectConvEmitter.ScratchFloats(direct)));
             return;
         }

@@ -97,6 +97,13 @@ internal sealed record TargetProfile
     public int DepthwiseChannelsMaxOutW { get; init; }
     public int DepthwiseChannelsWideOutW { get; init; }
     public int DepthwiseChannelsWideMinTaps { get; init; }
+    /// <summary>
+    /// Direct convolutions (row mode) whose phase planes would exceed twice this many bytes run in bands of output rows
+    /// whose phase planes take at most about this many (0: never): the planes of a band are written and read while they
+    /// are in L2, instead of a whole-input copy that goes out to memory and comes back.
+    /// </summary>
+    public long DirectBandBytes { get; init; }
+
     /// <summary>Rows up to this wide take the lanes too when an exp-based activation (SiLU, Sigmoid, Tanh) follows.</summary>
     public int DepthwiseChannelsExpOutW { get; init; }
 
@@ -125,6 +132,9 @@ internal sealed record TargetProfile
         // layers with 800 KB and 600 KB outputs 6-15% faster cold and 0-7% warm; a 300 KB output (14x14x384) 10-25% faster
         // cold but 0-8% slower warm, hence the threshold.
         OutputPrefetchBytes = 512 << 10,
+        // Half of L2. Stand-alone (fns-candy's 16 -> 32 and 32 -> 64 3x3 stride-2 layers, 10th percentile): whole-input
+        // split 27.4-28.6 and 19.9-20.3 ms; bands within 256 KB 20.8 and 17.8-18.1, 512 KB 19.4 and 17.0, 1 MB 19.2 and 17.0.
+        DirectBandBytes = 512 << 10,
         // Measured per layer against the row kernel (EfficientNet-B0, MobileNetV2; one thread, 10th percentile): 7-wide
         // rows (7 of 16 lanes) 1.15-2.4x faster with 3x3 and 5x5 windows; 14- and 28-wide rows 1.3-1.45x faster with 5x5
         // windows but 1.3-1.6x slower with 3x3 (the transposes outweigh 9 taps), and 5x5 at stride 2 from 28-wide rows

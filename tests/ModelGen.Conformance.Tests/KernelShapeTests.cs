@@ -109,6 +109,11 @@ public sealed class KernelShapeTests
         // the narrower tail kernel, 8-row panels and SiLU).
         { "flat-into-y-residual", 20, 26, 26, 30, 1, 2, 0, 1, 1, true, "Relu", "(flat, no garbage column: stored into Y)" },
         { "flat-into-y-silu", 12, 24, 24, 16, 1, 2, 0, 1, 1, false, "Silu", "(flat, no garbage column: stored into Y)" },
+        // Row mode in bands (phase planes of the whole input above 1 MB): each band's input rows split in a worker's own
+        // scratch. 3x3 stride 2: 48 output rows in bands of 17 (the last one 14), 20 channels (a partial row tile), 112-wide
+        // rows (a narrower tail kernel), residual; 9x9 stride 1 with 4 rows of padding: the first and last bands read padding.
+        { "rows-banded-stride2-residual", 16, 96, 224, 20, 3, 2, 1, 1, 1, true, "Relu", "in bands of 17 output row(s)" },
+        { "rows-banded-9x9", 3, 300, 300, 5, 9, 1, 4, 1, 1, false, "Relu", "in bands of" },
     };
 
     [Theory]
