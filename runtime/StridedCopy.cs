@@ -1,13 +1,13 @@
 // Licensed under the MIT license.
 // Vectorised strided gathers used by generated kernels to split stride-2 rows into phases (pooling, depthwise
-// convolution, im2col of strided convolutions).
+// convolution, im2col of strided convolutions), and the strided scatter-add of a transposed convolution's col2im.
 
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace ModelGen.Runtime;
 
-/// <summary>Strided row copies.</summary>
+/// <summary>Strided row copies and scatter-adds.</summary>
 public static unsafe class StridedCopy
 {
     /// <summary>dst[j] = src[2 j] for j &lt; <paramref name="count"/> (reads src[0 .. 2 count - 1)).</summary>
@@ -78,5 +78,88 @@ public static unsafe class StridedCopy
             return;
         }
         for (int j = 0; j < count; j++) dst[j] = src[(long)j * stride];
+    }
+    /// <summary>dst[j * stride] += src[j] for j &lt; <paramref name="count"/> (a transposed convolution's col2im row).</summary>
+    /// <remarks>
+    /// Stride 1: vector adds; stride 2: each vector of src interleaved with zeros (AVX-512: 16 floats into 32, AVX2: 8
+    /// into 16) and added over the destination span, whose odd elements gain 0. The last vector is masked: nothing past
+    /// dst[stride (count - 1)] is read or written (the next row may belong to another thread). Other strides: scalar.
+    /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void ScatterAdd(float* src, float* dst, int count, int stride)
+    {
+        int j = 0;
+        if (stride == 1)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; j + 16 <= count; j += 16) (Vector512.Load(dst + j) + Vector512.Load(src + j)).Store(dst + j);
+                if (j < count)
+                {
+                    Vector512<float> m = MaskedMemory.FirstLanes512(count - j);
+                    MaskedMemory.Store(dst + j, m, MaskedMemory.Load(dst + j, m) + MaskedMemory.Load(src + j, m));
+                }
+                return;
+            }
+            if (Avx.IsSupported)
+            {
+                for (; j + 8 <= count; j += 8) (Vector256.Load(dst + j) + Vector256.Load(src + j)).Store(dst + j);
+                if (j < count)
+                {
+                    Vector256<float> m = MaskedMemory.FirstLanes256(count - j);
+                    MaskedMemory.Store(dst + j, m, MaskedMemory.Load(dst + j, m) + MaskedMemory.Load(src + j, m));
+                }
+                return;
+            }
+        }
+        else if (stride == 2)
+        {
+            if (Avx512F.IsSupported)
+            {
+                // A full step touches dst[2 j .. 2 j + 31]; the last element it must reach is dst[2 count - 2].
+                for (; j + 16 < count; j += 16)
+                {
+                    Vector512<float> v = Vector512.Load(src + j);
+                    (Vector512.Load(dst + 2 * j) + Interleave.ZipLow(v, Vector512<float>.Zero)).Store(dst + 2 * j);
+                    (Vector512.Load(dst + 2 * j + 16) + Interleave.ZipHigh(v, Vector512<float>.Zero)).Store(dst + 2 * j + 16);
+                }
+                if (j < count)
+                {
+                    int r = count - j, span = 2 * r - 1;
+                    Vector512<float> v = MaskedMemory.Load(src + j, MaskedMemory.FirstLanes512(r));
+                    Vector512<float> lo = MaskedMemory.FirstLanes512(System.Math.Min(span, 16));
+                    MaskedMemory.Store(dst + 2 * j, lo, MaskedMemory.Load(dst + 2 * j, lo) + Interleave.ZipLow(v, Vector512<float>.Zero));
+                    if (span > 16)
+                    {
+                        Vector512<float> hi = MaskedMemory.FirstLanes512(span - 16);
+                        MaskedMemory.Store(dst + 2 * j + 16, hi, MaskedMemory.Load(dst + 2 * j + 16, hi) + Interleave.ZipHigh(v, Vector512<float>.Zero));
+                    }
+                }
+                return;
+            }
+            if (Avx.IsSupported)
+            {
+                for (; j + 8 < count; j += 8)
+                {
+                    Vector256<float> v = Vector256.Load(src + j);
+                    (Vector256.Load(dst + 2 * j) + Interleave.ZipLow(v, Vector256<float>.Zero)).Store(dst + 2 * j);
+                    (Vector256.Load(dst + 2 * j + 8) + Interleave.ZipHigh(v, Vector256<float>.Zero)).Store(dst + 2 * j + 8);
+                }
+                if (j < count)
+                {
+                    int r = count - j, span = 2 * r - 1;
+                    Vector256<float> v = MaskedMemory.Load(src + j, MaskedMemory.FirstLanes256(r));
+                    Vector256<float> lo = MaskedMemory.FirstLanes256(System.Math.Min(span, 8));
+                    MaskedMemory.Store(dst + 2 * j, lo, MaskedMemory.Load(dst + 2 * j, lo) + Interleave.ZipLow(v, Vector256<float>.Zero));
+                    if (span > 8)
+                    {
+                        Vector256<float> hi = MaskedMemory.FirstLanes256(span - 8);
+                        MaskedMemory.Store(dst + 2 * j + 8, hi, MaskedMemory.Load(dst + 2 * j + 8, hi) + Interleave.ZipHigh(v, Vector256<float>.Zero));
+                    }
+                }
+                return;
+            }
+        }
+        for (; j < count; j++) dst[(long)j * stride] += src[j];
     }
 }

@@ -58,6 +58,8 @@ internal static class LayerEmitter
     public static bool IsParallel(LayerSpec layer, Targets.TargetProfile profile) => layer.Kernel switch
     {
         DirectConvSpec or GemmSpec or WinogradConvSpec or ChannelVectorConvSpec => layer.Macs >= profile.ParallelMinMacs,
+        // The scatter-add of a transposed convolution: one add per column element.
+        Col2ImSpec c => (long)c.Batch * c.Groups * c.OutChannelsPerGroup * c.Geometry.KernelH * c.Geometry.KernelW * c.Geometry.InH * c.Geometry.InW >= profile.ParallelMinMacs,
         // Pooling has no MACs: count its window reads.
         PlaneFilterSpec f => (long)f.Batch * f.Channels * f.Multiplier * f.Geometry.OutH * f.Geometry.OutW * f.Geometry.KernelH * f.Geometry.KernelW >= profile.ParallelMinMacs,
         _ => false,
@@ -161,7 +163,7 @@ internal static class LayerEmitter
                 NormalizationEmitter.EmitLayerNorm(n, w);
                 break;
             case Col2ImSpec c:
-                ConvEmitter.EmitCol2Im(c, "Col", P("B"), "Y", w);
+                ConvEmitter.EmitCol2Im(c, "Col", P("B"), "Y", w, ctx);
                 break;
             case LrnSpec n:
                 NormalizationEmitter.EmitLrn(n, w);

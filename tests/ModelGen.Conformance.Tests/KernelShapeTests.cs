@@ -164,6 +164,34 @@ public sealed class KernelShapeTests
         return b;
     }
 
+    public static TheoryData<string, int, int, int, int, int, int, int> ConvTransposes => new()
+    {
+        // name, channels, height, width, out channels, kernel, stride, pad: the col2im scatter-add in whole vectors and a
+        // masked last one at strides 1 and 2 (rows of 37 and 40 inputs), a kernel wider than its stride, padding that
+        // drops the first output columns, and a stride without a vector path.
+        { "convtranspose-s2-k3", 5, 9, 37, 6, 3, 2, 0 },
+        { "convtranspose-s2-k4-pad1", 4, 6, 40, 3, 4, 2, 1 },
+        { "convtranspose-s1-k3-pad1", 3, 5, 37, 4, 3, 1, 1 },
+        { "convtranspose-s3-k3", 2, 4, 19, 3, 3, 3, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(ConvTransposes))]
+    public void ConvTranspose_matches_onnx_runtime(string name, int c, int h, int w, int oc, int k, int stride, int pad)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, c, h, w);
+        b.Initializer(OnnxTensor.RandomFloats("w", new long[] { c, oc, k, k }, 13));
+        b.Initializer(OnnxTensor.RandomFloats("b", new long[] { oc }, 14));
+        b.Node("ConvTranspose", new[] { "x", "w", "b" }, new[] { "y" }, attributes: new[]
+        {
+            OnnxAttribute.Ints("kernel_shape", k, k), OnnxAttribute.Ints("strides", stride, stride),
+            OnnxAttribute.Ints("pads", pad, pad, pad, pad),
+        });
+        b.Output("y");
+        CompareWithOrt(b, name, "col2im scatter-add");
+    }
+
     public static TheoryData<string, int, int, int, int, int, int, bool, string> Pools => new()
     {
         // name, channels, height, width, kernel, stride, pad, ceil mode, expected lowering remark

@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
-// The runtime's strided row copies (phase planes of strided convolutions): every count from 1 to a few vectors, so the
-// whole vectors, the masked last vector and a count below one vector are all covered, with nothing written past the row.
+// The runtime's strided row copies (phase planes of strided convolutions) and scatter-adds (col2im of transposed
+// convolutions): every count from 1 to a few vectors, so the whole vectors, the masked last vector and a count below one
+// vector are all covered, with nothing written past the row.
 // Run on every vector path the machine has (CI: AVX-512; by hand with DOTNET_EnableAVX512F=0 and DOTNET_EnableAVX2=0).
 
 using ModelGen.Runtime;
@@ -28,6 +29,28 @@ public sealed unsafe class StridedCopyTests
             {
                 float expected = j < count ? src[j * stride] : Sentinel;
                 Assert.True(expected == dst[j], $"stride {stride}, count {count}: dst[{j}] = {dst[j]}, expected {expected}");
+            }
+        }
+    }
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Scatter_adds_into_every_stride_th_element_and_nothing_else(int stride)
+    {
+        for (int count = 1; count <= 70; count++)
+        {
+            float[] src = Enumerable.Range(0, count).Select(i => i * 0.25f + 1f).ToArray();
+            // The row holds exactly the elements the scatter may touch, dst[0 .. stride (count - 1)], between sentinels.
+            int row = stride * (count - 1) + 1;
+            float[] dst = Enumerable.Range(0, row + 40).Select(i => i >= 20 && i < 20 + row ? i * 0.5f : Sentinel).ToArray();
+            float[] before = (float[])dst.Clone();
+            fixed (float* s = src, d = dst) StridedCopy.ScatterAdd(s, d + 20, count, stride);
+            for (int i = 0; i < dst.Length; i++)
+            {
+                int e = i - 20;
+                float expected = e >= 0 && e % stride == 0 && e / stride < count ? before[i] + src[e / stride] : before[i];
+                Assert.True(expected == dst[i], $"stride {stride}, count {count}: dst[{e}] = {dst[i]}, expected {expected}");
             }
         }
     }
