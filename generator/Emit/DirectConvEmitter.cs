@@ -194,13 +194,9 @@ internal static class DirectConvEmitter
         string yn = $"Y + (long)n * {L(d.OutChannels * outPlane)}L", rn = residual is null ? "null" : $"{residual} + (long)n * {L(d.OutChannels * outPlane)}L";
         ctx.PerIsa(w, (isa, index) =>
         {
-            GemmTile tile = ctx.Profile.Tile(index, d.MR);
+            RowKernels kernels = Kernels(d, p, isa, index, g.OutW, d.Residual, d.Activation, ctx);
+            GemmTile tile = kernels.Tile;
             int nr = tile.NR;
-            bool prefetch = PrefetchesOutput(d, p);
-            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, d.Residual, d.Activation, prefetch, ctx);
-            int full = g.OutW / nr * nr, rem = g.OutW - full;
-            int tailNv = (rem + isa.Width - 1) / isa.Width;
-            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, d.Residual, d.Activation, prefetch, ctx) : null;
             long perRow = (g.OutW + nr - 1) / nr * mTiles;
             ctx.ParallelFor(w, bands, b =>
             {
@@ -221,14 +217,7 @@ internal static class DirectConvEmitter
                 b.WriteLine($"float* bb = S + lr * {p.Wq} + col;");
                 b.WriteLine($"long o = (long)m0 * {L(outPlane)}L + (r0 + lr) * {g.OutW} + col;");
                 b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + m0;");
-                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, {yn} + o, {L(outPlane)}, " +
-                    $"{(residual is null ? "null" : $"{rn} + o")}, {L(outPlane)}, {d.InChannels}, bias, {M}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
-                if (tail is null) b.WriteLine(Call(main));
-                else
-                {
-                    b.WriteLine($"if (col < {full}) {Call(main)}");
-                    b.WriteLine($"else {Call(tail)}");
-                }
+                EmitCall(b, d, p, kernels, $"{yn} + o", outPlane, residual is null ? null : $"{rn} + o");
                 b.CloseBlock();
                 b.CloseBlock();
             }, new[] { "n" }, privateScratch: "S");
@@ -255,13 +244,9 @@ internal static class DirectConvEmitter
         string L(long v) => EmitContext.Long(v);
         ctx.PerIsa(w, (isa, index) =>
         {
-            GemmTile tile = ctx.Profile.Tile(index, d.MR);
+            RowKernels kernels = Kernels(d, p, isa, index, loop.Width, loop.Residual, loop.Activation, ctx);
+            GemmTile tile = kernels.Tile;
             int nr = tile.NR;
-            bool prefetch = PrefetchesOutput(d, p);
-            string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, loop.Residual, loop.Activation, prefetch, ctx);
-            int full = loop.Width / nr * nr, rem = loop.Width - full;
-            int tailNv = (rem + isa.Width - 1) / isa.Width;
-            string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, loop.Residual, loop.Activation, prefetch, ctx) : null;
             long colTiles = (loop.Width + nr - 1) / nr;
             long perRow = colTiles * mTiles, perGroup = loop.Rows * perRow;
             ctx.ParallelFor(w, d.Groups * perGroup, b =>
@@ -277,17 +262,39 @@ internal static class DirectConvEmitter
                 b.WriteLine($"float* bb = S + gi * {L((long)d.InChannels * p.PlaneStride)}L + row * {loop.RowPitchB} + col;");
                 b.WriteLine($"long o = (long)(gi * {d.OutChannels} + m0) * {L(loop.Ldc)}L + row * {loop.RowPitchC} + col;");
                 b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + gi * {d.OutChannels} + m0;");
-                string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, {loop.CBase} + o, {L(loop.Ldc)}, " +
-                    $"{(loop.RBase is null ? "null" : $"{loop.RBase} + o")}, {L(loop.Ldc)}, {d.InChannels}, bias, {EmitContext.Math}.Min({tile.MR}, {d.OutChannels} - m0), nc);";
-                if (tail is null) b.WriteLine(Call(main));
-                else
-                {
-                    b.WriteLine($"if (col < {full}) {Call(main)}");
-                    b.WriteLine($"else {Call(tail)}");
-                }
+                EmitCall(b, d, p, kernels, $"{loop.CBase} + o", loop.Ldc, loop.RBase is null ? null : $"{loop.RBase} + o");
                 b.CloseBlock();
             }, new[] { "n" });
         });
+    }
+
+    /// <summary>The kernels of a row of tiles: the main one, and a narrower one for the last column tile (when it saves whole vectors) past column Full.</summary>
+    private sealed record RowKernels(GemmTile Tile, string Main, string? Tail, int Full);
+
+    private static RowKernels Kernels(DirectConvSpec d, PhasePlanes p, Isa isa, int index, int width, bool residual, Activation act, EmitContext ctx)
+    {
+        GemmTile tile = ctx.Profile.Tile(index, d.MR);
+        bool prefetch = PrefetchesOutput(d, p);
+        string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, residual, act, prefetch, ctx);
+        int full = width / tile.NR * tile.NR, rem = width - full;
+        int tailNv = (rem + isa.Width - 1) / isa.Width;
+        string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, residual, act, prefetch, ctx) : null;
+        return new RowKernels(tile, main, tail, full);
+    }
+
+    /// <summary>One tile's kernel call (locals a, bb, offs, bias, col, m0, nc in scope), C and R rows every <paramref name="ldc"/>.</summary>
+    private static void EmitCall(SourceWriter b, DirectConvSpec d, PhasePlanes p, RowKernels k, string c, long ldc, string? r)
+    {
+        string L(long v) => EmitContext.Long(v);
+        int taps = d.Geometry.KernelH * d.Geometry.KernelW;
+        string Call(string kernel) => $"{kernel}(a, bb, {L(p.PlaneStride)}, offs, {taps}, {c}, {L(ldc)}, {r ?? "null"}, {L(ldc)}, " +
+            $"{d.InChannels}, bias, {EmitContext.Math}.Min({k.Tile.MR}, {d.OutChannels} - m0), nc);";
+        if (k.Tail is null) b.WriteLine(Call(k.Main));
+        else
+        {
+            b.WriteLine($"if (col < {k.Full}) {Call(k.Main)}");
+            b.WriteLine($"else {Call(k.Tail)}");
+        }
     }
 
     /// <summary>The shared micro-kernel: per input channel, per tap, one rank-1 update with B at b + offs[t].</summary>
