@@ -120,9 +120,7 @@ internal static class DirectConvEmitter
         // Tap offsets into the shared scratch (the parts read them).
         w.OpenBlock();
         w.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
-        var offsets = new List<long>();
-        for (int kh = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++) offsets.Add(p.Offset(g, kh, kw));
-        for (int t = 0; t < taps; t++) w.WriteLine($"offs[{t}] = {L(offsets[t])}L;");
+        p.EmitTapOffsets(w, g);
         w.CloseBlock();
         string[] carried = { "n" };
         w.OpenBlock($"for (int n = 0; n < {d.Batch}; n++)");
@@ -201,13 +199,11 @@ internal static class DirectConvEmitter
             ctx.ParallelFor(w, bands, b =>
             {
                 b.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
-                for (int kh = 0, t = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++, t++) b.WriteLine($"offs[{t}] = {L(p.Offset(g, kh, kw))}L;");
+                p.EmitTapOffsets(b, g);
                 b.OpenBlock("for (int band = pb; band < pe; band++)");
                 b.WriteLine($"int r0 = band * {band}, rows = {M}.Min({band}, {g.OutH} - r0);");
                 b.OpenBlock($"for (int ch = 0; ch < {d.InChannels}; ch++)");
-                b.WriteLine($"float* xp = X + ((long)n * {d.InChannels} + ch) * {L(inPlane)}L;");
-                b.WriteLine($"float* planes = S + ch * {L(p.PlaneStride)}L;");
-                p.EmitSplit(b, g, "xp", "planes", "0f", "r0", $"rows + {p.Halo}");
+                p.EmitSplitChannel(b, g, d.InChannels, inPlane, "r0", $"rows + {p.Halo}");
                 b.CloseBlock();
                 b.OpenBlock($"for (int tt = 0; tt < rows * {L(perRow)}; tt++)");
                 b.WriteLine($"int lr = tt / {L(perRow)}, tile = tt % {L(perRow)};");
@@ -239,7 +235,6 @@ internal static class DirectConvEmitter
     /// </summary>
     private static void EmitTiles(DirectConvSpec d, PhasePlanes p, TileLoop loop, string? bias, long aGroup, int k, long offsetsAt, SourceWriter w, EmitContext ctx)
     {
-        int taps = d.Geometry.KernelH * d.Geometry.KernelW;
         long mTiles = (d.OutChannels + d.MR - 1) / d.MR;
         string L(long v) => EmitContext.Long(v);
         ctx.PerIsa(w, (isa, index) =>

@@ -74,11 +74,30 @@ internal sealed class PhasePlanes
         ctx.ParallelFor(w, channels, b =>
         {
             b.OpenBlock("for (int ch = pb; ch < pe; ch++)");
-            b.WriteLine($"float* xp = X + ((long)n * {channels} + ch) * {EmitContext.Long(inPlane)}L;");
-            b.WriteLine($"float* planes = S + ch * {EmitContext.Long(PlaneStride)}L;");
-            EmitSplit(b, g, "xp", "planes", "0f");
+            EmitSplitChannel(b, g, channels, inPlane);
             b.CloseBlock();
         }, new[] { "n" });
+    }
+
+    /// <summary>
+    /// The body of a loop over channels <c>ch</c> of image <c>n</c> of X: that channel's phases into S at
+    /// <see cref="PlaneStride"/> per channel (sub-plane rows <paramref name="firstRow"/> .. + <paramref name="rowCount"/>
+    /// in band mode, see <see cref="EmitSplit"/>).
+    /// </summary>
+    public void EmitSplitChannel(SourceWriter b, ConvGeometry g, int channels, long inPlane, string? firstRow = null, string? rowCount = null)
+    {
+        b.WriteLine($"float* xp = X + ((long)n * {channels} + ch) * {EmitContext.Long(inPlane)}L;");
+        b.WriteLine($"float* planes = S + ch * {EmitContext.Long(PlaneStride)}L;");
+        EmitSplit(b, g, "xp", "planes", "0f", firstRow, rowCount);
+    }
+
+    /// <summary>The tap offsets (<see cref="Offset"/>, row-major over the window) into the long array <c>offs</c>.</summary>
+    public void EmitTapOffsets(SourceWriter w, ConvGeometry g)
+    {
+        for (int kh = 0, t = 0; kh < g.KernelH; kh++)
+        {
+            for (int kw = 0; kw < g.KernelW; kw++, t++) w.WriteLine($"offs[{t}] = {EmitContext.Long(Offset(g, kh, kw))}L;");
+        }
     }
 
     /// <summary>
