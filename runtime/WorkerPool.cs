@@ -163,10 +163,32 @@ public sealed unsafe class WorkerPool : IDisposable
     /// <summary>Chunk size for <paramref name="count"/> items over <paramref name="workers"/> workers: about four chunks per worker.</summary>
     /// <param name="count">Items to share.</param>
     /// <param name="workers">All workers.</param>
-    public static int ChunkSize(int count, int workers) => workers == 1 ? Math.Max(1, count) : Math.Max(1, count / (workers * 4));
+    public static int ChunkSize(int count, int workers) =>
+        workers == 1 ? Math.Max(1, count) : Math.Max(Math.Max(1, count / (workers * 4)), (count + 16383) / 16384);
 
-    /// <summary>Claims the next chunk: returns its first item (at or past the end when none is left).</summary>
+    /// <summary>
+    /// Claims the next chunk of <paramref name="count"/> items: returns its first item, or <paramref name="count"/> when
+    /// none is left. The first half of the workers claims chunks from the front, the others from the back, so a loop over
+    /// rows gives each half of the workers the same part of the image in every layer (the rows a layer reads are then
+    /// mostly in the cache of the core that wrote them), while a busier core still ends up with fewer chunks.
+    /// </summary>
+    /// <remarks>
+    /// The cursor packs the chunks claimed from the front (low 16 bits) and from the back (high 16 bits); a claim is one
+    /// atomic add, and chunk j goes to the side whose add brings front + back to at most the number of chunks (each
+    /// chunk exactly once, whatever the interleaving). <see cref="ChunkSize"/> keeps the number of chunks far below 2^15.
+    /// </remarks>
     /// <param name="cursor">The layer's shared cursor (zeroed before the fork).</param>
-    /// <param name="chunk">Chunk size.</param>
-    public static int NextChunk(int* cursor, int chunk) => Interlocked.Add(ref *cursor, chunk) - chunk;
+    /// <param name="chunk">Chunk size (<see cref="ChunkSize"/>).</param>
+    /// <param name="count">Items in the loop.</param>
+    /// <param name="worker">This worker's index.</param>
+    /// <param name="workers">All workers.</param>
+    public static int NextChunk(int* cursor, int chunk, int count, int worker, int workers)
+    {
+        int chunks = (count + chunk - 1) / chunk;
+        bool back = worker >= (workers + 1) / 2;
+        int state = Interlocked.Add(ref *cursor, back ? 1 << 16 : 1);
+        int front = state & 0xFFFF, fromBack = (int)((uint)state >> 16);
+        if (front + fromBack > chunks) return count;
+        return (back ? chunks - fromBack : front - 1) * chunk;
+    }
 }

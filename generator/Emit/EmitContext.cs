@@ -91,10 +91,11 @@ internal sealed class EmitContext
             pw.WriteLine(name == privateScratch ? $"{type} {name} = scratch;" : $"{type} {name} = ({type})args[{i}];");
         }
         for (int j = 0; j < carried.Count; j++) pw.WriteLine($"int {carried[j]} = (int)args[{_parallel.Parameters.Count + j}];");
-        // Dynamic chunks from a shared cursor: a worker on a busier core takes fewer (same tiles, same results).
+        // Dynamic chunks from a shared cursor, half the workers from each end: a worker on a busier core takes fewer (same
+        // tiles, same results), and each half keeps to its end of the range from layer to layer.
         pw.WriteLine($"int* cursor = (int*)(args + {_parallel.Parameters.Count + MaxCarried});");
         pw.WriteLine($"int chunk = {RuntimeNs}.WorkerPool.ChunkSize({Long(count)}, workers);");
-        pw.OpenBlock($"for (int pb; (pb = {RuntimeNs}.WorkerPool.NextChunk(cursor, chunk)) < {Long(count)};)");
+        pw.OpenBlock($"for (int pb; (pb = {RuntimeNs}.WorkerPool.NextChunk(cursor, chunk, {Long(count)}, worker, workers)) < {Long(count)};)");
         pw.WriteLine($"int pe = {Math}.Min(pb + chunk, {Long(count)});");
         body(pw);
         pw.CloseBlock();

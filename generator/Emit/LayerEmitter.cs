@@ -70,7 +70,8 @@ internal static class LayerEmitter
     {
         if (!IsParallel(layer, profile)) return 0;
         bool isPrivate = layer.Kernel is PlaneFilterSpec || layer.Kernel is GemmSpec { BLayout: GemmBLayout.Im2ColPanel }
-            || layer.Kernel is ChannelVectorConvSpec { Pointwise: true } || layer.Kernel is DirectConvSpec { BandRows: > 0 };
+            || layer.Kernel is ChannelVectorConvSpec { Pointwise: true } || layer.Kernel is DirectConvSpec { BandRows: > 0 }
+            || layer.Kernel is WinogradConvSpec wc && WinogradEmitter.IsBanded(wc);
         Operand? s = layer.Operands.FirstOrDefault(o => o.Parameter == "S");
         return isPrivate && s is not null ? spec.Tensors[s.Id].ElementCount * 4 : 0;
     }

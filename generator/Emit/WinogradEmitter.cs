@@ -52,8 +52,17 @@ internal static class WinogradEmitter
         /// </summary>
         public long XiStride(int rows) => (long)rows * Pitch + 16;
 
+        /// <summary>
+        /// Whether the layer runs band by band, each band whole in one worker's private scratch (its input rows split into
+        /// band-sized phase planes, then its V, GEMMs and M): more than one band, not the channel layout.
+        /// </summary>
+        public bool Banded => !Compact && Bands > 1;
+
+        /// <summary>Tile rows of band <paramref name="band"/>: the rows shared out evenly, the longer bands first (so dynamic scheduling ends level).</summary>
+        public int Rows(int band) => Th / Bands + (band < Th % Bands ? 1 : 0);
+
         /// <summary>Flat columns of band <paramref name="band"/>.</summary>
-        public int Columns(int band) => Math.Min(BandRows, Th - band * BandRows) * Wq;
+        public int Columns(int band) => Rows(band) * Wq;
 
         /// <summary>The channel layout's M: tiles stored compact (no garbage column), one band.</summary>
         public bool Compact;
@@ -75,17 +84,26 @@ internal static class WinogradEmitter
     public static Plan PlanOf(ConvGeometry g, int tile, int bandRows, bool compact = false)
     {
         ConvGeometry tiles = TileGeometry(g, tile);
-        PhasePlanes p = PhasePlanes.Plan(tiles);
         int th = tiles.OutH;
         bandRows = compact ? th : Math.Max(1, Math.Min(bandRows, th));
+        int bands = (th + bandRows - 1) / bandRows;
+        bandRows = (th + bands - 1) / bands; // the longest of the evened-out bands
+        // Banded: phase planes of one band (its tile rows plus the halo its windows reach); else of the whole input.
+        PhasePlanes p = PhasePlanes.Plan(tiles, bands > 1 && !compact ? bandRows : 0);
         return new Plan
         {
-            Tile = tile, Th = th, Tw = tiles.OutW, Wq = p.Wq, BandRows = bandRows, Bands = (th + bandRows - 1) / bandRows,
+            Tile = tile, Th = th, Tw = tiles.OutW, Wq = p.Wq, BandRows = bandRows, Bands = bands,
             Pitch = (bandRows * p.Wq + 15) / 16 * 16, Tiles = tiles, Planes = p, Compact = compact,
         };
     }
 
-    /// <summary>Scratch floats: split planes of every input channel, V (n² x C x Pitch), M (n² x K x Pitch), slack for overrunning vectors.</summary>
+    /// <summary>
+    /// Scratch floats: split planes of every input channel (of one band when banded), V (n² x C x Pitch), M (n² x K x
+    /// Pitch), slack for overrunning vectors. Banded, every worker has this much of its own (LayerEmitter.WorkerScratchBytes).
+    /// </summary>
+    /// <summary>Whether the layer runs band by band in each worker's private scratch (<see cref="Plan.Banded"/>).</summary>
+    public static bool IsBanded(WinogradConvSpec s) => PlanOf(s.Geometry, s.Tile, s.BandRows, s.Panel > 0).Banded;
+
     public static long ScratchFloats(WinogradConvSpec s)
     {
         Plan pl = PlanOf(s.Geometry, s.Tile, s.BandRows, s.Panel > 0);
@@ -176,6 +194,9 @@ internal static class WinogradEmitter
             int th = TileGeometry(g, tile).OutH;
             for (int rows = 1; rows <= th; rows++)
             {
+                // One band, or an even number (bands are shared out whole among the workers: 3 over 2 would idle one).
+                int bands = (th + rows - 1) / rows;
+                if (bands > 1 && bands % 2 == 1) continue;
                 double cost = Cost(c, k, PlanOf(g, tile, rows));
                 if (cost < bestCost * 0.999)
                 {
@@ -224,7 +245,10 @@ internal static class WinogradEmitter
             yield break;
         }
         yield return $"lowering: Winograd F({s.Tile}x{s.Tile},3x3), {s.InChannels} -> {s.OutChannels} channels, {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft}; " +
-            $"{pl.Th}x{pl.Tw} tiles in {pl.Bands} band(s) of {pl.BandRows} tile row(s) ({pl.BandRows * pl.Wq} flat columns, 1 garbage column per row); " +
+            (pl.Banded
+                ? $"{pl.Th}x{pl.Tw} tiles in {pl.Bands} bands of {pl.Th / pl.Bands}{(pl.Th % pl.Bands > 0 ? $"-{pl.BandRows}" : "")} tile rows (up to {pl.BandRows * pl.Wq} flat columns, 1 garbage column per row), " +
+                  $"each whole in one worker's scratch ({ScratchFloats(s) * sizeof(float) / 1024} KB: its input rows split into phase planes of {pl.Planes.Hq}x{pl.Wq}, V, M); "
+                : $"{pl.Th}x{pl.Tw} tiles in one band ({pl.Th * pl.Wq} flat columns, 1 garbage column per row); ") +
             $"{pl.Xis} GEMMs per band M={s.OutChannels} K={s.InChannels}; estimated cost {s.CostRatio:0.00} x the direct convolution's";
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i).MR}x{profile.Tile(i).NR} ({profile.Isas[i].Name})");
@@ -239,27 +263,75 @@ internal static class WinogradEmitter
         int c = s.InChannels, k = s.OutChannels;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
         long vAt = c * p.PlaneStride, mAt = vAt + pl.Xis * pl.XiStride(c);
-        string[] carried = { "n", "band" };
+        string[] carried = { "n" };
         ctx.PerIsa(w, (isa, index) =>
         {
             GemmTile tile = ctx.Profile.Tile(index);
             w.OpenBlock($"for (int n = 0; n < {s.Batch}; n++)");
+            if (pl.Banded)
+            {
+                // Per band, in one worker's private scratch: (1) the input rows the band's windows read, split into band-sized
+                // phase planes, (2) the input transform, (3) the n² GEMMs, (4) the output transform into Y. One fork per
+                // layer, and each band's V and M stay in the cache of the core that wrote them.
+                GemmLoop gemms = Gemms(tile, s, pl, vAt, mAt, ctx);
+                ctx.ParallelFor(w, pl.Bands, b =>
+                {
+                    b.OpenBlock("for (int band = pb; band < pe; band++)");
+                    b.WriteLine($"int rows = {pl.Th / pl.Bands} + (band < {pl.Th % pl.Bands} ? 1 : 0), ty0 = band * {pl.Th / pl.Bands} + {EmitContext.Math}.Min(band, {pl.Th % pl.Bands});");
+                    b.OpenBlock($"for (int ch = 0; ch < {c}; ch++)");
+                    p.EmitSplitChannel(b, pl.Tiles, c, inPlane, "ty0", $"rows + {p.Halo}");
+                    b.CloseBlock();
+                    // Each step in its own block: they declare the same locals.
+                    b.OpenBlock();
+                    EmitInputTransform(b, isa, s, pl, vAt, "0", c.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    b.CloseBlock();
+                    b.OpenBlock();
+                    gemms.Body(b, "0", EmitContext.Long(gemms.Count));
+                    b.CloseBlock();
+                    b.OpenBlock();
+                    EmitOutputTransform(b, isa, s, pl, mAt, outPlane, bias, residual, "0", EmitContext.Long((long)k * pl.BandRows));
+                    b.CloseBlock();
+                    b.CloseBlock();
+                }, carried, privateScratch: "S");
+                w.CloseBlock();
+                return;
+            }
+            // One band: each step shared out among the workers in turn.
+            string whole = $"const int rows = {pl.Th};";
             // 1. Split every input channel into the padded stride-m phases of the tile windows.
             p.EmitSplitChannels(w, ctx, pl.Tiles, c, inPlane);
-            w.OpenBlock($"for (int band = 0; band < {pl.Bands}; band++)");
             // 2. Input transform, per channel.
-            ctx.ParallelFor(w, c, b => EmitInputTransform(b, isa, s, pl, vAt), carried);
+            ctx.ParallelFor(w, c, b =>
+            {
+                b.WriteLine(whole);
+                EmitInputTransform(b, isa, s, pl, vAt, "pb", "pe");
+            }, carried);
             // 3. The n² GEMMs, tiles (ξ, column tile, row tile) column-tile-major (channel layout: ξ, channel block, tiles).
-            if (s.Panel > 0) EmitChannelGemms(w, isa, index, s, pl, vAt, mAt, ctx, carried);
-            else EmitGemms(w, tile, s, pl, vAt, mAt, ctx, carried);
+            if (s.Panel > 0)
+            {
+                EmitChannelGemms(w, isa, index, s, pl, vAt, mAt, ctx, carried);
+            }
+            else
+            {
+                GemmLoop gemms = Gemms(tile, s, pl, vAt, mAt, ctx);
+                ctx.ParallelFor(w, gemms.Count, b =>
+                {
+                    b.WriteLine(whole);
+                    gemms.Body(b, "pb", "pe");
+                }, carried);
+            }
             // 4. Output transform with the epilogue, per (output channel, tile row).
-            ctx.ParallelFor(w, (long)k * pl.BandRows, b => EmitOutputTransform(b, isa, s, pl, mAt, outPlane, bias, residual), carried);
-            w.CloseBlock();
+            ctx.ParallelFor(w, (long)k * pl.BandRows, b =>
+            {
+                b.WriteLine($"const int ty0 = 0, rows = {pl.Th};");
+                EmitOutputTransform(b, isa, s, pl, mAt, outPlane, bias, residual, "pb", "pe");
+            }, carried);
             w.CloseBlock();
         });
     }
 
-    private static string Columns(Plan pl) => $"{EmitContext.Math}.Min({pl.BandRows}, {pl.Th} - band * {pl.BandRows}) * {pl.Wq}";
+    /// <summary>Flat columns of the band in hand (C#: <c>rows</c> tile rows in scope).</summary>
+    private static string Columns(Plan pl) => $"rows * {pl.Wq}";
 
     /// <summary>
     /// Statements computing <c>{o}0..{o}{n-1}</c> = Bᵀ applied to the window values <paramref name="d"/> (one row or
@@ -288,7 +360,8 @@ internal static class WinogradEmitter
             $"var {o}3 = {isa.Fma($"{o}d", "c8", $"{o}b")} + {v[5]};";
     }
 
-    private static void EmitInputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long vAt)
+    /// <summary>The input transform of channels <paramref name="lo"/> .. <paramref name="hi"/> (C# expressions) of the band in hand (<c>rows</c> in scope).</summary>
+    private static void EmitInputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long vAt, string lo, string hi)
     {
         PhasePlanes p = pl.Planes;
         string L(long v) => EmitContext.Long(v);
@@ -297,8 +370,8 @@ internal static class WinogradEmitter
         b.WriteLine($"int cols = {Columns(pl)};");
         if (pl.Tile == 4)
             b.WriteLine($"var c4 = {isa.Broadcast("4f")}; var cm4 = {isa.Broadcast("-4f")}; var cm5 = {isa.Broadcast("-5f")}; var c2 = {isa.Broadcast("2f")}; var cm2 = {isa.Broadcast("-2f")};");
-        b.OpenBlock("for (int ch = pb; ch < pe; ch++)");
-        b.WriteLine($"float* src = S + ch * {L(p.PlaneStride)}L + band * {L((long)pl.BandRows * pl.Wq)}L;");
+        b.OpenBlock($"for (int ch = {lo}; ch < {hi}; ch++)");
+        b.WriteLine($"float* src = S + ch * {L(p.PlaneStride)}L;");
         b.WriteLine($"float* dst = S + {L(vAt)}L + ch * {L(pl.Pitch)}L;");
         b.OpenBlock($"for (int q = 0; q < cols; q += {isa.Width})");
         // Bᵀ d B: the transform of each window row (w{r}j), then of each column.
@@ -316,7 +389,10 @@ internal static class WinogradEmitter
         b.CloseBlock();
     }
 
-    private static void EmitGemms(SourceWriter w, GemmTile tile, WinogradConvSpec s, Plan pl, long vAt, long mAt, EmitContext ctx, string[] carried)
+    /// <summary>The n² GEMMs of a band as a range of <see cref="Count"/> tiles; <see cref="Body"/>(writer, lo, hi) emits tiles lo .. hi.</summary>
+    private sealed record GemmLoop(long Count, Action<SourceWriter, string, string> Body);
+
+    private static GemmLoop Gemms(GemmTile tile, WinogradConvSpec s, Plan pl, long vAt, long mAt, EmitContext ctx)
     {
         int c = s.InChannels, k = s.OutChannels, nr = tile.NR, width = tile.Isa.Width;
         string L(long v) => EmitContext.Long(v);
@@ -334,10 +410,10 @@ internal static class WinogradEmitter
             BLayout = GemmBLayout.RowMajor, Ldb = pl.Pitch, Ldc = pl.Pitch, Activation = Activation.None, MR = s.MR,
         };
         var kernels = widths.Reverse().Select(nv => (Nv: nv, Name: GemmEmitter.RequireKernel(shape, tile with { NV = nv }, ctx))).ToList();
-        ctx.ParallelFor(w, pl.Xis * colTiles * mTiles, b =>
+        return new GemmLoop(pl.Xis * colTiles * mTiles, (b, lo, hi) =>
         {
             b.WriteLine($"int cols = {Columns(pl)};");
-            b.OpenBlock("for (int t = pb; t < pe; t++)");
+            b.OpenBlock($"for (int t = {lo}; t < {hi}; t++)");
             b.WriteLine($"int xi = t / {L(colTiles * mTiles)}, rest = t % {L(colTiles * mTiles)};");
             b.WriteLine($"int col = rest / {L(mTiles)} * {nr}, m0 = rest % {L(mTiles)} * {s.MR};");
             b.WriteLine("if (col >= cols) continue;");
@@ -354,7 +430,7 @@ internal static class WinogradEmitter
                 else b.WriteLine($"else {Call(kernels[i].Name)}");
             }
             b.CloseBlock();
-        }, carried);
+        });
     }
 
     /// <summary>
@@ -393,7 +469,8 @@ internal static class WinogradEmitter
         }, carried);
     }
 
-    private static void EmitOutputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long mAt, long outPlane, string? bias, string? residual)
+    /// <summary>The output transform of (output channel, tile row) pairs <paramref name="lo"/> .. <paramref name="hi"/> of the band in hand (<c>ty0</c>, <c>rows</c> in scope).</summary>
+    private static void EmitOutputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long mAt, long outPlane, string? bias, string? residual, string lo, string hi)
     {
         ConvGeometry g = s.Geometry;
         int k = s.OutChannels, n = pl.N, m = pl.Tile;
@@ -402,9 +479,9 @@ internal static class WinogradEmitter
         string? pro = isa.IsScalar ? null : ActivationEmitter.Prologue(s.Activation, isa);
         if (pro is not null) b.WriteLine(pro);
         if (m == 4) b.WriteLine($"var c2 = {isa.Broadcast("2f")}; var c4 = {isa.Broadcast("4f")}; var c8 = {isa.Broadcast("8f")};");
-        b.OpenBlock("for (int t = pb; t < pe; t++)");
-        b.WriteLine($"int oc = t / {pl.BandRows}, tr = t % {pl.BandRows}, ty = band * {pl.BandRows} + tr;");
-        b.WriteLine($"if (ty >= {pl.Th}) continue;");
+        b.OpenBlock($"for (int t = {lo}; t < {hi}; t++)");
+        b.WriteLine($"int oc = t / {pl.BandRows}, tr = t % {pl.BandRows}, ty = ty0 + tr;");
+        b.WriteLine("if (tr >= rows) continue;");
         b.WriteLine($"float* m = S + {L(mAt)}L + oc * {L(pl.MPitch)}L + tr * {pl.MRow};");
         b.WriteLine($"var bv = {(bias is null ? isa.Zero : isa.Broadcast($"{bias}[oc]"))};");
         b.WriteLine($"long o = ((long)n * {k} + oc) * {L(outPlane)}L + {m} * ty * {g.OutW};");

@@ -70,6 +70,9 @@ public sealed class KernelShapeTests
         { "winograd4-odd-residual", 32, 29, 37, 26, 3, 1, 1, 1, 1, true, "Relu", "lowering: Winograd F(4x4,3x3)" },
         { "winograd4-unpadded", 32, 32, 45, 40, 3, 1, 0, 1, 1, false, "Relu", "lowering: Winograd F(4x4,3x3)" },
         { "winograd4-bands-silu", 64, 58, 58, 40, 3, 1, 1, 1, 1, false, "Silu", "lowering: Winograd F(4x4,3x3)" },
+        // Bands each whole in one worker's scratch: 56x56 (ResNet-18's first stage) is 14 tile rows in 4 bands of 4, 4, 3, 3,
+        // each splitting its own input rows plus the halo row below (top and bottom bands read padding), with a residual.
+        { "winograd4-worker-bands-residual", 64, 56, 56, 64, 3, 1, 1, 1, 1, true, "Relu", "14x14 tiles in 4 bands of 3-4 tile rows" },
         { "winograd4-residual-silu", 24, 35, 31, 30, 3, 1, 1, 1, 1, true, "Silu", "lowering: Winograd F(4x4,3x3)" },
         // Winograd in the channel layout (small planes, one band; tiles as broadcast rows of the channel-vectorised
         // kernels, output channels in the lanes): 7x7 F(2x2) in 2 groups of 8 tiles with a partial last panel and a
