@@ -56,7 +56,7 @@ internal static class WinogradEmitter
         /// Whether the layer runs band by band, each band whole in one worker's private scratch (its input rows split into
         /// band-sized phase planes, then its V, GEMMs and M): more than one band, not the channel layout.
         /// </summary>
-        public bool Banded => !Compact && Bands > 1;
+        public bool Banded;
 
         /// <summary>Tile rows of band <paramref name="band"/>: the rows shared out evenly, the longer bands first (so dynamic scheduling ends level).</summary>
         public int Rows(int band) => Th / Bands + (band < Th % Bands ? 1 : 0);
@@ -89,11 +89,12 @@ internal static class WinogradEmitter
         int bands = (th + bandRows - 1) / bandRows;
         bandRows = (th + bands - 1) / bands; // the longest of the evened-out bands
         // Banded: phase planes of one band (its tile rows plus the halo its windows reach); else of the whole input.
-        PhasePlanes p = PhasePlanes.Plan(tiles, bands > 1 && !compact ? bandRows : 0);
+        bool banded = bands > 1 && !compact;
+        PhasePlanes p = PhasePlanes.Plan(tiles, banded ? bandRows : 0);
         return new Plan
         {
             Tile = tile, Th = th, Tw = tiles.OutW, Wq = p.Wq, BandRows = bandRows, Bands = bands,
-            Pitch = (bandRows * p.Wq + 15) / 16 * 16, Tiles = tiles, Planes = p, Compact = compact,
+            Pitch = (bandRows * p.Wq + 15) / 16 * 16, Tiles = tiles, Planes = p, Compact = compact, Banded = banded,
         };
     }
 
@@ -282,15 +283,18 @@ internal static class WinogradEmitter
                     p.EmitSplitChannel(b, pl.Tiles, c, inPlane, "ty0", $"rows + {p.Halo}");
                     b.CloseBlock();
                     // Each step in its own block: they declare the same locals.
-                    b.OpenBlock();
-                    EmitInputTransform(b, isa, s, pl, vAt, "0", c.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    b.CloseBlock();
-                    b.OpenBlock();
-                    gemms.Body(b, "0", EmitContext.Long(gemms.Count));
-                    b.CloseBlock();
-                    b.OpenBlock();
-                    EmitOutputTransform(b, isa, s, pl, mAt, outPlane, bias, residual, "0", EmitContext.Long((long)k * pl.BandRows));
-                    b.CloseBlock();
+                    var steps = new Action[]
+                    {
+                        () => EmitInputTransform(b, isa, s, pl, vAt, "0", c.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        () => gemms.Body(b, "0", EmitContext.Long(gemms.Count)),
+                        () => EmitOutputTransform(b, isa, s, pl, mAt, outPlane, bias, residual, "0", EmitContext.Long((long)k * pl.BandRows)),
+                    };
+                    foreach (Action step in steps)
+                    {
+                        b.OpenBlock();
+                        step();
+                        b.CloseBlock();
+                    }
                     b.CloseBlock();
                 }, carried, privateScratch: "S");
                 w.CloseBlock();
