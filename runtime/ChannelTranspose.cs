@@ -102,10 +102,10 @@ public static unsafe class ChannelTranspose
     public static void ToLanes8(float* src, nint stride, int count, float* dst)
     {
         Vector256<float> mask = MaskedMemory.FirstLanes256(count);
-        Vector256<float> r0 = Avx.MaskLoad(src, mask), r1 = Avx.MaskLoad(src + stride, mask);
-        Vector256<float> r2 = Avx.MaskLoad(src + 2 * stride, mask), r3 = Avx.MaskLoad(src + 3 * stride, mask);
-        Vector256<float> r4 = Avx.MaskLoad(src + 4 * stride, mask), r5 = Avx.MaskLoad(src + 5 * stride, mask);
-        Vector256<float> r6 = Avx.MaskLoad(src + 6 * stride, mask), r7 = Avx.MaskLoad(src + 7 * stride, mask);
+        Vector256<float> r0 = MaskedMemory.Load(src, mask), r1 = MaskedMemory.Load(src + stride, mask);
+        Vector256<float> r2 = MaskedMemory.Load(src + 2 * stride, mask), r3 = MaskedMemory.Load(src + 3 * stride, mask);
+        Vector256<float> r4 = MaskedMemory.Load(src + 4 * stride, mask), r5 = MaskedMemory.Load(src + 5 * stride, mask);
+        Vector256<float> r6 = MaskedMemory.Load(src + 6 * stride, mask), r7 = MaskedMemory.Load(src + 7 * stride, mask);
         Transpose8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
         r0.Store(dst);
         if (count > 1) r1.Store(dst + 8);

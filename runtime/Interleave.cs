@@ -69,6 +69,27 @@ public static class Interleave
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> OddLanes(Vector256<float> a, Vector256<float> b) => Split(a, b, 0x31);
 
+    /// <summary>
+    /// The even lanes of the 16 floats a, b in the in-lane order a0 a2 b0 b2 a4 a6 b4 b6 (one <c>vshufps</c>; AVX): outputs
+    /// 0, 1, 4, 5, 2, 3, 6, 7 of a stride-2 row. Kernels whose every tap comes in this order accumulate in it and restore
+    /// the output order once per vector with <see cref="FromInLanePairs"/>, instead of two cross-lane permutes per tap.
+    /// </summary>
+    /// <param name="a">Lanes 0-7.</param>
+    /// <param name="b">Lanes 8-15.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> EvenLanesInLane(Vector256<float> a, Vector256<float> b) => Avx.Shuffle(a, b, 0x88);
+
+    /// <summary>The odd lanes of the 16 floats a, b in the in-lane order of <see cref="EvenLanesInLane"/> (AVX).</summary>
+    /// <param name="a">Lanes 0-7.</param>
+    /// <param name="b">Lanes 8-15.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> OddLanesInLane(Vector256<float> a, Vector256<float> b) => Avx.Shuffle(a, b, 0xDD);
+
+    /// <summary>Lanes 0, 1, 4, 5, 2, 3, 6, 7 of <paramref name="v"/>: the output order of a vector accumulated from <see cref="EvenLanesInLane"/> taps (AVX2).</summary>
+    /// <param name="v">A vector in the in-lane order.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> FromInLanePairs(Vector256<float> v) => Avx2.Permute4x64(v.AsDouble(), 0xD8).AsSingle();
+
     /// <summary>Each input's evens then odds within its halves; <paramref name="halves"/> 0x20 keeps the evens, 0x31 the odds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Split(Vector256<float> a, Vector256<float> b, [System.Diagnostics.CodeAnalysis.ConstantExpected] byte halves)

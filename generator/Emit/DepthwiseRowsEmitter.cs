@@ -8,7 +8,8 @@
 //
 // Against the phase-plane filter this drops the per-plane copy, the flat garbage columns and the compaction pass, which
 // dominate small planes (a 14x14 -> 7x7 stride-2 plane is 49 outputs). It relies on cheap masked moves: one per row edge
-// (runtime MaskedMemory: AVX-512 masked moves on .NET 10, plain stores of decreasing width for the stores on .NET 8/9).
+// (runtime MaskedMemory: AVX-512 masked moves on .NET 10; without them plain loads blended with zero where a load stays
+// within its page, and plain stores of decreasing width).
 
 using System.Collections.Generic;
 using System.Linq;
@@ -42,7 +43,7 @@ internal static class DepthwiseRowsEmitter
         ConvGeometry g = f.Geometry;
         yield return $"lowering: DepthwiseConv over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, window {g.KernelH}x{g.KernelW} " +
             $"stride {g.StrideH} pads {g.PadTop},{g.PadLeft},{f.PadBottom},{f.PadRight}, row by row from the input rows" +
-            (g.StrideW == 2 ? " (even/odd lanes deinterleaved per pair of taps)" : "") +
+            (g.StrideW == 2 ? " (even/odd lanes deinterleaved per pair of taps; 256-bit vectors within their 128-bit halves, put in order once per output vector)" : "") +
             "; masked loads at the row edges give the padding, a zero row the padding rows";
     }
 
@@ -168,6 +169,10 @@ internal static class DepthwiseRowsEmitter
         ConvGeometry g = f.Geometry;
         int width = isa.Width, s = g.StrideW;
         List<RowLoad> loads = Loads(g, width, ox0);
+        // 256-bit stride 2: every tap deinterleaved within 128-bit lanes (one vshufps; outputs 0 1 4 5 2 3 6 7), the
+        // accumulator put in order once before the store; the cross-lane EvenLanes/OddLanes take three permutes per tap.
+        bool inLane = s == 2 && width == 8;
+        string Even = inLane ? "EvenLanesInLane" : "EvenLanes", Odd = inLane ? "OddLanesInLane" : "OddLanes";
         string baseExpr = ox0 is null ? $"{s} * ox - {g.PadLeft}" : EmitContext.Long(s * ox0.Value - g.PadLeft);
         w.OpenBlock();
         w.WriteLine($"var acc = bias;");
@@ -188,12 +193,13 @@ internal static class DepthwiseRowsEmitter
                 {
                     string lo = $"lo{kh}_{j}", hi = $"hi{kh}_{j}";
                     w.WriteLine($"var {lo} = {Load(loads[2 * j])}; var {hi} = {Load(loads[2 * j + 1])};");
-                    w.WriteLine($"acc = {isa.Fma($"{EmitContext.RuntimeNs}.Interleave.EvenLanes({lo}, {hi})", $"w{kh * g.KernelW + 2 * j}", "acc")};");
+                    w.WriteLine($"acc = {isa.Fma($"{EmitContext.RuntimeNs}.Interleave.{Even}({lo}, {hi})", $"w{kh * g.KernelW + 2 * j}", "acc")};");
                     if (2 * j + 1 < g.KernelW)
-                        w.WriteLine($"acc = {isa.Fma($"{EmitContext.RuntimeNs}.Interleave.OddLanes({lo}, {hi})", $"w{kh * g.KernelW + 2 * j + 1}", "acc")};");
+                        w.WriteLine($"acc = {isa.Fma($"{EmitContext.RuntimeNs}.Interleave.{Odd}({lo}, {hi})", $"w{kh * g.KernelW + 2 * j + 1}", "acc")};");
                 }
             }
         }
+        if (inLane) w.WriteLine($"acc = {EmitContext.RuntimeNs}.Interleave.FromInLanePairs(acc);");
         string value = ActivationEmitter.IsHeavy(f.Activation) ? "acc" : ActivationEmitter.Apply(f.Activation, isa, "acc");
         string ox = ox0 is null ? "ox" : EmitContext.Long(ox0.Value);
         int lanes = ox0 is null ? width : g.OutW - ox0.Value;
