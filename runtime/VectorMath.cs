@@ -130,7 +130,7 @@ public static class VectorMath
     /// <param name="x">The inputs.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Sigmoid(Vector256<float> x) =>
-        Fma.IsSupported && Avx2.IsSupported ? Vector256<float>.One / LogisticDenominator(Avx.Max(Vector256.Create(LogisticFloor), x)) : Vector256<float>.One / (Vector256<float>.One + Exp(-x));
+        Fma.IsSupported && Avx2.IsSupported ? Reciprocal(LogisticDenominator(Avx.Max(Vector256.Create(LogisticFloor), x))) : Vector256<float>.One / (Vector256<float>.One + Exp(-x));
 
     /// <summary>1 / (1 + e^-x) per lane.</summary>
     /// <param name="x">The inputs.</param>
@@ -154,7 +154,20 @@ public static class VectorMath
     {
         if (!(Fma.IsSupported && Avx2.IsSupported)) return Vector256.Max(x, Vector256.Create(LogisticFloor)) / (Vector256<float>.One + Exp(-x));
         Vector256<float> xf = Avx.Max(Vector256.Create(LogisticFloor), x);
-        return xf / LogisticDenominator(xf);
+        return xf * Reciprocal(LogisticDenominator(xf));
+    }
+
+    /// <summary>
+    /// 1 / d for the logistic denominators (1 &lt;= d &lt; 2^126, or NaN) on AVX2 + FMA: <c>vrcpps</c> (12 bits) and one
+    /// Newton step r + r (1 - d r), within about 1.5e-7 relative. The 256-bit division is slow on the AVX2-only machines
+    /// this project runs on (measured 4.1 ns per vector against 1.85 ns for this, both with the loads and adds around
+    /// them); the 512-bit paths keep the division, which is fast where AVX-512 is.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Reciprocal(Vector256<float> d)
+    {
+        Vector256<float> r = Avx.Reciprocal(d);
+        return Fma.MultiplyAdd(r, Fma.MultiplyAddNegated(d, r, Vector256<float>.One), r);
     }
 
     /// <summary>x * sigmoid(x) (SiLU / swish) per lane.</summary>
