@@ -90,7 +90,7 @@ internal static class DirectConvEmitter
                 : p.Wq == g.OutW ? $"N={FlatN(d, p)} (flat, no garbage column: stored into Y) " : $"N={FlatN(d, p)} (flat, {p.Wq - g.OutW} garbage column(s) per row) ") +
             $"K={d.InChannels}x{taps} taps";
         var tiles = new List<string>();
-        for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i, d.MR).MR}x{profile.Tile(i, d.MR).NR} ({profile.Isas[i].Name})");
+        for (int i = 0; i < profile.Isas.Count; i++) tiles.Add($"{profile.Tile(i, d.MR).Describe()} ({profile.Isas[i].Name})");
         yield return "tiles MRxNR: " + string.Join(", ", tiles) + $"; epilogue: bias{(d.Residual ? "; residual and " : "; ")}activation {d.Activation} " +
             (d.Residual && !StoresIntoY(g, p) ? "applied while compacting" : "in the kernel") +
             (PrefetchesOutput(d, p) ? GemmEmitter.PrefetchRemark : "");
@@ -270,10 +270,10 @@ internal static class DirectConvEmitter
     {
         GemmTile tile = ctx.Profile.Tile(index, d.MR);
         bool prefetch = PrefetchesOutput(d, p);
-        string main = RequireKernel(tile.Isa, tile.MR, tile.NV, d.HasBias, residual, act, prefetch, ctx);
+        string main = RequireKernel(tile, d.HasBias, residual, act, prefetch, ctx);
         int full = width / tile.NR * tile.NR, rem = width - full;
         int tailNv = (rem + isa.Width - 1) / isa.Width;
-        string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile.Isa, tile.MR, tailNv, d.HasBias, residual, act, prefetch, ctx) : null;
+        string? tail = rem > 0 && tailNv < tile.NV ? RequireKernel(tile with { NV = tailNv }, d.HasBias, residual, act, prefetch, ctx) : null;
         return new RowKernels(tile, main, tail, full);
     }
 
@@ -293,23 +293,41 @@ internal static class DirectConvEmitter
     }
 
     /// <summary>The shared micro-kernel: per input channel, per tap, one rank-1 update with B at b + offs[t].</summary>
-    private static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, bool prefetchC, EmitContext ctx)
+    private static string RequireKernel(GemmTile tile, bool bias, bool residual, Activation act, bool prefetchC, EmitContext ctx)
+    {
+        string suffix = GemmEmitter.PrefetchSuffix(prefetchC) + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, tile.Isa);
+        string name = $"F32ConvDirect_{tile.MR}x{tile.NR}{suffix}";
+        if (tile.Split)
+        {
+            string pass = $"F32ConvDirect_{tile.PassRows}of{tile.MR}x{tile.NR}{suffix}";
+            RequireKernel(pass, tile.Isa, tile.PassRows, tile.NV, tile.MR, bias, residual, act, prefetchC, ctx);
+            ctx.RequireHelper(name, w => GemmEmitter.EmitPasses(w, name, pass, tile, Signature, bias, residual,
+                (a, c, b, r, mc) => $"({a}, b, cs, offs, taps, {c}, ldc, {r}, ldr, channels, {b}, {mc}, nc);"));
+            return name;
+        }
+        return RequireKernel(name, tile.Isa, tile.MR, tile.NV, tile.MR, bias, residual, act, prefetchC, ctx);
+    }
+
+    /// <summary>The direct-convolution micro-kernels' parameter list.</summary>
+    private const string Signature = "(float* a, float* b, nint cs, long* offs, int taps, float* c, nint ldc, float* r, nint ldr, int channels, float* bias, int mc, int nc)";
+
+    /// <summary>One kernel of <paramref name="mr"/> rows reading weight panels of <paramref name="aStride"/> rows.</summary>
+    private static string RequireKernel(string name, Isa isa, int mr, int nv, int aStride, bool bias, bool residual, Activation act, bool prefetchC, EmitContext ctx)
     {
         int nr = nv * isa.Width;
-        string name = $"F32ConvDirect_{mr}x{nr}{GemmEmitter.PrefetchSuffix(prefetchC)}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
         ctx.RequireHelper(name, w =>
         {
             w.WriteLine($"/// <summary>{mr}x{nr} fp32 direct-convolution micro-kernel ({isa.Name}): C = act(sum over channels and taps of A x B + bias).</summary>");
-            w.WriteLine($"/// <remarks>A packed [channels][taps][{mr}]; B row (channel c, tap t) at b + c * cs + offs[t]; C (and R) rows every ldc (ldr); mc/nc valid rows/columns.</remarks>");
+            w.WriteLine($"/// <remarks>A packed [channels][taps][{aStride}]{(aStride != mr ? $" (this kernel reads {mr} of the rows)" : "")}; B row (channel c, tap t) at b + c * cs + offs[t]; C (and R) rows every ldc (ldr); mc/nc valid rows/columns.</remarks>");
             GemmEmitter.EmitTile(w,
-                $"private static void {name}(float* a, float* b, nint cs, long* offs, int taps, float* c, nint ldc, float* r, nint ldr, int channels, float* bias, int mc, int nc)",
+                $"private static void {name}{Signature}",
                 isa, mr, nv, bias ? GemmBias.PerRow : GemmBias.None, residual, act, prefetchC, body =>
                 {
                     body.OpenBlock("for (int ch = 0; ch < channels; ch++)");
                     body.OpenBlock("for (int tap = 0; tap < taps; tap++)");
                     body.WriteLine("float* bt = b + offs[tap];");
                     GemmEmitter.EmitStep(body, isa, mr, nv, j => j == 0 ? "bt" : $"bt + {j * isa.Width}", i => $"a[{i}]");
-                    body.WriteLine($"a += {mr};");
+                    body.WriteLine($"a += {aStride};");
                     body.CloseBlock();
                     body.WriteLine("b += cs;");
                     body.CloseBlock();

@@ -20,6 +20,7 @@ internal static class GemmEmitter
         string b = g.BLayout switch
         {
             GemmBLayout.Packed => $"B packed [{(g.N + g.PackedNR - 1) / g.PackedNR}][{g.K}][{g.PackedNR}]",
+            GemmBLayout.Im2ColPanel when g.Conv is { KernelH: 1, KernelW: 1, InH: 1 } => "B column tiles copied into contiguous K x NR panels, each once for all row tiles",
             GemmBLayout.Im2ColPanel => "B = implicit im2col panels packed per column tile",
             _ => $"B row-major (ldb {g.Ldb})",
         };
@@ -29,7 +30,7 @@ internal static class GemmEmitter
         for (int i = 0; i < profile.Isas.Count; i++)
         {
             GemmTile t = TileFor(g, profile, i);
-            tiles.Add($"{t.MR}x{t.NR} ({t.Isa.Name})");
+            tiles.Add($"{t.Describe()} ({t.Isa.Name})");
         }
         yield return "tiles MRxNR: " + string.Join(", ", tiles) +
             $"; epilogue: bias {g.Bias}{(g.Residual ? " + residual" : "")}, activation {g.Activation}" +
@@ -136,8 +137,41 @@ internal static class GemmEmitter
         string aName = g.ALayout == GemmALayout.Packed ? "PackedA" : "RowA";
         string biasName = g.Bias switch { GemmBias.PerRow => "_BiasRow", GemmBias.PerColumn => "_BiasCol", _ => "" };
         string name = $"F32Gemm_{tile.MR}x{tile.NR}_{aName}{PrefetchSuffix(g.PrefetchC)}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
+        if (tile.Split)
+        {
+            string pass = $"F32Gemm_{tile.PassRows}of{tile.MR}x{tile.NR}_{aName}{PrefetchSuffix(g.PrefetchC)}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
+            ctx.RequireHelper(pass, w => EmitKernel(pass, g, tile with { MR = tile.PassRows, PassRows = 0 }, w, aStride: tile.MR));
+            ctx.RequireHelper(name, w => EmitPasses(w, name, pass, tile, GemmSignature, g.Bias == GemmBias.PerRow, g.Residual,
+                (a, c, bias, r, mc) => $"({a}, lda, b, ldb, {c}, ldc, k, {bias}, {r}, ldr, {mc}, nc);"));
+            return name;
+        }
         ctx.RequireHelper(name, w => EmitKernel(name, g, tile, w));
         return name;
+    }
+
+    /// <summary>The GEMM micro-kernels' parameter list.</summary>
+    private const string GemmSignature = "(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, float* r, nint ldr, int mc, int nc)";
+
+    /// <summary>
+    /// A tile of MR rows as MR / PassRows calls of the pass kernel <paramref name="pass"/> over the same columns, each on
+    /// its rows of the weight panel (a + row), of C and R, and of a per-row bias; <paramref name="args"/> spells a call's
+    /// arguments from (a, c, bias, r, mc).
+    /// </summary>
+    internal static void EmitPasses(SourceWriter w, string name, string pass, GemmTile tile, string signature, bool rowBias, bool residual,
+        System.Func<string, string, string, string, string, string> args)
+    {
+        int p = tile.PassRows;
+        w.WriteLine($"/// <summary>{tile.MR}x{tile.NR} tile ({tile.Isa.Name}) in {tile.MR / p} passes of {p} rows: {pass} on each pass's rows of the weight panel.</summary>");
+        w.WriteLine(EmitContext.MethodImpl);
+        w.OpenBlock($"private static void {name}{signature}");
+        for (int row = 0; row < tile.MR; row += p)
+        {
+            string At(string ptr, string stride) => row == 0 ? ptr : $"{ptr} + {row}{stride}";
+            string call = pass + args(At("a", ""), At("c", " * ldc"), rowBias ? At("bias", "") : "bias", residual ? At("r", " * ldr") : "r",
+                row == 0 ? $"{EmitContext.Math}.Min(mc, {p})" : $"{EmitContext.Math}.Min(mc - {row}, {p})");
+            w.WriteLine(row == 0 ? call : $"if (mc > {row}) {call}");
+        }
+        w.CloseBlock();
     }
 
     /// <summary>The remark of a layer whose tiles prefetch their output lines (EmitTile's prefetchC).</summary>
@@ -158,15 +192,17 @@ internal static class GemmEmitter
         Hashing.Combine(Hashing.Combine(Hashing.Start, (ulong)System.BitConverter.DoubleToInt64Bits(a.Alpha)), (ulong)System.BitConverter.DoubleToInt64Bits(a.Beta))
             .ToString("x8", System.Globalization.CultureInfo.InvariantCulture).Substring(0, 8);
 
-    private static void EmitKernel(string name, GemmSpec g, GemmTile tile, SourceWriter w)
+    /// <param name="aStride">Floats between the packed A rows of consecutive k (the panel's rows; a pass reads MR of them).</param>
+    private static void EmitKernel(string name, GemmSpec g, GemmTile tile, SourceWriter w, int aStride = 0)
     {
         Isa isa = tile.Isa;
         int mr = tile.MR, nv = tile.NV, width = isa.Width, nr = tile.NR;
         bool packedA = g.ALayout == GemmALayout.Packed;
         w.WriteLine($"/// <summary>{mr}x{nr} fp32 GEMM micro-kernel ({isa.Name}): C = act(A x B{(g.Bias != GemmBias.None ? " + bias" : "")}{(g.Residual ? " + R" : "")}).</summary>");
-        w.WriteLine($"/// <remarks>A {(packedA ? $"packed [k][{mr}]" : "row-major (rows past mc clamped)")}; B rows of {nr} floats every ldb; " +
+        string aLayout = !packedA ? "row-major (rows past mc clamped)" : aStride > 0 && aStride != mr ? $"packed [k][{aStride}] (this kernel reads {mr} of the rows)" : $"packed [k][{mr}]";
+        w.WriteLine($"/// <remarks>A {aLayout}; B rows of {nr} floats every ldb; " +
             "mc/nc give the valid rows/columns of this tile (partial tiles go through a scalar epilogue).</remarks>");
-        EmitTile(w, $"private static void {name}(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, float* r, nint ldr, int mc, int nc)",
+        EmitTile(w, $"private static void {name}{GemmSignature}",
             isa, mr, nv, g.Bias, g.Residual, g.Activation, g.PrefetchC, body =>
             {
                 if (!packedA)
@@ -178,7 +214,7 @@ internal static class GemmEmitter
                 }
                 body.OpenBlock("for (int p = 0; p < k; p++)");
                 EmitStep(body, isa, mr, nv, j => j == 0 ? "b" : $"b + {j * width}", i => packedA ? $"a[{i}]" : $"a{i}[p]");
-                if (packedA) body.WriteLine($"a += {mr};");
+                if (packedA) body.WriteLine($"a += {(aStride > 0 ? aStride : mr)};");
                 body.WriteLine("b += ldb;");
                 body.CloseBlock();
             });

@@ -35,14 +35,15 @@ internal static class PlaneFilterEmitter
     }
 
     /// <summary>
-    /// 3x3 stride-2 max pooling (pads of at most 1) goes row by row instead: per output row, the vertical max of its
-    /// (up to) three input rows into a padded row buffer, then the max of each stride-2 window of that row by
+    /// 2x2 and 3x3 stride-2 max pooling (pads of at most 1) goes row by row instead: per output row, the vertical max of
+    /// its (up to) three input rows into a padded row buffer, then the max of each stride-2 window of that row by
     /// deinterleaving its lanes — no phase split and no compaction, one read of each input row per output row using it.
+    /// (MNIST's 2x2 pools through the phase planes: 4 phase copies, a flat pass and a compaction per 28x28 plane.)
     /// </summary>
     public static bool UsesRows(PlaneFilterSpec f)
     {
         ConvGeometry g = f.Geometry;
-        return f.Op == "MaxPool" && f.Multiplier == 1 && f.Activation.Kind == ActivationKind.None && g.KernelH == 3 && g.KernelW == 3
+        return f.Op == "MaxPool" && f.Multiplier == 1 && f.Activation.Kind == ActivationKind.None && g.KernelH is 2 or 3 && g.KernelW is 2 or 3
             && g.StrideH == 2 && g.StrideW == 2 && g.DilationH == 1 && g.DilationW == 1 && g.PadTop <= 1 && g.PadLeft <= 1
             && 2 * (g.OutH - 1) - g.PadTop < g.InH && 2 * (g.OutW - 1) - g.PadLeft < g.InW;
     }
@@ -65,8 +66,8 @@ internal static class PlaneFilterEmitter
         }
         if (UsesRows(f))
         {
-            yield return $"lowering: MaxPool 3x3 stride 2 over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft},{f.PadBottom},{f.PadRight}, " +
-                "row by row: vertical max of three input rows into a padded row, then each stride-2 window's max from its deinterleaved lanes";
+            yield return $"lowering: MaxPool {g.KernelH}x{g.KernelW} stride 2 over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft},{f.PadBottom},{f.PadRight}, " +
+                $"row by row: vertical max of {g.KernelH} input rows into a padded row, then each stride-2 window's max from its deinterleaved lanes (256-bit: within 128-bit halves, put in order once per vector)";
             yield break;
         }
         PhasePlanes l = PhasePlanes.Plan(g);
@@ -295,16 +296,20 @@ internal static class PlaneFilterEmitter
             w.WriteLine($"float* xp = X + (long)t * {EmitContext.Long(inPlane)}L;");
             w.WriteLine($"float* yp = Y + (long)t * {EmitContext.Long(outPlane)}L;");
             w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-            // Rows 2 oy - padTop .. + 2 clipped to the plane (the test in UsesRows keeps at least one): duplicates are harmless for max.
-            w.WriteLine($"int y0 = 2 * oy - {g.PadTop}, ylo = y0 < 0 ? 0 : y0, yhi = y0 + 2 > {g.InH - 1} ? {g.InH - 1} : y0 + 2;");
-            w.WriteLine($"float* a = xp + ylo * {g.InW}, b = xp + (ylo + 1 <= yhi ? ylo + 1 : ylo) * {g.InW}, c = xp + yhi * {g.InW};");
+            // Rows 2 oy - padTop .. + kh - 1 clipped to the plane (the test in UsesRows keeps at least one): duplicates are
+            // harmless for max (a 2-row window reads its first row twice).
+            int kh1 = g.KernelH - 1;
+            w.WriteLine($"int y0 = 2 * oy - {g.PadTop}, ylo = y0 < 0 ? 0 : y0, yhi = y0 + {kh1} > {g.InH - 1} ? {g.InH - 1} : y0 + {kh1};");
+            w.WriteLine(g.KernelH == 3
+                ? $"float* a = xp + ylo * {g.InW}, b = xp + (ylo + 1 <= yhi ? ylo + 1 : ylo) * {g.InW}, c = xp + yhi * {g.InW};"
+                : $"float* a = xp + ylo * {g.InW}, b = a, c = xp + yhi * {g.InW};");
             w.WriteLine($"float* row = v + {g.PadLeft};");
             w.WriteLine($"float* yr = yp + oy * {g.OutW};");
             w.WriteLine("int x = 0, ox = 0;");
             // The whole vertical row first (the windows of the last vector reach its scalar tail).
             ctx.PerIsa(w, (isa, _) =>
             {
-                if (InRegisters(isa))
+                if (InRegisters(isa, g))
                 {
                     EmitMaxPoolRowInRegisters(w, isa, g);
                     return;
@@ -326,15 +331,19 @@ internal static class PlaneFilterEmitter
             {
                 int width = isa.Width;
                 // Output rows narrower than a vector take the masked tail alone (13-wide rows on AVX-512).
-                if (InRegisters(isa) || isa.IsScalar || (g.OutW < width && !isa.HasMaskedMemory)) return;
-                string even = $"{EmitContext.RuntimeNs}.Interleave.EvenLanes({{0}}, {{1}})", odd = $"{EmitContext.RuntimeNs}.Interleave.OddLanes({{0}}, {{1}})";
+                if (InRegisters(isa, g) || isa.IsScalar || (g.OutW < width && !isa.HasMaskedMemory)) return;
+                // 256-bit: deinterleaved within 128-bit halves (one vshufps each), the window maxima put in order once.
+                bool inLane = width == 8;
+                string il = inLane ? "InLane" : "";
+                string even = $"{EmitContext.RuntimeNs}.Interleave.EvenLanes{il}({{0}}, {{1}})", odd = $"{EmitContext.RuntimeNs}.Interleave.OddLanes{il}({{0}}, {{1}})";
+                string Window() => Ordered(inLane, isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), g.KernelW == 3 ? string.Format(even, "lo2", "hi2") : null, isa);
                 if (g.OutW >= width)
                 {
                     w.OpenBlock($"for (; ox <= {g.OutW - width}; ox += {width})");
                     w.WriteLine("float* s = v + 2 * ox;");
                     w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
-                    w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
-                    w.WriteLine(isa.Store(isa.Max(isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), string.Format(even, "lo2", "hi2")), "yr + ox"));
+                    if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                    w.WriteLine(isa.Store(Window(), "yr + ox"));
                     w.CloseBlock();
                 }
                 if (g.OutW % width != 0 && isa.HasMaskedMemory)
@@ -343,26 +352,33 @@ internal static class PlaneFilterEmitter
                     w.OpenBlock();
                     w.WriteLine("float* s = v + 2 * ox;");
                     w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
-                    w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
-                    w.WriteLine(isa.MaskStore(isa.Max(isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), string.Format(even, "lo2", "hi2")), "yr + ox", isa.TailMask($"{g.OutW % width}")));
+                    if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                    w.WriteLine(isa.MaskStore(Window(), "yr + ox", isa.TailMask($"{g.OutW % width}")));
                     w.WriteLine($"ox = {g.OutW};");
                     w.CloseBlock();
                 }
             });
             w.OpenBlock($"for (; ox < {g.OutW}; ox++)");
             w.WriteLine("float* s = v + 2 * ox;");
-            w.WriteLine($"yr[ox] = {EmitContext.MathF}.Max({EmitContext.MathF}.Max(s[0], s[1]), s[2]);");
+            w.WriteLine(g.KernelW == 3 ? $"yr[ox] = {EmitContext.MathF}.Max({EmitContext.MathF}.Max(s[0], s[1]), s[2]);" : $"yr[ox] = {EmitContext.MathF}.Max(s[0], s[1]);");
             w.CloseBlock();
             w.CloseBlock();
             w.CloseBlock();
         }, privateScratch: "S");
     }
 
+    /// <summary>The max of the stride-2 window's columns: max(pairs, third) where the window has three, put in order (in-lane deinterleaves).</summary>
+    private static string Ordered(bool inLane, string pairs, string? third, Isa isa)
+    {
+        string m = third is null ? pairs : isa.Max(pairs, third);
+        return inLane ? $"{EmitContext.RuntimeNs}.Interleave.FromInLanePairs({m})" : m;
+    }
+
     /// <summary>
-    /// AVX-512 computes each output row in registers: a row buffer written and read back 2 floats off defeats
+    /// AVX-512 computes each 3x3 output row in registers: a row buffer written and read back 2 floats off defeats
     /// store-to-load forwarding (SqueezeNet's 13-wide pool ran 3x ONNX Runtime's time).
     /// </summary>
-    private static bool InRegisters(Isa isa) => isa.Width == 16 && isa.HasMaskedMemory;
+    private static bool InRegisters(Isa isa, ConvGeometry g) => isa.Width == 16 && isa.HasMaskedMemory && g.KernelW == 3;
 
     /// <summary>
     /// One output row of a 3x3 stride-2 max pool in registers, per block of 16 outputs (unrolled: the geometry is known):

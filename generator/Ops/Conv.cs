@@ -158,12 +158,18 @@ internal sealed class Conv : OpHandler
             ctx.AddLayer(node, direct, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, Emit.DirectConvEmitter.ScratchFloats(direct)));
             return;
         }
+        // Long K and many row tiles: B's column tile is copied into a contiguous K x NR panel once and read by every row
+        // tile from there (the im2col panel of a 1 x N image with K channels), rather than K rows of NR floats at a pitch of
+        // N floats that lands most loads across two cache lines.
+        bool packB = groups == 1 && xs[0] == 1 && k >= profile.PackedBMinK && (m + mr - 1) / mr >= profile.PackedBMinRowTiles;
         var spec = new GemmSpec
         {
             AName = "W", BName = "X", YName = "Y", BiasName = b is null ? null : "B", RName = r is null ? null : "R",
+            ScratchName = packB ? "S" : null,
             M = m, N = n, K = k,
             ALayout = GemmALayout.Packed,
-            BLayout = GemmBLayout.RowMajor,
+            BLayout = packB ? GemmBLayout.Im2ColPanel : GemmBLayout.RowMajor,
+            Conv = packB ? new ConvGeometry(k, 1, n, 1, 1, 1, 1, 1, 1, 0, 0, 1, n) : null,
             Ldb = n,
             Ldc = n,
             Ldr = n,
@@ -181,7 +187,8 @@ internal sealed class Conv : OpHandler
             BBatchStride = channels * inPlane,
             CBatchStride = oc * outPlane,
         };
-        ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: null));
+        int maxNr = Enumerable.Range(0, profile.Isas.Count).Max(i => profile.Tile(i, mr).NR);
+        ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: packB ? (long)k * maxNr : null));
     }
 
     /// <summary>The operands of a convolution layer: X, the packed W, B, R, Y and (when it has one) the scratch S.</summary>

@@ -10,6 +10,17 @@ namespace ModelGen.Generator.Targets;
 internal sealed record GemmTile(Isa Isa, int MR, int NV)
 {
     public int NR => NV * Isa.Width;
+
+    /// <summary>
+    /// Rows per pass (0: all MR in one): a tile of MR rows computed as MR / PassRows passes over the same B columns, each
+    /// with PassRows x NV accumulators reading its rows of the MR-row weight panel (fewer registers than MR x NV).
+    /// </summary>
+    public int PassRows { get; init; }
+
+    public bool Split => PassRows > 0 && PassRows < MR;
+
+    /// <summary>"8x24" or, in passes, "8x24 in 2 passes of 4 rows".</summary>
+    public string Describe() => $"{MR}x{NR}" + (Split ? $" in {MR / PassRows} passes of {PassRows} rows" : "");
 }
 
 /// <summary>A target profile: ISA dispatch order, tiles and enabled fusions.</summary>
@@ -59,6 +70,8 @@ internal sealed record TargetProfile
     public int AltGemmMaxM { get; init; }
     /// <summary>Column vectors per tile with <see cref="AltGemmMR"/> rows, per ISA.</summary>
     public IReadOnlyList<int> AltGemmNV { get; init; } = Array.Empty<int>();
+    /// <summary>Rows per pass of an <see cref="AltGemmMR"/>-row tile, per ISA (0: one pass); see <see cref="GemmTile.PassRows"/>.</summary>
+    public IReadOnlyList<int> AltGemmPassRows { get; init; } = Array.Empty<int>();
 
     /// <summary>
     /// Rows of the weight panels for convolutions with at most this many output channels (per group), 0: none. Three
@@ -78,7 +91,7 @@ internal sealed record TargetProfile
     public GemmTile Tile(int isaIndex, int mr) =>
         mr == GemmMR ? Tile(isaIndex)
         : mr == SmallMR ? new(Isas[isaIndex], mr, SmallNV[isaIndex])
-        : new(Isas[isaIndex], mr, AltGemmNV[isaIndex]);
+        : new(Isas[isaIndex], mr, AltGemmNV[isaIndex]) { PassRows = AltGemmPassRows.Count > isaIndex ? AltGemmPassRows[isaIndex] : 0 };
 
     public GemmTile Tile(int isaIndex) => new(Isas[isaIndex], GemmMR, GemmNV[isaIndex]);
 
@@ -104,6 +117,14 @@ internal sealed record TargetProfile
     /// </summary>
     public long DirectBandBytes { get; init; }
 
+    /// <summary>
+    /// 1x1 convolutions (GEMM) with at least this many input channels (K) and <see cref="PackedBMinRowTiles"/> row tiles
+    /// copy each column tile of their input into a contiguous panel once, for all row tiles, instead of reading it in
+    /// place at the plane's pitch (0: never). The copy costs one pass over the input; it pays when many row tiles read it.
+    /// </summary>
+    public int PackedBMinK { get; init; }
+    public int PackedBMinRowTiles { get; init; }
+
     /// <summary>Rows up to this wide take the lanes too when an exp-based activation (SiLU, Sigmoid, Tanh) follows.</summary>
     public int DepthwiseChannelsExpOutW { get; init; }
 
@@ -114,10 +135,12 @@ internal sealed record TargetProfile
         // 6 rows x 4 zmm = 24 accumulators (of 32 zmm); 6 x 2 ymm = 12 (of 16 ymm); scalar 6 x 4.
         GemmMR = 6,
         GemmNV = new[] { 4, 2, 4 },
-        // 8 rows x 3 zmm = 24 accumulators; 8 x 1 ymm = 8 (of 16 ymm); scalar 8 x 2.
+        // 8 rows x 3 zmm = 24 accumulators; AVX2 8 x 3 ymm in two passes of 4 x 3 (12 of 16 ymm: 7 loads per 12 FMAs,
+        // where one pass of 8 x 1 takes 9 per 8 and measured 83% of the 4 x 3 rate with its data in L1); scalar 8 x 2.
         AltGemmMR = 8,
         AltGemmMaxM = 32,
-        AltGemmNV = new[] { 3, 1, 2 },
+        AltGemmNV = new[] { 3, 3, 2 },
+        AltGemmPassRows = new[] { 0, 4, 0 },
         // 3 rows x 8 zmm = 24 accumulators; 3 x 4 ymm = 12; scalar 3 x 8.
         SmallMR = 3,
         SmallNV = new[] { 8, 4, 8 },
@@ -135,6 +158,11 @@ internal sealed record TargetProfile
         // Half of L2. Stand-alone (fns-candy's 16 -> 32 and 32 -> 64 3x3 stride-2 layers, 10th percentile): whole-input
         // split 27.4-28.6 and 19.9-20.3 ms; bands within 256 KB 20.8 and 17.8-18.1, 512 KB 19.4 and 17.0, 1 MB 19.2 and 17.0.
         DirectBandBytes = 512 << 10,
+        // Measured on the AVX2 path (AVX2-only machine; stand-alone layer, 10th percentile): SqueezeNet's 512 -> 1000 at
+        // 13x13 (167 row tiles) 5.36-5.79 -> 4.99-5.15 ms (ONNX Runtime 4.81-5.28); 128 -> 16 at 55x55 (2 row tiles)
+        // 0.72-0.86 -> 1.70 ms, 96 -> 24 at 56x56 0.56-0.68 -> 1.08 ms: the copy is not paid back by few row tiles.
+        PackedBMinK = 256,
+        PackedBMinRowTiles = 32,
         // Measured per layer against the row kernel (EfficientNet-B0, MobileNetV2; one thread, 10th percentile): 7-wide
         // rows (7 of 16 lanes) 1.15-2.4x faster with 3x3 and 5x5 windows; 14- and 28-wide rows 1.3-1.45x faster with 5x5
         // windows but 1.3-1.6x slower with 3x3 (the transposes outweigh 9 taps), and 5x5 at stride 2 from 28-wide rows

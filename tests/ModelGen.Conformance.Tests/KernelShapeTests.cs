@@ -100,13 +100,16 @@ public sealed class KernelShapeTests
         { "pointwise-prefetch-silu", 16, 112, 112, 24, 1, 1, 0, 1, 1, false, "Silu", "output lines prefetched per tile" },
         // 16 and 32 output channels: 8-row weight panels (the profile's AltGemmMR), with a narrower last column tile
         // (N = 300: 6 x 48 + 12) and a residual.
-        { "pointwise-8-rows", 24, 15, 20, 16, 1, 1, 0, 1, 1, true, "Relu", "tiles MRxNR: 8x48 (Avx512), 8x8 (Avx2), 8x2 (Scalar)" },
+        { "pointwise-8-rows", 24, 15, 20, 16, 1, 1, 0, 1, 1, true, "Relu", "tiles MRxNR: 8x48 (Avx512), 8x24 in 2 passes of 4 rows (Avx2), 8x2 (Scalar)" },
         { "pointwise-8-rows-silu", 40, 9, 9, 32, 1, 1, 0, 1, 1, false, "Silu", "tiles MRxNR: 8x48 (Avx512)" },
         // The same panels for direct convolutions (a 3-channel stem with 32 outputs), and 3-row panels with wider tiles
         // for 3 output channels (the RGB output of a style-transfer network: 9x9 with tanh), direct and 1x1.
-        { "rows-8-rows-stem", 3, 40, 224, 32, 3, 2, 1, 1, 1, false, "Silu", "tiles MRxNR: 8x48 (Avx512), 8x8 (Avx2), 8x2 (Scalar)" },
+        { "rows-8-rows-stem", 3, 40, 224, 32, 3, 2, 1, 1, 1, false, "Silu", "tiles MRxNR: 8x48 (Avx512), 8x24 in 2 passes of 4 rows (Avx2), 8x2 (Scalar)" },
         { "rows-3-out-tanh", 16, 12, 150, 3, 9, 1, 4, 1, 1, false, "Tanh", "tiles MRxNR: 3x128 (Avx512), 3x32 (Avx2), 3x8 (Scalar)" },
         { "pointwise-3-out", 24, 10, 30, 3, 1, 1, 0, 1, 1, true, "Relu", "tiles MRxNR: 3x128 (Avx512)" },
+        // Long K and many row tiles (profile PackedBMinK, PackedBMinRowTiles): each column tile of the input copied into a
+        // contiguous panel once for all 34 row tiles; 169 pixels end in a partial column tile; residual.
+        { "pointwise-packed-b", 256, 13, 13, 200, 1, 1, 0, 1, 1, true, "Relu", "B column tiles copied into contiguous K x NR panels" },
         // 1x1 stride 2 (a residual network's downsample): the phase plane has no garbage column, so the tiles store into Y
         // with the epilogue in the kernel (13x13 = 169 = 2 x 64 + 41 with a residual; 12x12 = 144 = 2 x 64 + 16 through
         // the narrower tail kernel, 8-row panels and SiLU).
@@ -210,7 +213,13 @@ public sealed class KernelShapeTests
         { "maxpool-spp-13", 8, 13, 13, 13, 1, 6, false, "separable" },
         { "maxpool-spp-5", 8, 13, 13, 5, 1, 2, false, "separable" },
         { "maxpool-4x4-unpadded", 3, 19, 32, 4, 1, 0, false, "separable" },
-        { "maxpool-phases-2x2", 4, 20, 22, 2, 2, 0, false, "padded phase sub-plane" },
+        { "maxpool-phases-3x3-s3", 4, 20, 22, 3, 3, 0, false, "padded phase sub-plane" },
+        // 2x2 stride 2 row by row (MNIST's pools): whole vectors, a ceil-mode last window past the row, output rows narrower
+        // than a vector, padding on every side.
+        { "maxpool-rows-2x2", 8, 28, 28, 2, 2, 0, false, "MaxPool 2x2 stride 2" },
+        { "maxpool-rows-2x2-ceil", 5, 27, 43, 2, 2, 0, true, "MaxPool 2x2 stride 2" },
+        { "maxpool-rows-2x2-narrow", 3, 14, 14, 2, 2, 0, false, "MaxPool 2x2 stride 2" },
+        { "maxpool-rows-2x2-pad1", 4, 9, 20, 2, 2, 1, false, "MaxPool 2x2 stride 2" },
     };
 
     [Theory]
