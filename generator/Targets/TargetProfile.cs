@@ -146,10 +146,13 @@ internal sealed record TargetProfile
         SmallNV = new[] { 8, 4, 8 },
         PackedBNR = 64,
         WinogradTiles = new[] { 2, 4 },
-        // 7 pixels x 3 zmm (21 accumulators): a 7x7 plane is 7 whole tiles; AVX2 6 x 2 ymm; scalar 1 x 16.
+        // 7 pixels x 3 zmm (21 accumulators): a 7x7 plane is 7 whole tiles; AVX2 4 x 3 ymm (12 accumulators, 7 loads per 12
+        // FMAs; a panel is 2 blocks of 24): against 6 x 2 on the AVX2-only machine (stand-alone, 10th percentile) the 7x7
+        // 512-channel Winograd layer 8.5 -> 5.6-5.8 ms (its 16 tiles are 4 groups of 4, not 6 + 6 + 4), 1x1 7x7 layers equal
+        // within noise, the 3x3 direct channel-vectorised layers 0-8% slower (not chosen where Winograd is); scalar 1 x 16.
         ChannelPanel = 48,
-        ChannelTileMR = new[] { 7, 6, 1 },
-        ChannelTileNV = new[] { 3, 2, 16 },
+        ChannelTileMR = new[] { 7, 4, 1 },
+        ChannelTileNV = new[] { 3, 3, 16 },
         // Half of one core's L2 (1 MiB on Zen 4/5): such an output shares L2 with its inputs and arrives cold. Measured in
         // a stand-alone harness, cold/warm caches: 3-channel stems (1.2-3.2 MB) 11-20% faster cold, unchanged warm; 1x1
         // layers with 800 KB and 600 KB outputs 6-15% faster cold and 0-7% warm; a 300 KB output (14x14x384) 10-25% faster
