@@ -11,12 +11,8 @@ namespace ModelGen.Bench;
 
 public static class LayerReport
 {
-    /// <summary>
-    /// Measured fp32 FMA peak of one core of this machine: 117 GFLOP/s = 58.5 GMAC/s, from 24 independent 512-bit (or
-    /// 256-bit) FMA chains — one 512-bit or two 256-bit FMAs per cycle. ../shared/TOOLCHAIN.md quotes 235 GFLOP/s (two
-    /// 512-bit FMAs per cycle); the cores this project's CI gets sustain half of that, for ONNX Runtime as for ModelGen.
-    /// </summary>
-    public const double PeakGmacPerCore = 58.5;
+    /// <summary>The fp32 FMA peak of one core of this machine, measured at start-up (see <see cref="MachinePeak"/>).</summary>
+    public static double PeakGmacPerCore => MachinePeak.GmacPerCore;
 
     public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1, int maxRows = int.MaxValue)
     {
@@ -64,7 +60,7 @@ public static class LayerReport
         }
         long macs = model.LayerMacs.Sum();
         CultureInfo c = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(c, $"## {m.Name} ({threads} thread{(threads > 1 ? "s" : "")}): {layers} layers, {total:F3} ms (sum of per-layer medians over {runs} runs), {macs / 1e9:F3} GMAC, {macs / 1e9 / (total / 1000):F1} GMAC/s overall"));
+        output.WriteLine(string.Create(c, $"## {m.Name} ({threads} thread{(threads > 1 ? "s" : "")}): {layers} layers, {total:F3} ms (sum of per-layer medians over {runs} runs), {macs / 1e9:F3} GMAC, {macs / 1e9 / (total / 1000):F1} GMAC/s overall; peak {PeakGmacPerCore:F1} GMAC/s per core ({MachinePeak.Isa})"));
         output.WriteLine();
         output.WriteLine("| layer | ms | share | GMAC | GMAC/s | % of peak |");
         output.WriteLine("|---|---:|---:|---:|---:|---:|");

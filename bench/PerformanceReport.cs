@@ -33,7 +33,7 @@ public static class PerformanceReport
         sb.AppendLine("Command: `dotnet run --project bench -c Release` (per-layer figures: `-- --layers <model>`; ONNX Runtime's per-node");
         sb.AppendLine("profile of the same model and input: `-- --ort-layers <model>`; construction times alone: `-- --startup <model>`).");
         sb.AppendLine();
-        sb.AppendLine(string.Create(c, $"Machine: {CpuName()}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, AVX-512: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}."));
+        sb.AppendLine(string.Create(c, $"Machine: {CpuName()}, {Environment.ProcessorCount} logical cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, AVX-512: {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}, AVX2 + FMA: {System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported} (the generated code runs the {MachinePeak.Isa} path here); measured FMA peak {MachinePeak.GmacPerCore:F1} GMAC/s per core."));
         sb.AppendLine();
         sb.AppendLine("| model | ONNX Runtime (ms) | ModelGen (ms) | ratio ORT/ModelGen |");
         sb.AppendLine("|---|---:|---:|---:|");

@@ -50,7 +50,16 @@ internal static class GemmEmitter
     {
         // Packed weights come in panels of g.MR rows (the profile's GemmMR or its AltGemmMR).
         GemmTile tile = g.ALayout == GemmALayout.Packed ? profile.Tile(isaIndex, g.MR) : profile.Tile(isaIndex);
-        return g.ALayout == GemmALayout.RowMajor && g.M < tile.MR ? tile with { MR = g.M } : tile;
+        if (g.ALayout != GemmALayout.RowMajor || g.M >= tile.MR) return tile;
+        // Few rows: widen the tile back towards MR x NV accumulators (a 1-row tile of 2 vectors is two FMA dependency
+        // chains, and reads a quarter of each packed-B row per pass), in column counts that divide a packed-B panel.
+        int nv = tile.NV;
+        if (g.BLayout == GemmBLayout.Packed && !tile.Isa.IsScalar)
+        {
+            int budget = tile.MR * tile.NV, maxNv = g.PackedNR / tile.Isa.Width;
+            while (nv * 2 <= maxNv && g.M * nv * 2 <= budget && g.PackedNR % (nv * 2 * tile.Isa.Width) == 0) nv *= 2;
+        }
+        return tile with { MR = g.M, NV = nv };
     }
 
     /// <remarks>
