@@ -29,6 +29,8 @@ public static class PerformanceReport
         sb.AppendLine("faster). Times are medians; the machine is shared and noisy, so compare ratios, not absolute times: on this");
         sb.AppendLine("2-vCPU VM, back-to-back runs of the same code have moved single ratios by up to 15% and the 2-thread speedups by");
         sb.AppendLine("more (the second vCPU is sometimes busy with another tenant's work); repeat a run before trusting one figure.");
+        sb.AppendLine("The VMs themselves differ from stop to stop (AVX-512 or AVX2 only, 2.4 or 3.7 GHz): the machine line says which");
+        sb.AppendLine("ISA path the generated code ran and the FMA peak measured at the start of the run; the notes below keep both machines' figures.");
         sb.AppendLine();
         sb.AppendLine("Command: `dotnet run --project bench -c Release` (per-layer figures: `-- --layers <model>`; ONNX Runtime's per-node");
         sb.AppendLine("profile of the same model and input: `-- --ort-layers <model>`; construction times alone: `-- --startup <model>`).");

@@ -76,7 +76,7 @@ string paired = PairedReport.Write(ModelBenchmarks.ModelNames.Select(n => Paired
 var layers = new StringWriter();
 layers.WriteLine("## Per-layer figures");
 layers.WriteLine();
-layers.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The slowest layers of two models, one thread (median of 30 profiled runs; GMAC/s against this machine's peak of {LayerReport.PeakGmacPerCore:F1} GMAC/s per core, measured at start-up with {MachinePeak.Isa} FMA chains, see bench/MachinePeak.cs). All layers of any model: `dotnet run --project bench -c Release -- --layers <model>`."));
+layers.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The slowest layers of two models, one thread (median of 30 profiled runs; GMAC/s against this machine's peak of {LayerReport.PeakGmacPerCore:F1} GMAC/s per core, measured at start-up with {MachinePeak.Isa} chains, see bench/MachinePeak.cs). All layers of any model: `dotnet run --project bench -c Release -- --layers <model>`."));
 layers.WriteLine();
 foreach (string name in new[] { "tv-resnet18", "squeezenet1.1" }) LayerReport.Print(BenchModels.Find(name), runs: 30, layers, threads: 1, maxRows: 12);
 string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling) + Environment.NewLine + paired + Environment.NewLine + layers;
