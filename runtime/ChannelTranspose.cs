@@ -185,7 +185,7 @@ public static unsafe class ChannelTranspose
 
     /// <summary>Transposes the 8x8 matrix whose rows are r0..r7.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8(
+    internal static void Transpose8(
         ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
         ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
     {
