@@ -299,7 +299,7 @@ internal static class DirectConvEmitter
         string name = $"F32ConvDirect_{tile.MR}x{tile.NR}{suffix}";
         if (tile.Split)
         {
-            string pass = $"F32ConvDirect_{tile.PassRows}of{tile.MR}x{tile.NR}{suffix}";
+            string pass = $"F32ConvDirect_{tile.PassShape}{suffix}";
             RequireKernel(pass, tile.Isa, tile.PassRows, tile.NV, tile.MR, bias, residual, act, prefetchC, ctx);
             ctx.RequireHelper(name, w => GemmEmitter.EmitPasses(w, name, pass, tile, Signature, bias, residual,
                 (a, c, b, r, mc) => $"({a}, b, cs, offs, taps, {c}, ldc, {r}, ldr, channels, {b}, {mc}, nc);"));

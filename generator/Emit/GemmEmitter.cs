@@ -148,7 +148,7 @@ internal static class GemmEmitter
         string name = $"F32Gemm_{tile.MR}x{tile.NR}_{aName}{PrefetchSuffix(g.PrefetchC)}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
         if (tile.Split)
         {
-            string pass = $"F32Gemm_{tile.PassRows}of{tile.MR}x{tile.NR}_{aName}{PrefetchSuffix(g.PrefetchC)}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
+            string pass = $"F32Gemm_{tile.PassShape}_{aName}{PrefetchSuffix(g.PrefetchC)}" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
             ctx.RequireHelper(pass, w => EmitKernel(pass, g, tile with { MR = tile.PassRows, PassRows = 0 }, w, aStride: tile.MR));
             ctx.RequireHelper(name, w => EmitPasses(w, name, pass, tile, GemmSignature, g.Bias == GemmBias.PerRow, g.Residual,
                 (a, c, bias, r, mc) => $"({a}, lda, b, ldb, {c}, ldc, k, {bias}, {r}, ldr, {mc}, nc);"));

@@ -19,6 +19,9 @@ internal sealed record GemmTile(Isa Isa, int MR, int NV)
 
     public bool Split => PassRows > 0 && PassRows < MR;
 
+    /// <summary>The kernel-name part of one pass of a split tile: "4of8x24" (4 of the panel's 8 rows, 24 columns).</summary>
+    public string PassShape => $"{PassRows}of{MR}x{NR}";
+
     /// <summary>"8x24" or, in passes, "8x24 in 2 passes of 4 rows".</summary>
     public string Describe() => $"{MR}x{NR}" + (Split ? $" in {MR / PassRows} passes of {PassRows} rows" : "");
 }
