@@ -59,7 +59,7 @@ internal static class ChannelVectorConvEmitter
     /// panel re-read per pixel tile streamed them 7-28 times through L2.
     /// </summary>
     private static bool PacksWhole(ChannelVectorConvSpec c, Isa isa, int mr) =>
-        c.Pointwise && !isa.IsScalar && isa.HasMaskedMemory && PackStride(mr) == 8 && WholePackFloats(c, mr) * 4 <= WholePackBudgetBytes;
+        c.Pointwise && !isa.IsScalar && isa.HasMaskedMemory && PackStride(mr) is 4 or 8 && WholePackFloats(c, mr) * 4 <= WholePackBudgetBytes;
 
     public static IEnumerable<string> Remarks(ChannelVectorConvSpec c, TargetProfile profile)
     {
@@ -163,11 +163,15 @@ internal static class ChannelVectorConvEmitter
     }
 
     /// <summary>Floats per input channel of a packed 1x1 pixel tile (whole 256-bit vectors).</summary>
-    private static int PackStride(int mr) => (mr + 7) / 8 * 8;
+    /// <summary>
+    /// Floats per input channel of a packed pixel tile: 4 for tiles of up to 4 pixels (AVX2's 4 x 24: a stride of 8 left
+    /// half of every pack empty, and 960 -> 160 on a 7x7 plane then missed the whole-plane pack's budget), else whole 8s.
+    /// </summary>
+    private static int PackStride(int mr) => mr <= 4 ? 4 : (mr + 7) / 8 * 8;
 
     /// <summary>
     /// 1x1: per pixel tile, its MR pixels of every input channel are packed contiguously into the worker's scratch
-    /// (channels x 8 floats, L1-resident), then every block of output channels runs over that pack (blocks innermost):
+    /// (channels x 4 or 8 floats, L1-resident), then every block of output channels runs over that pack (blocks innermost):
     /// the kernel streams only the weight panel from L2, where reading the pixels in place would stream a second, strided
     /// line per input channel for every tile.
     /// </summary>
@@ -200,7 +204,7 @@ internal static class ChannelVectorConvEmitter
                 b.OpenBlock("if (pt != packed)");
                 b.WriteLine("// This tile's pixels of every input channel, contiguous (lanes past mc zero).");
                 b.WriteLine("float* src = xn + p0;");
-                if (!isa.IsScalar && isa.HasMaskedMemory && ps == 8)
+                if (!isa.IsScalar && isa.HasMaskedMemory && ps is 4 or 8)
                 {
                     b.WriteLine($"var pm = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256(mc);");
                     b.WriteLine(PackChannels(c, inPlane, "S", ps));
@@ -222,7 +226,7 @@ internal static class ChannelVectorConvEmitter
     }
 
     /// <summary>
-    /// 1x1 with every pixel tile packed first (channels x 8 floats per tile, tile after tile, in the shared scratch), then
+    /// 1x1 with every pixel tile packed first (channels x 4 or 8 floats per tile, tile after tile, in the shared scratch), then
     /// tiles (panel, block, pixel tile) with the pixel tiles innermost: each weight block is read from memory once and
     /// reused from L1/L2 by every pixel tile.
     /// </summary>
@@ -231,7 +235,8 @@ internal static class ChannelVectorConvEmitter
         ConvGeometry g = c.Geometry;
         long inPlane = (long)g.InH * g.InW, pixels = (long)g.OutH * g.OutW, pixelTiles = (pixels + mr - 1) / mr;
         int panels = (c.OutChannels + c.Panel - 1) / c.Panel, blocks = c.Panel / nr;
-        long tileFloats = (long)c.InChannels * 8;
+        int ps = PackStride(mr);
+        long tileFloats = (long)c.InChannels * ps;
         string L(long v) => EmitContext.Long(v);
         ctx.ParallelFor(w, pixelTiles, b =>
         {
@@ -241,7 +246,7 @@ internal static class ChannelVectorConvEmitter
             b.WriteLine($"int p0 = pt * {mr};");
             b.WriteLine($"float* src = xn + p0, dst = S + pt * {L(tileFloats)}L;");
             b.WriteLine($"var pm = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256({EmitContext.Math}.Min({mr}, {L(pixels)} - p0));");
-            b.WriteLine(PackChannels(c, inPlane, "dst", 8));
+            b.WriteLine(PackChannels(c, inPlane, "dst", ps));
             b.CloseBlock();
         }, new[] { "n" });
         ctx.ParallelFor(w, pixelTiles * panels * blocks, b =>
@@ -264,9 +269,16 @@ internal static class ChannelVectorConvEmitter
             $"{(bias is null ? "null" : $"{bias} + oc0")}, Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
     }
 
-    /// <summary>One masked 8-float load per input channel from <c>src</c> (lanes past <c>pm</c> zero), stored every <paramref name="stride"/> floats from <paramref name="dst"/>.</summary>
-    private static string PackChannels(ChannelVectorConvSpec c, long inPlane, string dst, int stride) =>
-        $"for (int ch = 0; ch < {c.InChannels}; ch++) global::System.Runtime.Intrinsics.Vector256.Store({EmitContext.RuntimeNs}.MaskedMemory.Load(src + ch * {EmitContext.Long(inPlane)}L, pm), {dst} + ch * {stride});";
+    /// <summary>
+    /// One masked 8-float load per input channel from <c>src</c> (lanes past <c>pm</c> zero), its first
+    /// <paramref name="stride"/> (4 or 8) floats stored every <paramref name="stride"/> floats from <paramref name="dst"/>.
+    /// </summary>
+    private static string PackChannels(ChannelVectorConvSpec c, long inPlane, string dst, int stride)
+    {
+        string load = $"{EmitContext.RuntimeNs}.MaskedMemory.Load(src + ch * {EmitContext.Long(inPlane)}L, pm)";
+        string store = stride == 4 ? $"global::System.Runtime.Intrinsics.Vector128.Store(global::System.Runtime.Intrinsics.Vector256.GetLower({load}), {dst} + ch * 4)" : $"global::System.Runtime.Intrinsics.Vector256.Store({load}, {dst} + ch * 8)";
+        return $"for (int ch = 0; ch < {c.InChannels}; ch++) {store};";
+    }
 
     /// <summary>The 1x1 micro-kernel for whole pixel tiles: per input channel, NV weight vectors times MR broadcasts of contiguous pixels.</summary>
     private static string RequirePointwiseKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
