@@ -162,7 +162,6 @@ internal static class ChannelVectorConvEmitter
         return (last, (channels - last + isa.Width - 1) / isa.Width);
     }
 
-    /// <summary>Floats per input channel of a packed 1x1 pixel tile (whole 256-bit vectors).</summary>
     /// <summary>
     /// Floats per input channel of a packed pixel tile: 4 for tiles of up to 4 pixels (AVX2's 4 x 24: a stride of 8 left
     /// half of every pack empty, and 960 -> 160 on a 7x7 plane then missed the whole-plane pack's budget), else whole 8s.

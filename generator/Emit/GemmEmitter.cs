@@ -20,7 +20,7 @@ internal static class GemmEmitter
         string b = g.BLayout switch
         {
             GemmBLayout.Packed => $"B packed [{(g.N + g.PackedNR - 1) / g.PackedNR}][{g.K}][{g.PackedNR}]",
-            GemmBLayout.Im2ColPanel when g.Conv is { KernelH: 1, KernelW: 1, InH: 1 } => "B column tiles copied into contiguous K x NR panels, each once for all row tiles",
+            GemmBLayout.Im2ColPanel when g.Conv is { IsRows: true } => "B column tiles copied into contiguous K x NR panels, each once for all row tiles",
             GemmBLayout.Im2ColPanel => "B = implicit im2col panels packed per column tile",
             _ => $"B row-major (ldb {g.Ldb})",
         };

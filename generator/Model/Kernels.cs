@@ -38,7 +38,14 @@ internal enum GemmBias
 /// <summary>2-D convolution geometry for the implicit im2col packer (per group).</summary>
 internal sealed record ConvGeometry(
     int Channels, int InH, int InW, int KernelH, int KernelW, int StrideH, int StrideW,
-    int DilationH, int DilationW, int PadTop, int PadLeft, int OutH, int OutW);
+    int DilationH, int DilationW, int PadTop, int PadLeft, int OutH, int OutW)
+{
+    /// <summary>K rows of N floats as a 1 x N image with K channels and a 1x1 window: the im2col packer then copies K x NR panels.</summary>
+    public static ConvGeometry Rows(int k, int n) => new(k, 1, n, 1, 1, 1, 1, 1, 1, 0, 0, 1, n);
+
+    /// <summary>Whether this is a <see cref="Rows"/> geometry (the packer copies, no window).</summary>
+    public bool IsRows => InH == 1 && OutH == 1 && KernelH == 1 && KernelW == 1 && StrideW == 1 && PadLeft == 0 && OutW == InW;
+}
 
 /// <summary>
 /// C[g,b] = act(A[g] x B[g,b] + bias + R) for every group g and batch b: M x K times K x N.

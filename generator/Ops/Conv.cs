@@ -169,7 +169,7 @@ internal sealed class Conv : OpHandler
             M = m, N = n, K = k,
             ALayout = GemmALayout.Packed,
             BLayout = packB ? GemmBLayout.Im2ColPanel : GemmBLayout.RowMajor,
-            Conv = packB ? new ConvGeometry(k, 1, n, 1, 1, 1, 1, 1, 1, 0, 0, 1, n) : null,
+            Conv = packB ? ConvGeometry.Rows(k, n) : null,
             Ldb = n,
             Ldc = n,
             Ldr = n,
@@ -187,8 +187,7 @@ internal sealed class Conv : OpHandler
             BBatchStride = channels * inPlane,
             CBatchStride = oc * outPlane,
         };
-        int maxNr = Enumerable.Range(0, profile.Isas.Count).Max(i => profile.Tile(i, mr).NR);
-        ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: packB ? (long)k * maxNr : null));
+        ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: packB ? (long)k * profile.WidestNR(mr) : null));
     }
 
     /// <summary>The operands of a convolution layer: X, the packed W, B, R, Y and (when it has one) the scratch S.</summary>

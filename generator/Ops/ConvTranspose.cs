@@ -126,7 +126,7 @@ internal sealed class ConvTranspose : OpHandler
             : ctx.RuntimePack(node, "W", "PackATransposed", w, packParameters, packedA);
         int col = ctx.NewTensor(node.Name + ":columns", OnnxDataType.Float, new[] { xs[0], g.Groups, m, n });
         bool direct = !x.IsGraphInput && !x.IsGraphOutput;
-        int maxNr = Enumerable.Range(0, profile.Isas.Count).Max(i => profile.Tile(i).NR);
+        int maxNr = profile.WidestNR(profile.GemmMR);
         var gemmOps = new List<Operand> { ctx.In("X", x), packedW, new Operand("Y", OperandKind.Tensor, col, Writes: true) };
         if (!direct) gemmOps.Add(ctx.Scratch("S", node, (long)k * maxNr));
         var gemm = new GemmSpec
@@ -136,7 +136,7 @@ internal sealed class ConvTranspose : OpHandler
             Ldb = n, Ldc = n, Ldr = n, Activation = Activation.None, MR = mr,
             Groups = g.Groups, AGroupStride = packedA / g.Groups, BGroupStride = (long)k * n, CGroupStride = (long)m * n,
             Batch = xs[0], BBatchStride = (long)xs[1] * n, CBatchStride = (long)g.Groups * m * n,
-            Conv = direct ? null : new ConvGeometry(k, 1, n, 1, 1, 1, 1, 1, 1, 0, 0, 1, n),
+            Conv = direct ? null : ConvGeometry.Rows(k, n),
         };
         ctx.AddLayer(node, gemm, gemmOps, new[] { "step 1 of 2: columns = W^T x X per group" });
         var scatter = new List<Operand> { new Operand("Col", OperandKind.Tensor, col) };

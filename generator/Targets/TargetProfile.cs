@@ -98,6 +98,14 @@ internal sealed record TargetProfile
 
     public GemmTile Tile(int isaIndex) => new(Isas[isaIndex], GemmMR, GemmNV[isaIndex]);
 
+    /// <summary>The widest column tile over the ISA paths for panels of <paramref name="mr"/> rows: the floats per K row of a packed B panel in scratch.</summary>
+    public int WidestNR(int mr)
+    {
+        int nr = 0;
+        for (int i = 0; i < Isas.Count; i++) nr = Math.Max(nr, Tile(i, mr).NR);
+        return nr;
+    }
+
     /// <summary>Output channels per packed weight panel of the channel-vectorised convolution (0: not used).</summary>
     public int ChannelPanel { get; init; }
 

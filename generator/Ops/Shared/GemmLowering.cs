@@ -61,7 +61,7 @@ internal static class GemmLowering
             {
                 // B rows as a 1 x N "image" with K channels: the im2col packer copies K x NR panels (no over-read).
                 layout = GemmBLayout.Im2ColPanel;
-                panel = new ConvGeometry(k, 1, n, 1, 1, 1, 1, 1, 1, 0, 0, 1, n);
+                panel = ConvGeometry.Rows(k, n);
             }
         }
         string? biasName = null, rName = null;
@@ -81,7 +81,7 @@ internal static class GemmLowering
             rName = "R";
         }
         ops.Add(ctx.Out("Y", y));
-        int maxNr = Enumerable.Range(0, profile.Isas.Count).Max(i => profile.Tile(i).NR);
+        int maxNr = profile.WidestNR(profile.GemmMR);
         if (panel is not null) ops.Add(ctx.Scratch("S", node, (long)k * maxNr));
         var spec = new GemmSpec
         {
