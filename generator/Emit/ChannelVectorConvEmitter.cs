@@ -38,6 +38,7 @@ internal static class ChannelVectorConvEmitter
     public static long ScratchFloats(ChannelVectorConvSpec c, TargetProfile profile)
     {
         if (!c.Pointwise) return (long)c.InChannels * PhasePlanes.Plan(c.Geometry).PlaneStride + 16;
+        if (c.XBlocked) return 16;
         long floats = (long)c.InChannels * PackStride(profile.ChannelTileMR.Max());
         for (int i = 0; i < profile.Isas.Count; i++)
         {
@@ -67,13 +68,15 @@ internal static class ChannelVectorConvEmitter
         yield return $"lowering: channel-vectorised convolution (output channels in vector lanes), {c.InChannels} -> {c.OutChannels} channels, " +
             $"{g.KernelH}x{g.KernelW} stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}, " +
             $"{g.OutH}x{g.OutW} = {g.OutH * g.OutW} output pixels; " +
-            (c.Pointwise ? (PacksWhole(c, profile.Isas[0], profile.ChannelTileMR[0]) ? "all pixel tiles packed channel-major into scratch first, pixel tiles innermost (each weight block read once)"
+            (c.XBlocked ? "input channel-blocked [C/16][H][W][16], read in place by the tiles, weight blocks innermost"
+                : c.Pointwise ? (PacksWhole(c, profile.Isas[0], profile.ChannelTileMR[0]) ? "all pixel tiles packed channel-major into scratch first, pixel tiles innermost (each weight block read once)"
                 : "each pixel tile packed channel-major into scratch, weight blocks innermost") : $"input planes split into {PhasePlanes.Plan(g).Used.Count} padded phase(s)") +
             $"; weights in panels of {c.Panel} output channels";
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
             tiles.Add($"{profile.ChannelTileMR[i]} pixels x {profile.ChannelTileNV[i] * profile.Isas[i].Width} channels ({profile.Isas[i].Name})");
-        yield return "tiles: " + string.Join(", ", tiles) + $"; epilogue (transposed store): bias{(c.Residual ? ", residual" : "")}, activation {c.Activation}";
+        yield return "tiles: " + string.Join(", ", tiles) + $"; epilogue ({(c.YBlocked ? "output channel-blocked [C/16][H][W][16]: channel vectors stored as they are" : "transposed store")}): " +
+            $"bias{(c.Residual ? ", residual" : "")}, activation {c.Activation}";
     }
 
     public static void Emit(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx)
@@ -185,8 +188,22 @@ internal static class ChannelVectorConvEmitter
             int mr = ctx.Profile.ChannelTileMR[index], nv = ctx.Profile.ChannelTileNV[index], nr = nv * isa.Width;
             int blocks = c.Panel / nr, ps = PackStride(mr);
             long pixelTiles = (pixels + mr - 1) / mr;
-            (string kernel, string? tailKernel, int lastBlock) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, mr, v, c.HasBias, c.Residual, c.Activation, ctx));
+            (string kernel, string? tailKernel, int lastBlock) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, mr, v, c, ctx));
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
+            if (c.XBlocked)
+            {
+                // Blocked input: a tile's pixels of 16 channels are 16 x MR contiguous floats, read in place.
+                ctx.ParallelFor(w, pixelTiles * panels * blocks, b =>
+                {
+                    b.OpenBlock("for (int t = pb; t < pe; t++)");
+                    b.WriteLine($"int rest = t % {panels * blocks}, pt = t / {panels * blocks};");
+                    EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
+                    b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, PointwiseArgs(c, $"X + (long)n * {L(c.InChannels * inPlane)}L + (long)p0 * {Block}, {L(inPlane * Block)}", bias, residual)));
+                    b.CloseBlock();
+                }, new[] { "n" });
+                w.CloseBlock();
+                return;
+            }
             if (PacksWhole(c, isa, mr))
             {
                 EmitWholePack(c, bias, residual, w, ctx, mr, nr, kernel, tailKernel, lastBlock);
@@ -216,7 +233,6 @@ internal static class ChannelVectorConvEmitter
                 }
                 b.WriteLine("packed = pt;");
                 b.CloseBlock();
-                b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
                 b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, PointwiseArgs(c, "S", bias, residual)));
                 b.CloseBlock();
             }, new[] { "n" }, privateScratch: "S");
@@ -253,19 +269,27 @@ internal static class ChannelVectorConvEmitter
             b.OpenBlock("for (int t = pb; t < pe; t++)");
             b.WriteLine($"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};");
             EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
-            b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
             b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, PointwiseArgs(c, $"S + pt * {L(tileFloats)}L", bias, residual)));
             b.CloseBlock();
         }, new[] { "n" });
     }
 
-    /// <summary>The pointwise kernel's arguments for the pack at <paramref name="pack"/> and the tile decoded by <see cref="EmitTileBounds"/>.</summary>
-    private static string PointwiseArgs(ChannelVectorConvSpec c, string pack, string? bias, string? residual)
+    /// <summary>Channels per block of the channel-blocked layout (Passes/BlockedLayout).</summary>
+    private const int Block = Passes.BlockedLayout.Block;
+
+    /// <summary>
+    /// The pointwise kernel's arguments for the input at <paramref name="input"/> (a pack, or a blocked tile and its block
+    /// stride) and the tile of batch n decoded by <see cref="EmitTileBounds"/>: Y (and R) at the tile's first output channel
+    /// plane, or (blocked) at its first pixel with the block stride and oc0.
+    /// </summary>
+    private static string PointwiseArgs(ChannelVectorConvSpec c, string input, string? bias, string? residual)
     {
         string L(long v) => EmitContext.Long(v);
         long pixels = (long)c.Geometry.OutH * c.Geometry.OutW;
-        return $"({pack}, {c.InChannels}, W + (long)panel * {L((long)c.InChannels * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, " +
-            $"{(bias is null ? "null" : $"{bias} + oc0")}, Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc);";
+        string o = c.YBlocked ? $"(long)n * {L(c.OutChannels * pixels)}L + (long)p0 * {Block}" : $"((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0";
+        string ldy = c.YBlocked ? $"{L(pixels * Block)}, oc0" : L(pixels);
+        return $"({input}, {c.InChannels}, W + (long)panel * {L((long)c.InChannels * c.Panel)}L + (oc0 - panel * {c.Panel}), {c.Panel}, " +
+            $"{(bias is null ? "null" : $"{bias} + oc0")}, Y + {o}, {ldy}, {(residual is null ? "null" : $"{residual} + {o}")}, mc, nc);";
     }
 
     /// <summary>
@@ -279,29 +303,94 @@ internal static class ChannelVectorConvEmitter
         return $"for (int ch = 0; ch < {c.InChannels}; ch++) {store};";
     }
 
-    /// <summary>The 1x1 micro-kernel for whole pixel tiles: per input channel, NV weight vectors times MR broadcasts of contiguous pixels.</summary>
-    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
+    /// <summary>
+    /// The 1x1 micro-kernel for whole pixel tiles: per input channel, NV weight vectors times MR broadcasts of its pixels,
+    /// from a pack (channels x 4 or 8 floats) or from the channel-blocked input in place (per block of 16 channels, MR
+    /// pixels of 16 floats; rows past mc re-read the last pixel); the tile stored transposed into NCHW planes or, blocked,
+    /// as it is.
+    /// </summary>
+    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, ChannelVectorConvSpec c, EmitContext ctx)
     {
         int width = isa.Width, nr = nv * width;
-        string name = $"F32ConvChannelsPointwise_{mr}x{nr}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
+        string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(c.XBlocked ? "_BlockedX" : "")}{(c.YBlocked ? "_BlockedY" : "")}" +
+            GemmEmitter.EpilogueSuffix(c.HasBias ? "_Bias" : "", c.Residual, c.Activation, isa);
         ctx.RequireHelper(name, w =>
         {
             int ps = PackStride(mr);
-            w.WriteLine($"/// <summary>{mr} packed pixels x {nr} output channels of a 1x1 convolution, fp32, {isa.Name}: Y = act(X x W + bias + R), stored transposed.</summary>");
-            w.WriteLine($"/// <remarks>Pixel i of channel c at x[c * {ps} + i]; W rows of the panel every ldw floats; Y (and R) [channel][pixel], channels every ldy; mc/nc valid pixels/channels.</remarks>");
+            w.WriteLine($"/// <summary>{mr} pixels x {nr} output channels of a 1x1 convolution, fp32, {isa.Name}: Y = act(X x W + bias + R).</summary>");
+            w.WriteLine("/// <remarks>" + (c.XBlocked
+                ? $"X channel-blocked: channel c of pixel i at x[(c / {Block}) * xs + i * {Block} + c % {Block}]"
+                : $"Pixel i of channel c at x[c * {ps} + i]") + "; W rows of the panel every ldw floats; " + (c.YBlocked
+                ? $"Y (and R) channel-blocked from the tile's first pixel: channel oc0 + j at y[((oc0 + j) / {Block}) * bs + i * {Block} + (oc0 + j) % {Block}]"
+                : "Y (and R) [channel][pixel], channels every ldy") + "; mc/nc valid pixels/channels.</remarks>");
             w.WriteLine(EmitContext.MethodImpl);
             w.WriteLine(EmitContext.SkipLocalsInit);
-            w.OpenBlock($"private static void {name}(float* x, int channels, float* w, nint ldw, float* bias, float* y, nint ldy, float* r, int mc, int nc)");
-            GemmEmitter.DeclareAccumulators(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
-            w.OpenBlock("for (int ch = 0; ch < channels; ch++)");
-            GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x[{i}]");
-            w.WriteLine($"x += {ps};");
-            w.WriteLine("w += ldw;");
-            w.CloseBlock();
-            EmitTransposedEpilogue(w, isa, mr, nv, residual, act);
+            string output = c.YBlocked ? "float* y, nint bs, int oc0" : "float* y, nint ldy";
+            w.OpenBlock($"private static void {name}(float* x, {(c.XBlocked ? "nint xs, " : "")}int channels, float* w, nint ldw, float* bias, {output}, float* r, int mc, int nc)");
+            GemmEmitter.DeclareAccumulators(w, isa, mr, nv, c.HasBias ? GemmBias.PerColumn : GemmBias.None);
+            if (c.XBlocked)
+            {
+                for (int i = 0; i < mr; i++) w.WriteLine(i == 0 ? "float* x0 = x;" : $"float* x{i} = x + {EmitContext.Math}.Min({i}, mc - 1) * {Block};");
+                w.OpenBlock($"for (int cb = 0; cb < channels; cb += {Block})");
+                for (int ch = 0; ch < Block; ch++)
+                {
+                    w.OpenBlock();
+                    GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x{i}[{ch}]");
+                    w.WriteLine("w += ldw;");
+                    w.CloseBlock();
+                }
+                for (int i = 0; i < mr; i++) w.WriteLine($"x{i} += xs;");
+                w.CloseBlock();
+            }
+            else
+            {
+                w.OpenBlock("for (int ch = 0; ch < channels; ch++)");
+                GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x[{i}]");
+                w.WriteLine($"x += {ps};");
+                w.WriteLine("w += ldw;");
+                w.CloseBlock();
+            }
+            if (c.YBlocked) EmitBlockedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);
+            else EmitTransposedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);
             w.CloseBlock();
         });
         return name;
+    }
+
+    /// <summary>
+    /// The tile (bias included) into a channel-blocked Y: per vector j of channels, its block's plane and lane offset,
+    /// then per valid pixel one store of acc + R through the activation (exp-based ones in a second pass over the stored
+    /// vectors). The vectors of a tile never straddle a block: tiles start at multiples of NR, and NR and the blocks are
+    /// multiples of the vector width.
+    /// </summary>
+    private static void EmitBlockedEpilogue(SourceWriter w, Isa isa, int mr, int nv, bool residual, Activation act)
+    {
+        int width = isa.Width;
+        bool heavy = ActivationEmitter.IsHeavy(act);
+        Activation inline = heavy ? Activation.None : act;
+        for (int j = 0; j < nv; j++)
+        {
+            string at = $"((oc0 + {j * width}) >> 4) * bs + ((oc0 + {j * width}) & 15)";
+            w.WriteLine($"float* y{j} = y + {at};" + (residual ? $" float* r{j} = r + {at};" : ""));
+        }
+        string? pro = ActivationEmitter.Prologue(inline, isa);
+        if (pro is not null) w.WriteLine(pro);
+        for (int i = 0; i < mr; i++)
+        {
+            w.OpenBlock(i == 0 ? null : $"if (mc > {i})");
+            for (int j = 0; j < nv; j++)
+            {
+                string v = $"acc{i}x{j}" + (residual ? $" + {isa.Load($"r{j} + {i * Block}")}" : "");
+                w.WriteLine(isa.Store(ActivationEmitter.Apply(inline, isa, residual ? $"({v})" : v), $"y{j} + {i * Block}"));
+            }
+            w.CloseBlock();
+        }
+        if (heavy)
+        {
+            w.OpenBlock("for (int i = 0; i < mc; i++)");
+            for (int j = 0; j < nv; j++) w.WriteLine(isa.Store(ActivationEmitter.Apply(act, isa, isa.Load($"y{j} + i * {Block}")), $"y{j} + i * {Block}"));
+            w.CloseBlock();
+        }
     }
 
     /// <summary>The tile (bias included: the accumulators start from it) transposed into Y (with the residual and activation).</summary>

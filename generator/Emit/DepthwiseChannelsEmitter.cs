@@ -34,6 +34,14 @@ internal static class DepthwiseChannelsEmitter
             && g.PadTop < g.KernelH && g.PadLeft < g.KernelW && padBottom < g.KernelH && padRight < g.KernelW;
     }
 
+    /// <summary>
+    /// The windows the channel-blocked depthwise kernel (<see cref="EmitBlocked"/>) takes: channels a multiple of 16, equal
+    /// strides of 1 or 2, no dilation, at most 7x7, pads inside the window.
+    /// </summary>
+    public static bool FitsBlocked(int channels, ConvGeometry g, int padBottom, int padRight) =>
+        channels % Block == 0 && g.StrideH == g.StrideW && g.StrideH is 1 or 2 && g.DilationH == 1 && g.DilationW == 1 && g.KernelH <= 7 && g.KernelW <= 7
+        && g.PadTop < g.KernelH && g.PadLeft < g.KernelW && padBottom < g.KernelH && padRight < g.KernelW;
+
     /// <summary>Output pixels computed together (accumulators held in registers): 16 of 32 zmm, 8 of 16 ymm.</summary>
     private static int Accumulators(Isa isa) => isa.Width == 16 ? 16 : 8;
 
@@ -43,6 +51,7 @@ internal static class DepthwiseChannelsEmitter
     /// <summary>Scratch floats: the padded input block and the output block, both pixel-major with 16 lanes per pixel.</summary>
     public static long ScratchFloats(PlaneFilterSpec f)
     {
+        if (f.Blocked) return 0;
         (int hp, int wp) = Padded(f.Geometry);
         return (long)Block * (hp * wp + f.Geometry.OutH * f.Geometry.OutW);
     }
@@ -50,6 +59,16 @@ internal static class DepthwiseChannelsEmitter
     public static IEnumerable<string> Remarks(PlaneFilterSpec f)
     {
         ConvGeometry g = f.Geometry;
+        if (f.Blocked)
+        {
+            (int lo, int hi) = Interior(g);
+            yield return $"lowering: DepthwiseConv over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, window {g.KernelH}x{g.KernelW} " +
+                $"stride {g.StrideH} pads {g.PadTop},{g.PadLeft},{f.PadBottom},{f.PadRight}, input and output channel-blocked [C/16][H][W][16], " +
+                $"read and written in place: per block of 16 channels (two vectors on AVX2) and output row, the columns {lo}-{hi - 1} whose window " +
+                $"stays inside the row in pieces of up to 16 (8 on AVX2) pixels, the {g.OutW - (hi - lo)} border columns one by one with their in-row taps only, " +
+                $"window rows outside the input skipped; weights packed [{f.Channels / Block}][{g.KernelH * g.KernelW}][{Block}]";
+            yield break;
+        }
         (int hp, int wp) = Padded(g);
         yield return $"lowering: DepthwiseConv over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, window {g.KernelH}x{g.KernelW} " +
             $"stride {g.StrideH} pads {g.PadTop},{g.PadLeft},{f.PadBottom},{f.PadRight}, channels in the vector lanes: blocks of {Block} planes " +
@@ -59,6 +78,11 @@ internal static class DepthwiseChannelsEmitter
 
     public static void Emit(PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)
     {
+        if (f.Blocked)
+        {
+            EmitBlocked(f, outer, ctx);
+            return;
+        }
         ConvGeometry g = f.Geometry;
         int taps = g.KernelH * g.KernelW, s = g.StrideH;
         (int hp, int wp) = Padded(g);
@@ -131,6 +155,114 @@ internal static class DepthwiseChannelsEmitter
                 w.CloseBlock();
             });
         }, privateScratch: "S");
+    }
+
+    /// <summary>Output columns [Lo, Hi) whose window stays inside the input row (every tap reads a pixel).</summary>
+    private static (int Lo, int Hi) Interior(ConvGeometry g)
+    {
+        int s = g.StrideW;
+        int lo = (g.PadLeft + s - 1) / s;
+        int last = g.InW - g.KernelW + g.PadLeft; // ox * s <= last
+        int hi = last < 0 ? 0 : System.Math.Min(g.OutW, last / s + 1);
+        if (hi < lo) hi = lo = System.Math.Min(lo, g.OutW);
+        return (lo, hi);
+    }
+
+    /// <summary>
+    /// Channel-blocked input and output, in place: per block of 16 channels (a worker's share) and vector of its lanes,
+    /// per output row: window rows outside the input skipped at run time, the interior columns in pieces of
+    /// accumulators, the border columns one by one with only the taps inside the row (build-time ranges).
+    /// </summary>
+    private static void EmitBlocked(PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)
+    {
+        ConvGeometry g = f.Geometry;
+        int taps = g.KernelH * g.KernelW;
+        long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
+        (int lo, int hi) = Interior(g);
+        string L(long v) => EmitContext.Long(v);
+        outer.WriteLine($"// blocks of {Block} channels, [C/16][H][W][16] in and out");
+        ctx.ParallelFor(outer, (long)f.Batch * f.Channels / Block, w =>
+        {
+            ctx.PerIsa(w, (isa, _) =>
+            {
+                int v = isa.Width;
+                bool heavy = ActivationEmitter.IsHeavy(f.Activation);
+                string? pro = heavy ? null : ActivationEmitter.Prologue(f.Activation, isa);
+                if (pro is not null) w.WriteLine(pro);
+                w.OpenBlock("for (int t = pb; t < pe; t++)");
+                w.OpenBlock($"for (int lane = 0; lane < {Block}; lane += {v})");
+                w.WriteLine($"int c0 = (int)(t % {f.Channels / Block}) * {Block} + lane;");
+                w.WriteLine($"float* xp = X + (long)t * {L(inPlane * Block)}L + lane;");
+                w.WriteLine($"float* yp = Y + (long)t * {L(outPlane * Block)}L + lane;");
+                w.WriteLine($"float* wp = W + (long)(c0 / {Block}) * {taps * Block} + lane;");
+                w.WriteLine($"var bias = {(f.HasBias ? isa.Load("B + c0") : isa.Zero)};");
+                w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
+                w.WriteLine($"int iy0 = oy * {g.StrideH} - {g.PadTop};");
+                for (int ox = 0; ox < lo; ox++) EmitBlockedPiece(f, w, isa, 1, L(ox), ox);
+                int acc = isa.IsScalar ? 4 : Accumulators(isa), inner = hi - lo;
+                if (inner > 0)
+                {
+                    int pieces = (inner + acc - 1) / acc, cw = (inner + pieces - 1) / pieces;
+                    int full = inner / cw, rest = inner % cw;
+                    if (full == 1)
+                    {
+                        EmitBlockedPiece(f, w, isa, cw, L(lo), -1);
+                    }
+                    else
+                    {
+                        w.OpenBlock($"for (int j0 = {lo}; j0 < {lo + full * cw}; j0 += {cw})");
+                        EmitBlockedPiece(f, w, isa, cw, "j0", -1);
+                        w.CloseBlock();
+                    }
+                    if (rest > 0) EmitBlockedPiece(f, w, isa, rest, L(lo + full * cw), -1);
+                }
+                for (int ox = hi; ox < g.OutW; ox++) EmitBlockedPiece(f, w, isa, 1, L(ox), ox);
+                w.CloseBlock();
+                w.CloseBlock();
+                // Exp-based activations over the block's whole output (contiguous), every lane useful.
+                if (heavy) w.WriteLine(ActivationEmitter.InPlace(f.Activation, $"Y + (long)t * {L(outPlane * Block)}L", L(outPlane * Block)));
+                w.CloseBlock();
+            });
+        });
+    }
+
+    /// <summary>
+    /// <paramref name="n"/> output pixels of row <c>oy</c> from column <paramref name="j0"/> on, blocked: accumulators from
+    /// the bias, per window row inside the input (run-time test) one weight vector per tap times the pixels' input
+    /// vectors, the light activation, stores. <paramref name="border"/> &gt;= 0: the single column it names, with only the
+    /// taps that land inside the row.
+    /// </summary>
+    private static void EmitBlockedPiece(PlaneFilterSpec f, SourceWriter w, Isa isa, int n, string j0, int border)
+    {
+        ConvGeometry g = f.Geometry;
+        int s = g.StrideW;
+        int kwLo = 0, kwHi = g.KernelW;
+        if (border >= 0)
+        {
+            int ix0 = border * s - g.PadLeft;
+            kwLo = System.Math.Max(0, -ix0);
+            kwHi = System.Math.Min(g.KernelW, g.InW - ix0);
+        }
+        w.OpenBlock();
+        w.WriteLine($"float* yr = yp + (oy * {g.OutW} + {j0}) * {Block};");
+        for (int j = 0; j < n; j++) w.WriteLine($"var acc{j} = bias;");
+        for (int kh = 0; kh < g.KernelH; kh++)
+        {
+            w.OpenBlock($"if ((uint)(iy0 + {kh}) < {g.InH}u)");
+            w.WriteLine($"float* xr = xp + ((iy0 + {kh}) * {g.InW} + {j0} * {s} - {g.PadLeft}) * {Block};");
+            for (int kw = kwLo; kw < kwHi; kw++)
+            {
+                w.WriteLine($"var w{kw} = {isa.Load($"wp + {(kh * g.KernelW + kw) * Block}")};");
+                for (int j = 0; j < n; j++) w.WriteLine($"acc{j} = {isa.Fma(isa.Load($"xr + {(j * s + kw) * Block}"), $"w{kw}", $"acc{j}")};");
+            }
+            w.CloseBlock();
+        }
+        for (int j = 0; j < n; j++)
+        {
+            string value = ActivationEmitter.IsHeavy(f.Activation) ? $"acc{j}" : ActivationEmitter.Apply(f.Activation, isa, $"acc{j}");
+            w.WriteLine(isa.Store(value, $"yr + {j * Block}"));
+        }
+        w.CloseBlock();
     }
 
     /// <summary>

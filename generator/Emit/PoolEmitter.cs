@@ -105,11 +105,17 @@ internal static class PoolEmitter
 
     public static IEnumerable<string> Remarks(GlobalPoolSpec p)
     {
-        yield return $"lowering: global {p.Kind} pool, {p.Outer} planes of {p.Inner} elements, vectorised reduction";
+        yield return $"lowering: global {p.Kind} pool, {p.Outer} planes of {p.Inner} elements, vectorised reduction" +
+            (p.BlockedChannels > 0 ? " over the channel-blocked input [C/16][H][W][16] (16 channels' sums in the lanes)" : "");
     }
 
     public static void EmitGlobalPool(GlobalPoolSpec p, string x, string y, SourceWriter w, EmitContext ctx)
     {
+        if (p.BlockedChannels > 0)
+        {
+            EmitBlockedGlobalPool(p, x, y, w, ctx);
+            return;
+        }
         w.OpenBlock($"for (int c = 0; c < {p.Outer}; c++)");
         w.WriteLine($"float* xp = {x} + (long)c * {p.Inner};");
         bool max = p.Kind == PoolKind.Max;
@@ -136,6 +142,26 @@ internal static class PoolEmitter
             ? $"for (; i < {p.Inner}; i++) s = {EmitContext.MathF}.Max(s, xp[i]);"
             : $"for (; i < {p.Inner}; i++) s += xp[i];");
         w.WriteLine(max ? $"{y}[c] = s;" : $"{y}[c] = s / {p.Inner}f;");
+        w.CloseBlock();
+    }
+
+    /// <summary>Global pooling of a channel-blocked input: per block of 16 channels, the sums (maxima) of its pixels in the lanes.</summary>
+    private static void EmitBlockedGlobalPool(GlobalPoolSpec p, string x, string y, SourceWriter w, EmitContext ctx)
+    {
+        const int Block = Passes.BlockedLayout.Block;
+        bool max = p.Kind == PoolKind.Max;
+        w.OpenBlock($"for (int cb = 0; cb < {p.Outer / Block}; cb++)");
+        w.WriteLine($"float* xp = {x} + (long)cb * {EmitContext.Long((long)p.Inner * Block)}L;");
+        w.WriteLine($"float* yp = {y} + cb * {Block};");
+        ctx.PerIsa(w, (isa, _) =>
+        {
+            w.OpenBlock($"for (int lane = 0; lane < {Block}; lane += {isa.Width})");
+            w.WriteLine($"var acc = {(max ? isa.Load("xp + lane") : isa.Zero)};");
+            string load = isa.Load($"xp + i * {Block} + lane");
+            w.WriteLine($"for (int i = 0; i < {p.Inner}; i++) acc = {(max ? isa.Max("acc", load) : $"acc + {load}")};");
+            w.WriteLine(isa.Store(max ? "acc" : $"acc / {isa.Broadcast($"{p.Inner}f")}", "yp + lane"));
+            w.CloseBlock();
+        });
         w.CloseBlock();
     }
 }

@@ -23,6 +23,11 @@ internal sealed class Value
     public List<Node> Consumers { get; } = new();
     public int GraphInputIndex { get; set; } = -1;
     public List<int> GraphOutputIndices { get; } = new();
+    /// <summary>
+    /// Stored channel-blocked, [N][C/16][H][W][16] (Passes/BlockedLayout), instead of NCHW: only between kernels that read
+    /// and write that layout; never a graph input or output.
+    /// </summary>
+    public bool Blocked { get; set; }
 
     public bool IsGraphInput => GraphInputIndex >= 0;
     public bool IsGraphOutput => GraphOutputIndices.Count > 0;

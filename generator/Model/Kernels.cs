@@ -106,7 +106,11 @@ internal sealed record PoolSpec(
 }
 
 /// <summary>Reduction over the inner spatial extent of [Outer, Inner] (GlobalAveragePool/GlobalMaxPool).</summary>
-internal sealed record GlobalPoolSpec(PoolKind Kind, int Outer, int Inner, int P) : KernelSpec;
+internal sealed record GlobalPoolSpec(PoolKind Kind, int Outer, int Inner, int P) : KernelSpec
+{
+    /// <summary>X channel-blocked, [N][C/16][Inner][16] (Passes/BlockedLayout), with this many channels C per batch (0: NCHW).</summary>
+    public int BlockedChannels { get; init; }
+}
 
 /// <summary>Element-wise unary operation (activation functions and math).</summary>
 internal sealed record UnarySpec(string Op, long Count, float Alpha, float Beta) : KernelSpec;
@@ -202,6 +206,8 @@ internal sealed record PlaneFilterSpec(
 {
     /// <summary>Depthwise with the channels in the vector lanes (Emit/DepthwiseChannelsEmitter; W packed [C/16][taps][16]).</summary>
     public bool ChannelVectors { get; init; }
+    /// <summary>X and Y channel-blocked, [N][C/16][H][W][16] (Passes/BlockedLayout): read and written in place (ChannelVectors).</summary>
+    public bool Blocked { get; init; }
     public int StrideY => Geometry.StrideH;
     public int StrideX => Geometry.StrideW;
 }
@@ -248,4 +254,10 @@ internal sealed record WinogradConvSpec(
 /// </summary>
 internal sealed record ChannelVectorConvSpec(
     int Batch, int InChannels, int OutChannels, ConvGeometry Geometry, bool Pointwise, bool HasBias, bool Residual,
-    Activation Activation, int Panel) : KernelSpec;
+    Activation Activation, int Panel) : KernelSpec
+{
+    /// <summary>X channel-blocked, [N][C/16][H][W][16] (Passes/BlockedLayout): the tiles read it in place, no pack.</summary>
+    public bool XBlocked { get; init; }
+    /// <summary>Y (and R) channel-blocked: the tiles store their channel vectors as they are, no transposes.</summary>
+    public bool YBlocked { get; init; }
+}

@@ -92,9 +92,10 @@ internal sealed class Conv : OpHandler
             bool twoD = xs.Length == 4;
             int padBottom = twoD ? a.PadsEnd[0] : 0, padRight = a.PadsEnd[a.PadsEnd.Length - 1];
             // Small planes with the channels in the vector lanes take the weights packed [C/16][taps][16].
-            bool lanes = twoD && w.Constant is not null && Emit.DepthwiseChannelsEmitter.Fits(channels, oc / channels, geometry, padBottom, padRight, act, ctx.Profile);
+            // Blocked input and output (Passes/BlockedLayout) take them too, read and written in place.
+            bool lanes = twoD && w.Constant is not null && (y.Blocked || Emit.DepthwiseChannelsEmitter.Fits(channels, oc / channels, geometry, padBottom, padRight, act, ctx.Profile));
             var filter = new PlaneFilterSpec("DepthwiseConv", xs[0], channels, oc / channels, geometry,
-                padBottom, padRight, b is not null, act, false, 0) { ChannelVectors = lanes };
+                padBottom, padRight, b is not null, act, false, 0) { ChannelVectors = lanes, Blocked = y.Blocked };
             int taps = geometry.KernelH * geometry.KernelW, block = Emit.DepthwiseChannelsEmitter.Block;
             Operand weights = lanes
                 ? PackedPanels(ctx, w, ":lanes", channels, taps, block)
@@ -119,15 +120,20 @@ internal sealed class Conv : OpHandler
             return;
         }
         int m = oc / groups, k = cg * geometry.KernelH * geometry.KernelW;
-        bool unitWindow = geometry.KernelH == 1 && geometry.KernelW == 1 && geometry.StrideH == 1 && geometry.StrideW == 1
-            && geometry.PadTop == 0 && geometry.PadLeft == 0 && geometry.OutH == geometry.InH && geometry.OutW == geometry.InW;
+        bool unitWindow = IsUnitWindow(geometry);
+        // Blocked input or output (Passes/BlockedLayout): the channel-vectorised 1x1, which reads and writes that layout.
+        bool blocked = x.Blocked || y.Blocked;
         if (groups == 1 && xs.Length == 4 && w.Constant is not null && (b is null || b.Constant is not null)
-            && Emit.ChannelVectorConvEmitter.Pays(profile, geometry, oc, unitWindow))
+            && (blocked || Emit.ChannelVectorConvEmitter.Pays(profile, geometry, oc, unitWindow)))
         {
             // Small output planes: output channels in the vector lanes (Emit/ChannelVectorConvEmitter).
             int panel = profile.ChannelPanel, panels = (oc + panel - 1) / panel;
             Operand cw = PackedPanels(ctx, w, ":channels", oc, k, panel);
-            var cspec = new ChannelVectorConvSpec(xs[0], cg, oc, geometry, unitWindow, b is not null, r is not null, act, panel);
+            var cspec = new ChannelVectorConvSpec(xs[0], cg, oc, geometry, unitWindow, b is not null, r is not null, act, panel)
+            {
+                XBlocked = x.Blocked,
+                YBlocked = y.Blocked,
+            };
             // The bias zero-padded to whole panels (the kernel loads whole vectors of it).
             Operand? padded = b is null ? null : new Operand("B", OperandKind.Weight, ctx.Transform("Scale", b.Name + ":padded", new[] { ctx.In("B", b).Id },
                 new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Float(1f) }, (long)panels * panel));
@@ -189,6 +195,34 @@ internal sealed class Conv : OpHandler
         };
         ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: packB ? (long)k * profile.WidestNR(mr) : null));
     }
+
+    /// <summary>
+    /// Which of the kernels that read and write the channel-blocked layout (Passes/BlockedLayout) this node lowers to
+    /// when its input or output is blocked: the channel-vectorised 1x1 (ungrouped, stride 1, unpadded, constant weights
+    /// and bias) or the depthwise one (multiplier 1, no residual, a window DepthwiseChannelsEmitter.FitsBlocked takes).
+    /// </summary>
+    internal static BlockedKernel BlockedKernelOf(Node node)
+    {
+        Value? x = node.Input(0), w = node.Input(1), b = node.Input(2);
+        if (node.Inputs.Count < 2 || node.Outputs.Count != 1 || x?.Shape is not { Length: 4 } xs || w?.Constant is null || w.Shape is not { Length: 4 } ws
+            || (b is not null && b.Constant is null) || node.Outputs[0].Shape is null)
+        {
+            return BlockedKernel.None;
+        }
+        SpatialAttributes a = Spatial(node, xs, ws);
+        int groups = (int)node.Attributes.GetInt("group", 1);
+        ConvGeometry g = Geometry(ws[1], xs, ws, a);
+        if (groups == 1 && IsUnitWindow(g)) return BlockedKernel.Pointwise;
+        if (groups == xs[1] && ws[1] == 1 && ws[0] == xs[1] && node.Input(3) is null
+            && Emit.DepthwiseChannelsEmitter.FitsBlocked(xs[1], g, a.PadsEnd[0], a.PadsEnd[1]))
+        {
+            return BlockedKernel.Depthwise;
+        }
+        return BlockedKernel.None;
+    }
+
+    private static bool IsUnitWindow(ConvGeometry g) =>
+        g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.InH && g.OutW == g.InW;
 
     /// <summary>The operands of a convolution layer: X, the packed W, B, R, Y and (when it has one) the scratch S.</summary>
     private static List<Operand> Operands(LoweringContext ctx, Node node, Value x, Operand w, Operand? bias, Value? r, Value y, long? scratchFloats)

@@ -36,7 +36,7 @@ internal sealed class GlobalPool : OpHandler
     {
         int[] s = node.Inputs[0]!.Shape!;
         PoolKind kind = _opType == "GlobalMaxPool" ? PoolKind.Max : PoolKind.Average;
-        ctx.AddLayer(node, new GlobalPoolSpec(kind, s[0] * s[1], (int)Shapes.Product(s, 2, s.Length), 2),
+        ctx.AddLayer(node, new GlobalPoolSpec(kind, s[0] * s[1], (int)Shapes.Product(s, 2, s.Length), 2) { BlockedChannels = node.Inputs[0]!.Blocked ? s[1] : 0 },
             new[] { ctx.In("X", node.Inputs[0]!), ctx.Out("Y", node.Outputs[0]) });
     }
 }

@@ -2,7 +2,7 @@
 // The orchestrator. The flow for one model:
 //   options check -> OnnxParser (bytes -> ModelProto) -> Importer (-> IR graph, static input shapes)
 //   -> TopologicalSort -> ShapeInference (+ build-time folding) -> DeadNodeElimination
-//   -> [simplify] FoldBatchNorm -> FuseActivations -> DeadNodeElimination
+//   -> [simplify] FoldBatchNorm -> FuseActivations -> DeadNodeElimination -> BlockedLayout
 //   -> Lowering (per-profile kernels, output binding) -> MemoryPlanner -> ModelSpec.
 // Every failure is a diagnostic; nothing here throws on user input (the generator also catches as a last resort).
 
@@ -85,6 +85,7 @@ internal static class Pipeline
             if (profile!.FuseBatchNorm) FoldBatchNorm.Run(graph);
             if (profile.FuseActivations) FuseActivations.Run(graph);
             DeadNodeElimination.Run(graph);
+            BlockedLayout.Run(graph, profile);
         }
 
         LoweringContext? ctx = unsupported.Count == 0 ? Lowering.Run(graph, profile!, unsupported, diagnostics, ct) : null;

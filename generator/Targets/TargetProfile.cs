@@ -139,6 +139,14 @@ internal sealed record TargetProfile
     /// <summary>Rows up to this wide take the lanes too when an exp-based activation (SiLU, Sigmoid, Tanh) follows.</summary>
     public int DepthwiseChannelsExpOutW { get; init; }
 
+    /// <summary>
+    /// Activations of at most this many pixels per plane (channels a multiple of 16) between kernels that can read and
+    /// write them channel-blocked are stored [N][C/16][H][W][16] (Passes/BlockedLayout; 0: never): the 1x1 and depthwise
+    /// kernels of those planes put the channels in the vector lanes, and the blocked layout spares them the transposes in
+    /// and out of channel planes.
+    /// </summary>
+    public int BlockedMaxPixels { get; init; }
+
     public static readonly TargetProfile X64 = new()
     {
         Name = "x64",
@@ -186,6 +194,7 @@ internal sealed record TargetProfile
         DepthwiseChannelsWideOutW = 28,
         DepthwiseChannelsWideMinTaps = 25,
         DepthwiseChannelsExpOutW = 14,
+        BlockedMaxPixels = 196,
     };
 
     public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };

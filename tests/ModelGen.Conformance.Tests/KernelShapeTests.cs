@@ -286,6 +286,62 @@ public sealed class KernelShapeTests
         return b;
     }
 
+    /// <summary>
+    /// The channel-blocked layout (Passes/BlockedLayout) across a chain of small-plane layers: a 1x1 from NCHW into blocked
+    /// (13x13 = 169 pixels: partial pixel tiles), 1x1 and 3x3 depthwise blocked to blocked, a blocked residual, SiLU
+    /// epilogues (1x1 and a 5x5 stride-2 depthwise with border columns on both sides), a blocked value read by a global
+    /// average pool and by a 1x1 back into NCHW (40 channels: not blockable), and tail blocks of one vector (32 channels).
+    /// </summary>
+    [Fact]
+    public void Blocked_layout_chain_matches_onnx_runtime()
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, 24, 13, 13);
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        int seed = 30;
+        void Conv(string input, string output, int c, int oc, int k, int stride, int group, string? act, string? residual = null)
+        {
+            string w = output + "_w", bias = output + "_b", y = act is null && residual is null ? output : output + "_y";
+            b.Initializer(OnnxTensor.RandomFloats(w, new long[] { oc, c / group, k, k }, seed++));
+            b.Initializer(OnnxTensor.RandomFloats(bias, new long[] { oc }, seed++));
+            b.Node("Conv", new[] { input, w, bias }, new[] { y }, attributes: new[]
+            {
+                OnnxAttribute.Ints("kernel_shape", k, k), OnnxAttribute.Ints("strides", stride, stride),
+                OnnxAttribute.Ints("pads", k / 2, k / 2, k / 2, k / 2), OnnxAttribute.Int("group", group),
+            });
+            if (residual is not null)
+            {
+                b.Node("Add", new[] { y, residual }, new[] { act is null ? output : output + "_s" });
+                y = output + "_s";
+            }
+            if (act == "Silu")
+            {
+                b.Node("Sigmoid", new[] { y }, new[] { output + "_sg" });
+                b.Node("Mul", new[] { y, output + "_sg" }, new[] { output });
+            }
+            else if (act is not null)
+            {
+                b.Node(act, new[] { y }, new[] { output });
+            }
+        }
+        Conv("xr", "a", 24, 32, 1, 1, 1, "Relu");
+        Conv("a", "p", 32, 96, 1, 1, 1, "Relu");
+        Conv("p", "q", 96, 96, 3, 1, 96, "Relu");
+        Conv("q", "d", 96, 32, 1, 1, 1, null, residual: "a");
+        Conv("d", "e", 32, 96, 1, 1, 1, "Silu");
+        Conv("e", "f", 96, 96, 5, 2, 96, "Silu");
+        Conv("f", "g", 96, 48, 1, 1, 1, "Relu");
+        b.Node("GlobalAveragePool", new[] { "g" }, new[] { "pool" });
+        Conv("g", "h", 48, 40, 1, 1, 1, null);
+        b.Output("pool", 1, 48, 1, 1);
+        b.Output("h", 1, 40, 7, 7);
+        string sources = CompareWithOrt(b, "blocked-chain", "input and output channel-blocked [C/16][H][W][16]");
+        Assert.Contains("epilogue (output channel-blocked", sources);
+        Assert.Contains("input channel-blocked [C/16][H][W][16], read in place", sources);
+        Assert.Contains("over the channel-blocked input", sources);
+        Assert.Contains("_BlockedX_BlockedY_Bias_Res_", sources);
+    }
+
     /// <param name="lowering">Text the convolution layer's remarks must contain (the kernel family this case is meant to exercise).</param>
     /// <summary>
     /// ModelGenWinograd steers a layer the cost model lowers to F(4x4,3x3) (winograd4-bands-silu's shape) to F(2x2,3x3)

@@ -1,0 +1,92 @@
+// Licensed under the MIT license.
+// Pass 6b: chooses the activations stored channel-blocked, [N][C/16][H][W][16]: small planes (profile BlockedMaxPixels)
+// with channels a multiple of 16, produced by a kernel that can write that layout and read only by kernels that can read
+// it (Ops/Conv.BlockedKernel: channel-vectorised 1x1 convolutions and depthwise convolutions; global pools). A depthwise
+// convolution reads and writes one layout, and a residual has the layout of the output it is added to; the rest of the
+// graph (and every graph input and output) stays NCHW. The 1x1 convolutions at a region's edges convert: they read NCHW
+// and write blocked, or read blocked and write NCHW, inside their own tiles.
+
+using System.Collections.Generic;
+using System.Linq;
+using ModelGen.Generator.Ir;
+using ModelGen.Generator.Onnx;
+using ModelGen.Generator.Ops;
+using ModelGen.Generator.Targets;
+
+namespace ModelGen.Generator.Passes;
+
+internal static class BlockedLayout
+{
+    /// <summary>Channels per block: the widest ISA's lanes (AVX2 takes a block as two vectors).</summary>
+    public const int Block = 16;
+
+    public static void Run(Graph graph, TargetProfile profile)
+    {
+        if (profile.BlockedMaxPixels == 0) return;
+        var kinds = new Dictionary<Node, BlockedKernel>();
+        BlockedKernel KindOf(Node n)
+        {
+            if (!kinds.TryGetValue(n, out BlockedKernel k)) kinds[n] = k = n.Domain.Length == 0 && n.OpType == "Conv" ? Conv.BlockedKernelOf(n) : BlockedKernel.None;
+            return k;
+        }
+        var blocked = new HashSet<Value>();
+        foreach (Node node in graph.Nodes)
+        {
+            if (KindOf(node) == BlockedKernel.None) continue;
+            Value y = node.Outputs[0];
+            if (y.Type == OnnxDataType.Float && y.Shape is { Length: 4 } s && s[1] % Block == 0 && (long)s[2] * s[3] <= profile.BlockedMaxPixels
+                && y.Constant is null && !y.IsGraphOutput && !y.IsGraphInput)
+            {
+                blocked.Add(y);
+            }
+        }
+        // Drop the values whose readers or producer cannot take the layout, until every constraint holds (only removals:
+        // this terminates).
+        for (bool changed = true; changed;)
+        {
+            changed = false;
+            foreach (Value v in blocked.OrderBy(v => v.Name, System.StringComparer.Ordinal).ToList())
+            {
+                if (Accepts(v, blocked, KindOf)) continue;
+                blocked.Remove(v);
+                changed = true;
+            }
+        }
+        foreach (Value v in blocked) v.Blocked = true;
+    }
+
+    private static bool Accepts(Value v, HashSet<Value> blocked, System.Func<Node, BlockedKernel> kindOf)
+    {
+        Node producer = v.Producer!;
+        // A depthwise convolution keeps its input's layout; a residual takes its output's.
+        if (kindOf(producer) == BlockedKernel.Depthwise && !blocked.Contains(producer.Inputs[0]!)) return false;
+        if (producer.Input(3) is { } r && !blocked.Contains(r)) return false;
+        foreach (Node q in v.Consumers)
+        {
+            if (q.Domain.Length == 0 && q.OpType is "GlobalAveragePool" or "GlobalMaxPool") continue;
+            switch (kindOf(q))
+            {
+                case BlockedKernel.Pointwise:
+                    if (q.Input(1) == v || q.Input(2) == v) return false;
+                    if (q.Input(3) == v && !blocked.Contains(q.Outputs[0])) return false;
+                    break;
+                case BlockedKernel.Depthwise:
+                    if (q.Inputs[0] != v || !blocked.Contains(q.Outputs[0])) return false;
+                    break;
+                default:
+                    return false;
+            }
+        }
+        return true;
+    }
+}
+
+/// <summary>Whether (and how) a node's kernel reads and writes the channel-blocked layout.</summary>
+internal enum BlockedKernel
+{
+    None,
+    /// <summary>A 1x1, stride-1, unpadded, ungrouped convolution with constant weights (channel-vectorised tiles).</summary>
+    Pointwise,
+    /// <summary>A depthwise convolution (one output per channel) the channel-lanes depthwise kernel handles.</summary>
+    Depthwise,
+}
