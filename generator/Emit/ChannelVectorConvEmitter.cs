@@ -68,7 +68,7 @@ internal static class ChannelVectorConvEmitter
         yield return $"lowering: channel-vectorised convolution (output channels in vector lanes), {c.InChannels} -> {c.OutChannels} channels, " +
             $"{g.KernelH}x{g.KernelW} stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}, " +
             $"{g.OutH}x{g.OutW} = {g.OutH * g.OutW} output pixels; " +
-            (c.XBlocked ? "input channel-blocked [C/16][H][W][16], read in place by the tiles, weight blocks innermost"
+            (c.XBlocked ? $"input channel-blocked [C/16][H][W][16], read in place by the tiles, {(BlockedPixelsInner(c) ? "pixel tiles innermost (the input is smaller than the weights: each weight block read once)" : "weight blocks innermost")}"
                 : c.Pointwise ? (PacksWhole(c, profile.Isas[0], profile.ChannelTileMR[0]) ? "all pixel tiles packed channel-major into scratch first, pixel tiles innermost (each weight block read once)"
                 : "each pixel tile packed channel-major into scratch, weight blocks innermost") : $"input planes split into {PhasePlanes.Plan(g).Used.Count} padded phase(s)") +
             $"; weights in panels of {c.Panel} output channels";
@@ -196,7 +196,9 @@ internal static class ChannelVectorConvEmitter
                 ctx.ParallelFor(w, pixelTiles * panels * blocks, b =>
                 {
                     b.OpenBlock("for (int t = pb; t < pe; t++)");
-                    b.WriteLine($"int rest = t % {panels * blocks}, pt = t / {panels * blocks};");
+                    b.WriteLine(BlockedPixelsInner(c)
+                        ? $"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};"
+                        : $"int rest = t % {panels * blocks}, pt = t / {panels * blocks};");
                     EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
                     b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, PointwiseArgs(c, $"X + (long)n * {L(c.InChannels * inPlane)}L + (long)p0 * {Block}, {L(inPlane * Block)}", bias, residual)));
                     b.CloseBlock();
@@ -273,6 +275,14 @@ internal static class ChannelVectorConvEmitter
             b.CloseBlock();
         }, new[] { "n" });
     }
+
+    /// <summary>
+    /// Blocked input: the tiles sweep the pixel tiles innermost when the input (C x pixels) is smaller than the weights
+    /// (C x OC), so the larger operand is read once and the smaller one is re-read from L2 per block of the other. The
+    /// 1x1 layers of 7x7 planes have 0.6-1.6 MB of weights, more than L2: weight blocks innermost re-read them from L3
+    /// for each of the 13 pixel tiles.
+    /// </summary>
+    private static bool BlockedPixelsInner(ChannelVectorConvSpec c) => (long)c.Geometry.OutH * c.Geometry.OutW <= c.OutChannels;
 
     /// <summary>Channels per block of the channel-blocked layout (Passes/BlockedLayout).</summary>
     private const int Block = Passes.BlockedLayout.Block;
@@ -398,6 +408,7 @@ internal static class ChannelVectorConvEmitter
     {
         int nr = nv * isa.Width;
         bool heavy = ActivationEmitter.IsHeavy(act);
+        if (isa.Width == 8 && mr == 4 && !(heavy && residual)) EmitTransposedQuads(w, nv, residual, act);
         if (!isa.IsScalar && isa.HasMaskedMemory && mr <= 8 && isa.Width % 8 == 0 && !(heavy && residual))
         {
             // Whole channel blocks: 8x8 transposes of 256-bit halves (pixels x channels -> channels x pixels; the rows
@@ -457,6 +468,46 @@ internal static class ChannelVectorConvEmitter
         w.WriteLine($"y[j * ldy + i] = {ActivationEmitter.ApplyScalar(act, "v")};");
         w.CloseBlock();
         w.CloseBlock();
+        w.CloseBlock();
+    }
+
+    /// <summary>
+    /// Whole 4-pixel tiles of 256-bit vectors (AVX2's 4 x 24): per vector of 8 channels, one 4x4 transpose within each
+    /// 128-bit half (channel k in the low half, k + 4 in the high one), the residual's two rows joined into one vector,
+    /// the activation, and each half stored as the channel's 4 pixels (plain 128-bit stores: no vperm2f128, no masked
+    /// 256-bit stores of half-empty rows).
+    /// </summary>
+    private static void EmitTransposedQuads(SourceWriter w, int nv, bool residual, Activation act)
+    {
+        const string Ri = "global::System.Runtime.Intrinsics.", Avx = Ri + "X86.Avx.";
+        bool heavy = ActivationEmitter.IsHeavy(act);
+        Isa isa = Isa.Avx2;
+        w.OpenBlock("if (mc == 4 && nc == " + nv * 8 + ")");
+        string? pro = heavy ? null : ActivationEmitter.Prologue(act, isa, "ta");
+        if (pro is not null) w.WriteLine(pro);
+        if (heavy)
+        {
+            GemmEmitter.SpillAccumulators(w, isa, 4, nv);
+            w.WriteLine(ActivationEmitter.InPlace(act, "t", $"{4 * nv * 8}"));
+        }
+        for (int j = 0; j < nv; j++)
+        {
+            w.OpenBlock();
+            for (int i = 0; i < 4; i++) w.WriteLine($"var q{i} = {(heavy ? $"{Ri}Vector256.Load(t + {i * nv * 8 + j * 8})" : $"acc{i}x{j}")};");
+            w.WriteLine($"var t0 = {Avx}UnpackLow(q0, q1); var t1 = {Avx}UnpackHigh(q0, q1); var t2 = {Avx}UnpackLow(q2, q3); var t3 = {Avx}UnpackHigh(q2, q3);");
+            w.WriteLine($"var u0 = {Avx}Shuffle(t0, t2, 0x44); var u1 = {Avx}Shuffle(t0, t2, 0xEE); var u2 = {Avx}Shuffle(t1, t3, 0x44); var u3 = {Avx}Shuffle(t1, t3, 0xEE);");
+            for (int k = 0; k < 4; k++)
+            {
+                int lo = j * 8 + k, hi = lo + 4;
+                string v = $"u{k}";
+                if (residual) v = $"({v} + {Ri}Vector256.Create({Ri}Vector128.Load(r + {lo} * ldy), {Ri}Vector128.Load(r + {hi} * ldy)))";
+                if (!heavy) v = ActivationEmitter.Apply(act, isa, v, "ta");
+                w.WriteLine($"var o{k} = {v};");
+                w.WriteLine($"{Ri}Vector128.Store({Ri}Vector256.GetLower(o{k}), y + {lo} * ldy); {Ri}Vector128.Store({Ri}Vector256.GetUpper(o{k}), y + {hi} * ldy);");
+            }
+            w.CloseBlock();
+        }
+        w.WriteLine("return;");
         w.CloseBlock();
     }
 

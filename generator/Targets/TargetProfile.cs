@@ -194,7 +194,7 @@ internal sealed record TargetProfile
         DepthwiseChannelsWideOutW = 28,
         DepthwiseChannelsWideMinTaps = 25,
         DepthwiseChannelsExpOutW = 14,
-        BlockedMaxPixels = 196,
+        BlockedMaxPixels = 3136,
     };
 
     public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };
