@@ -183,6 +183,18 @@ internal sealed class Elementwise : OpHandler
         if (inputs.Any(v => !Importer.IsIoType(v.Type))) throw new UnsupportedNodeException($"{inputs.First(v => !Importer.IsIoType(v.Type)).Type} tensors computed at run time");
         int[] shape = node.Outputs[0].Shape!;
         long[][] strides = inputs.Select((v, i) => Shapes.BroadcastStrides(InputShape(node, i), shape)).ToArray();
+        if (node.Outputs[0].Blocked)
+        {
+            // A channel scale of a blocked tensor (Passes/BlockedLayout.ScaledInput): over [N, C/16, H*W, 16], the blocked
+            // input and output dense, the [N or 1, C, 1, 1] scale at channel cb * 16 + lane.
+            const int Block = BlockedLayout.Block;
+            Value x = BlockedLayout.ScaledInput(node)!;
+            int c = shape[1], hw = shape[2] * shape[3];
+            shape = new[] { shape[0], c / Block, hw, Block };
+            strides = inputs.Select(v => v == x
+                ? new long[] { (long)c * hw, (long)hw * Block, Block, 1 }
+                : new long[] { v.Shape![0] == 1 ? 0 : c, Block, 0, 1 }).ToArray();
+        }
         (int[] merged, long[][] mergedStrides) = Broadcasting.Merge(shape, strides);
         var operands = inputs.Select((v, i) => ctx.In("X" + i, v)).ToList();
         operands.Add(ctx.Out("Y", node.Outputs[0]));

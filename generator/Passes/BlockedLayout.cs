@@ -26,7 +26,12 @@ internal static class BlockedLayout
         var kinds = new Dictionary<Node, BlockedKernel>();
         BlockedKernel KindOf(Node n)
         {
-            if (!kinds.TryGetValue(n, out BlockedKernel k)) kinds[n] = k = n.Domain.Length == 0 && n.OpType == "Conv" ? Conv.BlockedKernelOf(n) : BlockedKernel.None;
+            if (!kinds.TryGetValue(n, out BlockedKernel k))
+            {
+                kinds[n] = k = n.Domain.Length != 0 ? BlockedKernel.None
+                    : n.OpType == "Conv" ? Conv.BlockedKernelOf(n)
+                    : n.OpType == "Mul" && ScaledInput(n) is not null ? BlockedKernel.ChannelScale : BlockedKernel.None;
+            }
             return k;
         }
         var blocked = new HashSet<Value>();
@@ -34,7 +39,8 @@ internal static class BlockedLayout
         {
             if (KindOf(node) == BlockedKernel.None) continue;
             Value y = node.Outputs[0];
-            if (y.Type == OnnxDataType.Float && y.Shape is { Length: 4 } s && s[1] % Block == 0 && (long)s[2] * s[3] <= profile.BlockedMaxPixels
+            // One pixel per plane: the blocked layout is NCHW already.
+            if (y.Type == OnnxDataType.Float && y.Shape is { Length: 4 } s && s[1] % Block == 0 && (long)s[2] * s[3] is > 1 and var pixels && pixels <= profile.BlockedMaxPixels
                 && y.Constant is null && !y.IsGraphOutput && !y.IsGraphInput)
             {
                 blocked.Add(y);
@@ -58,8 +64,9 @@ internal static class BlockedLayout
     private static bool Accepts(Value v, HashSet<Value> blocked, System.Func<Node, BlockedKernel> kindOf)
     {
         Node producer = v.Producer!;
-        // A depthwise convolution keeps its input's layout; a residual takes its output's.
+        // A depthwise convolution and a channel scale keep their input's layout; a residual takes its output's.
         if (kindOf(producer) == BlockedKernel.Depthwise && !blocked.Contains(producer.Inputs[0]!)) return false;
+        if (kindOf(producer) == BlockedKernel.ChannelScale && !blocked.Contains(ScaledInput(producer)!)) return false;
         if (producer.Input(3) is { } r && !blocked.Contains(r)) return false;
         foreach (Node q in v.Consumers)
         {
@@ -73,11 +80,33 @@ internal static class BlockedLayout
                 case BlockedKernel.Depthwise:
                     if (q.Inputs[0] != v || !blocked.Contains(q.Outputs[0])) return false;
                     break;
+                case BlockedKernel.ChannelScale:
+                    if (ScaledInput(q) != v || !blocked.Contains(q.Outputs[0])) return false;
+                    break;
                 default:
                     return false;
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// For Mul(x, s) or Mul(s, x) with x [N, C, H, W] (the output's shape) and s [N or 1, C, 1, 1] (a squeeze-and-excitation
+    /// gate): x, the input a blocked Mul reads and writes in its layout (s stays NCHW, which is its blocked layout too).
+    /// </summary>
+    public static Value? ScaledInput(Node mul)
+    {
+        if (mul.Inputs.Count != 2 || mul.Outputs.Count != 1 || mul.Outputs[0].Shape is not { Length: 4 } y) return null;
+        for (int side = 0; side < 2; side++)
+        {
+            Value? x = mul.Inputs[side], s = mul.Inputs[1 - side];
+            if (x is null || s is null || x == s || x.Type != OnnxDataType.Float || s.Type != OnnxDataType.Float) continue;
+            if (x.Shape is { Length: 4 } xs && Ir.Shapes.SameShape(xs, y) && s.Shape is { Length: 4 } ss && (ss[0] == y[0] || ss[0] == 1) && ss[1] == y[1] && ss[2] == 1 && ss[3] == 1)
+            {
+                return x;
+            }
+        }
+        return null;
     }
 }
 
@@ -89,4 +118,6 @@ internal enum BlockedKernel
     Pointwise,
     /// <summary>A depthwise convolution (one output per channel) the channel-lanes depthwise kernel handles.</summary>
     Depthwise,
+    /// <summary>Mul of a blocked tensor by a per-channel scale (<see cref="BlockedLayout.ScaledInput"/>): a broadcast over [N, C/16, H*W, 16].</summary>
+    ChannelScale,
 }

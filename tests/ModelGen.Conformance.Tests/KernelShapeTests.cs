@@ -289,8 +289,9 @@ public sealed class KernelShapeTests
     /// <summary>
     /// The channel-blocked layout (Passes/BlockedLayout) across a chain of small-plane layers: a 1x1 from NCHW into blocked
     /// (13x13 = 169 pixels: partial pixel tiles), 1x1 and 3x3 depthwise blocked to blocked, a blocked residual, SiLU
-    /// epilogues (1x1 and a 5x5 stride-2 depthwise with border columns on both sides), a blocked value read by a global
-    /// average pool and by a 1x1 back into NCHW (40 channels: not blockable), and tail blocks of one vector (32 channels).
+    /// epilogues (1x1 and a 5x5 stride-2 depthwise with border columns on both sides), a squeeze-and-excitation gate (a
+    /// blocked Mul by a per-channel scale), a blocked value read by a global average pool and by a 1x1 back into NCHW (40
+    /// channels: not blockable), and tail blocks of one vector (32 channels).
     /// </summary>
     [Fact]
     public void Blocked_layout_chain_matches_onnx_runtime()
@@ -330,7 +331,12 @@ public sealed class KernelShapeTests
         Conv("q", "d", 96, 32, 1, 1, 1, null, residual: "a");
         Conv("d", "e", 32, 96, 1, 1, 1, "Silu");
         Conv("e", "f", 96, 96, 5, 2, 96, "Silu");
-        Conv("f", "g", 96, 48, 1, 1, 1, "Relu");
+        // Squeeze-and-excitation: the blocked f pooled, two 1x1s on the 1x1 plane (NCHW), f scaled per channel (blocked).
+        b.Node("GlobalAveragePool", new[] { "f" }, new[] { "se" });
+        Conv("se", "se1", 96, 16, 1, 1, 1, "Relu");
+        Conv("se1", "se2", 16, 96, 1, 1, 1, "Sigmoid");
+        b.Node("Mul", new[] { "se2", "f" }, new[] { "fs" });
+        Conv("fs", "g", 96, 48, 1, 1, 1, "Relu");
         b.Node("GlobalAveragePool", new[] { "g" }, new[] { "pool" });
         Conv("g", "h", 48, 40, 1, 1, 1, null);
         b.Output("pool", 1, 48, 1, 1);
@@ -340,6 +346,7 @@ public sealed class KernelShapeTests
         Assert.Contains("input channel-blocked [C/16][H][W][16], read in place", sources);
         Assert.Contains("over the channel-blocked input", sources);
         Assert.Contains("_BlockedX_BlockedY_Bias_Res_", sources);
+        Assert.Contains("Mul over [6x49x16]", sources);
     }
 
     /// <param name="lowering">Text the convolution layer's remarks must contain (the kernel family this case is meant to exercise).</param>
