@@ -296,8 +296,9 @@ public sealed class KernelShapeTests
     [Fact]
     public void Blocked_layout_chain_matches_onnx_runtime()
     {
+        // Batch 2: every blocked kernel offsets its batches ([N][C/16][H][W][16]), the gate has one scale per image.
         var b = new OnnxBuilder();
-        b.Input("x", 1, 24, 13, 13);
+        b.Input("x", 2, 24, 13, 13);
         b.Node("Relu", new[] { "x" }, new[] { "xr" });
         int seed = 30;
         void Conv(string input, string output, int c, int oc, int k, int stride, int group, string? act, string? residual = null)
@@ -339,14 +340,14 @@ public sealed class KernelShapeTests
         Conv("fs", "g", 96, 48, 1, 1, 1, "Relu");
         b.Node("GlobalAveragePool", new[] { "g" }, new[] { "pool" });
         Conv("g", "h", 48, 40, 1, 1, 1, null);
-        b.Output("pool", 1, 48, 1, 1);
-        b.Output("h", 1, 40, 7, 7);
+        b.Output("pool", 2, 48, 1, 1);
+        b.Output("h", 2, 40, 7, 7);
         string sources = CompareWithOrt(b, "blocked-chain", "input and output channel-blocked [C/16][H][W][16]");
         Assert.Contains("epilogue (output channel-blocked", sources);
         Assert.Contains("input channel-blocked [C/16][H][W][16], read in place", sources);
         Assert.Contains("over the channel-blocked input", sources);
         Assert.Contains("_BlockedX_BlockedY_Bias_Res_", sources);
-        Assert.Contains("Mul over [6x49x16]", sources);
+        Assert.Contains("Mul over [12x49x16]", sources);
     }
 
     /// <param name="lowering">Text the convolution layer's remarks must contain (the kernel family this case is meant to exercise).</param>
