@@ -125,19 +125,7 @@ internal static class DepthwiseChannelsEmitter
                 // 2. One output row per step, in pieces of at most Accumulators(isa) pixels (equal pieces in a loop, then the
                 // rest): their accumulators, one weight vector per tap.
                 w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-                int pieces = (g.OutW + Accumulators(isa) - 1) / Accumulators(isa), cw = (g.OutW + pieces - 1) / pieces;
-                int full = g.OutW / cw, rest = g.OutW % cw;
-                if (full == 1)
-                {
-                    EmitPiece(f, w, isa, cw, "0", wp);
-                }
-                else
-                {
-                    w.OpenBlock($"for (int j0 = 0; j0 < {full * cw}; j0 += {cw})");
-                    EmitPiece(f, w, isa, cw, "j0", wp);
-                    w.CloseBlock();
-                }
-                if (rest > 0) EmitPiece(f, w, isa, rest, EmitContext.Long(full * cw), wp);
+                EmitPieces(w, 0, g.OutW, Accumulators(isa), (n, j0) => EmitPiece(f, w, isa, n, j0, wp));
                 w.CloseBlock();
                 // 3. Exp-based activations over the whole block (every lane useful), then the block back into its planes.
                 if (ActivationEmitter.IsHeavy(f.Activation)) w.WriteLine(ActivationEmitter.InPlace(f.Activation, "Q", EmitContext.Long(outPlane * v)));
@@ -155,6 +143,27 @@ internal static class DepthwiseChannelsEmitter
                 w.CloseBlock();
             });
         }, privateScratch: "S");
+    }
+
+    /// <summary>
+    /// Columns [from, from + count) of an output row in pieces of at most <paramref name="acc"/> pixels: equal pieces (a
+    /// loop over j0 when there are several), then the shorter rest; <paramref name="piece"/> emits one (pixels, first column).
+    /// </summary>
+    private static void EmitPieces(SourceWriter w, int from, int count, int acc, System.Action<int, string> piece)
+    {
+        int pieces = (count + acc - 1) / acc, cw = (count + pieces - 1) / pieces;
+        int full = count / cw, rest = count % cw;
+        if (full == 1)
+        {
+            piece(cw, EmitContext.Long(from));
+        }
+        else
+        {
+            w.OpenBlock($"for (int j0 = {from}; j0 < {from + full * cw}; j0 += {cw})");
+            piece(cw, "j0");
+            w.CloseBlock();
+        }
+        if (rest > 0) piece(rest, EmitContext.Long(from + full * cw));
     }
 
     /// <summary>Output columns [Lo, Hi) whose window stays inside the input row (every tap reads a pixel).</summary>
@@ -200,22 +209,7 @@ internal static class DepthwiseChannelsEmitter
                 w.WriteLine($"int iy0 = oy * {g.StrideH} - {g.PadTop};");
                 for (int ox = 0; ox < lo; ox++) EmitBlockedPiece(f, w, isa, 1, L(ox), ox);
                 int acc = isa.IsScalar ? 4 : Accumulators(isa), inner = hi - lo;
-                if (inner > 0)
-                {
-                    int pieces = (inner + acc - 1) / acc, cw = (inner + pieces - 1) / pieces;
-                    int full = inner / cw, rest = inner % cw;
-                    if (full == 1)
-                    {
-                        EmitBlockedPiece(f, w, isa, cw, L(lo), -1);
-                    }
-                    else
-                    {
-                        w.OpenBlock($"for (int j0 = {lo}; j0 < {lo + full * cw}; j0 += {cw})");
-                        EmitBlockedPiece(f, w, isa, cw, "j0", -1);
-                        w.CloseBlock();
-                    }
-                    if (rest > 0) EmitBlockedPiece(f, w, isa, rest, L(lo + full * cw), -1);
-                }
+                if (inner > 0) EmitPieces(w, lo, inner, acc, (n, j0) => EmitBlockedPiece(f, w, isa, n, j0, -1));
                 for (int ox = hi; ox < g.OutW; ox++) EmitBlockedPiece(f, w, isa, 1, L(ox), ox);
                 w.CloseBlock();
                 w.CloseBlock();
