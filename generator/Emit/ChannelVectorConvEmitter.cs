@@ -284,8 +284,8 @@ internal static class ChannelVectorConvEmitter
     /// </summary>
     private static bool BlockedPixelsInner(ChannelVectorConvSpec c) => (long)c.Geometry.OutH * c.Geometry.OutW <= c.OutChannels;
 
-    /// <summary>Channels per block of the channel-blocked layout (Passes/BlockedLayout).</summary>
-    private const int Block = Passes.BlockedLayout.Block;
+    /// <summary>Channels per block of the channel-blocked layout (Passes/BlockedLayout), and its log2.</summary>
+    private const int Block = Passes.BlockedLayout.Block, BlockShift = 4;
 
     /// <summary>
     /// The pointwise kernel's arguments for the input at <paramref name="input"/> (a pack, or a blocked tile and its block
@@ -380,7 +380,7 @@ internal static class ChannelVectorConvEmitter
         Activation inline = heavy ? Activation.None : act;
         for (int j = 0; j < nv; j++)
         {
-            string at = $"((oc0 + {j * width}) >> 4) * bs + ((oc0 + {j * width}) & 15)";
+            string at = $"((oc0 + {j * width}) >> {BlockShift}) * bs + ((oc0 + {j * width}) & {Block - 1})";
             w.WriteLine($"float* y{j} = y + {at};" + (residual ? $" float* r{j} = r + {at};" : ""));
         }
         string? pro = ActivationEmitter.Prologue(inline, isa);

@@ -15,8 +15,11 @@ namespace ModelGen.Generator.Emit;
 
 internal static class DepthwiseChannelsEmitter
 {
-    /// <summary>Planes per block: the widest ISA's lanes (the packed weights' panel, AVX2 takes a block in two halves).</summary>
-    public const int Block = 16;
+    /// <summary>
+    /// Planes per block: the widest ISA's lanes (the packed weights' panel, AVX2 takes a block in two halves); the blocked
+    /// layout's block, so the blocked kernel reads its input, output and weights with one stride.
+    /// </summary>
+    public const int Block = Passes.BlockedLayout.Block;
 
     /// <summary>
     /// Depthwise convolutions (one output per channel, channels a multiple of 16, stride 1 or 2, no dilation, pads inside
@@ -29,14 +32,12 @@ internal static class DepthwiseChannelsEmitter
         bool wide = g.OutW <= profile.DepthwiseChannelsWideOutW && g.StrideW == 1 && g.KernelH * g.KernelW >= profile.DepthwiseChannelsWideMinTaps;
         // An exp-based activation runs once over the block here, once per plane in the row kernel.
         bool heavy = g.OutW <= profile.DepthwiseChannelsExpOutW && ActivationEmitter.IsHeavy(act);
-        return (narrow || wide || heavy) && multiplier == 1 && channels % Block == 0
-            && g.StrideH == g.StrideW && g.StrideH is 1 or 2 && g.DilationH == 1 && g.DilationW == 1 && g.KernelH <= 7 && g.KernelW <= 7
-            && g.PadTop < g.KernelH && g.PadLeft < g.KernelW && padBottom < g.KernelH && padRight < g.KernelW;
+        return (narrow || wide || heavy) && multiplier == 1 && FitsBlocked(channels, g, padBottom, padRight);
     }
 
     /// <summary>
-    /// The windows the channel-blocked depthwise kernel (<see cref="EmitBlocked"/>) takes: channels a multiple of 16, equal
-    /// strides of 1 or 2, no dilation, at most 7x7, pads inside the window.
+    /// The windows both channel-lanes depthwise kernels take (the blocked one, <see cref="EmitBlocked"/>, whatever the plane
+    /// width): channels a multiple of 16, equal strides of 1 or 2, no dilation, at most 7x7, pads inside the window.
     /// </summary>
     public static bool FitsBlocked(int channels, ConvGeometry g, int padBottom, int padRight) =>
         channels % Block == 0 && g.StrideH == g.StrideW && g.StrideH is 1 or 2 && g.DilationH == 1 && g.DilationW == 1 && g.KernelH <= 7 && g.KernelW <= 7

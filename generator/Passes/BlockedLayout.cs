@@ -47,11 +47,11 @@ internal static class BlockedLayout
             }
         }
         // Drop the values whose readers or producer cannot take the layout, until every constraint holds (only removals:
-        // this terminates).
+        // this terminates, and in any order at the same set: a value's constraints only get harder as others go).
         for (bool changed = true; changed;)
         {
             changed = false;
-            foreach (Value v in blocked.OrderBy(v => v.Name, System.StringComparer.Ordinal).ToList())
+            foreach (Value v in blocked.ToList())
             {
                 if (Accepts(v, blocked, KindOf)) continue;
                 blocked.Remove(v);
