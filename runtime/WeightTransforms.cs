@@ -135,6 +135,13 @@ public static unsafe class WeightTransforms
         }
     }
 
+    /// <summary>dst[c] = bias[c] + add[c % count] (a constant Add after a Conv folded into its bias); a null bias counts as 0.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void AddBias(float* dst, float* bias, float* add, int channels, int count)
+    {
+        for (int c = 0; c < channels; c++) dst[c] = (bias == null ? 0f : bias[c]) + add[c % count];
+    }
+
     /// <summary>Converts IEEE half-precision values (little-endian) to float32.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void ConvertFromHalf(float* dst, byte* src, long count)

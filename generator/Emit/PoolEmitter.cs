@@ -16,6 +16,10 @@ internal static class PoolEmitter
         yield return $"lowering: {p.Kind} pool over {p.Planes} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, window {g.KernelH}x{g.KernelW}, " +
             $"stride {g.StrideH}x{g.StrideW}, dilation {g.DilationH}x{g.DilationW}, pad top/left {g.PadTop}/{g.PadLeft}" +
             (p.Kind == PoolKind.Average ? $", count_include_pad={(p.CountIncludePad ? 1 : 0)}" : "");
+        (int oyLo, int oyHi) = Interior(g.OutH, g.InH, g.KernelH, g.StrideH, g.DilationH, g.PadTop);
+        (int oxLo, int oxHi) = Interior(g.OutW, g.InW, g.KernelW, g.StrideW, g.DilationW, g.PadLeft);
+        if (UnrollsInterior(p) && oyLo < oyHi && oxLo < oxHi)
+            yield return $"direct loop per output pixel; windows inside the input (rows {oyLo}..{oyHi - 1}, columns {oxLo}..{oxHi - 1}) with their {g.KernelH * g.KernelW} taps unrolled, border windows clipped";
     }
 
     public static void EmitPool(PoolSpec p, string x, string y, SourceWriter w)
@@ -28,8 +32,27 @@ internal static class PoolEmitter
         w.WriteLine($"float* yp = {y} + (long)c * {(long)g.OutH * g.OutW}L;");
         w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
         w.WriteLine($"int hs = oy * {g.StrideH} - {g.PadTop};");
+        (int oyLo, int oyHi) = Interior(g.OutH, g.InH, g.KernelH, g.StrideH, g.DilationH, g.PadTop);
+        (int oxLo, int oxHi) = Interior(g.OutW, g.InW, g.KernelW, g.StrideW, g.DilationW, g.PadLeft);
+        bool unrolled = UnrollsInterior(p) && oyLo < oyHi && oxLo < oxHi;
+        if (unrolled) w.WriteLine($"bool rowInside = (uint)(oy - {oyLo}) < {oyHi - oyLo}u;");
         w.OpenBlock($"for (int ox = 0; ox < {g.OutW}; ox++)");
         w.WriteLine($"int ws = ox * {g.StrideW} - {g.PadLeft};");
+        if (unrolled)
+        {
+            // A window inside the input: its taps at build-time offsets, no bounds tests (the clipped loops below are for the border).
+            w.OpenBlock($"if (rowInside && (uint)(ox - {oxLo}) < {oxHi - oxLo}u)");
+            w.WriteLine($"float* q = xp + hs * {g.InW} + ws;");
+            bool max = p.Kind == PoolKind.Max;
+            var taps = new List<string>();
+            for (int ky = 0; ky < g.KernelH; ky++)
+                for (int kx = 0; kx < g.KernelW; kx++) taps.Add($"q[{ky * g.DilationH * g.InW + kx * g.DilationW}]");
+            w.WriteLine($"float a = {taps[0]};");
+            for (int t = 1; t < taps.Count; t++) w.WriteLine(max ? $"a = {EmitContext.MathF}.Max(a, {taps[t]});" : $"a += {taps[t]};");
+            w.WriteLine(max ? $"yp[oy * {g.OutW} + ox] = a;" : $"yp[oy * {g.OutW} + ox] = a / {taps.Count}f;");
+            w.WriteLine("continue;");
+            w.CloseBlock();
+        }
         switch (p.Kind)
         {
             case PoolKind.Max:
@@ -87,6 +110,19 @@ internal static class PoolEmitter
         w.CloseBlock();
         w.CloseBlock();
         w.CloseBlock();
+    }
+
+    /// <summary>Max and average pools without an Indices output unroll the taps of windows inside the input.</summary>
+    private static bool UnrollsInterior(PoolSpec p) =>
+        !p.Indices && p.Kind is PoolKind.Max or PoolKind.Average && p.Geometry.KernelH * p.Geometry.KernelW <= 49;
+
+    /// <summary>The outputs [lo, hi) along one axis whose whole window lies inside the input.</summary>
+    private static (int Lo, int Hi) Interior(int outSize, int inSize, int kernel, int stride, int dilation, int padBegin)
+    {
+        int lo = (padBegin + stride - 1) / stride;
+        int last = inSize - 1 - (kernel - 1) * dilation + padBegin; // the largest o * stride with the window inside
+        int hi = last < 0 ? 0 : System.Math.Min(outSize, last / stride + 1);
+        return (System.Math.Min(lo, hi), hi);
     }
 
     private static string LpAccumulate(int p) => p switch

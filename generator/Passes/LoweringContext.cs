@@ -218,6 +218,9 @@ internal sealed class LoweringContext
             case "BatchNormBias":
                 if (ops.Length == 4) ops = new[] { -1 }.Concat(ops).ToArray();
                 return Transform("BatchNormBias", name + ":bn_bias", ops, new[] { Lit.Int(c.ElementCount), Lit.Double(r.Parameters[0]) }, c.ElementCount, c.Shape);
+            case "AddBias":
+                if (ops.Length == 1) ops = new[] { -1, ops[0] };
+                return Transform("AddBias", name + ":bias", ops, new[] { Lit.Int(c.ElementCount), Lit.Int((long)r.Parameters[0]) }, c.ElementCount, c.Shape);
             case "ScaleRows":
             {
                 int rows = c.Shape[0];

@@ -2,7 +2,7 @@
 // The orchestrator. The flow for one model:
 //   options check -> OnnxParser (bytes -> ModelProto) -> Importer (-> IR graph, static input shapes)
 //   -> TopologicalSort -> ShapeInference (+ build-time folding) -> DeadNodeElimination
-//   -> [simplify] FoldBatchNorm -> FuseActivations -> DeadNodeElimination -> BlockedLayout
+//   -> [simplify] FoldBatchNorm -> FoldBiasAdd -> FuseActivations -> DeadNodeElimination -> BlockedLayout
 //   -> Lowering (per-profile kernels, output binding) -> MemoryPlanner -> ModelSpec.
 // Every failure is a diagnostic; nothing here throws on user input (the generator also catches as a last resort).
 
@@ -82,7 +82,11 @@ internal static class Pipeline
         DeadNodeElimination.Run(graph);
         if (request.Simplify && unsupported.Count == 0)
         {
-            if (profile!.FuseBatchNorm) FoldBatchNorm.Run(graph);
+            if (profile!.FuseBatchNorm)
+            {
+                FoldBatchNorm.Run(graph);
+                FoldBiasAdd.Run(graph);
+            }
             if (profile.FuseActivations) FuseActivations.Run(graph);
             DeadNodeElimination.Run(graph);
             BlockedLayout.Run(graph, profile);

@@ -25,7 +25,11 @@ public sealed class KernelShapeTests
         { "rows-grouped-residual", 8, 10, 96, 12, 3, 1, 1, 1, 2, true, "Relu", "lowering: direct convolution" },
         { "flat-residual", 4, 14, 28, 24, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
         { "flat-dilated", 6, 20, 20, 10, 3, 1, 2, 2, 1, false, "Relu", "lowering: direct convolution" },
-        { "flat-small", 4, 7, 7, 40, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
+        { "flat-small", 4, 7, 7, 12, 3, 1, 1, 1, 1, true, "Relu", "lowering: direct convolution" },
+        // Fewer output channels than a panel but at least a vector, on small planes whose flat columns are more than an
+        // eighth garbage: channel-vectorised with a partial panel (MNIST's second conv; a 7x7 plane with a residual).
+        { "lanes-partial-panel-mnist", 8, 14, 14, 16, 5, 1, 2, 1, 1, false, "Relu", "lowering: channel-vectorised" },
+        { "lanes-partial-panel-small", 4, 7, 7, 40, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
         { "channels-7x7-tail-block", 4, 7, 7, 70, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
         { "pointwise-residual", 32, 10, 17, 40, 1, 1, 0, 1, 1, true, "Relu", "lowering (x64): GEMM" },
         { "depthwise-stride2", 24, 33, 47, 24, 3, 2, 1, 1, 24, false, "Relu", "lowering: DepthwiseConv" },
@@ -57,7 +61,8 @@ public sealed class KernelShapeTests
         { "depthwise-lanes-tiny", 16, 3, 5, 16, 3, 1, 1, 1, 16, false, "Silu", "channels in the vector lanes" },
         { "depthwise-phases-dilated", 8, 20, 21, 8, 3, 1, 2, 2, 8, false, "Relu", "padded phase sub-plane" },
         { "depthwise-multiplier", 3, 20, 30, 24, 5, 1, 2, 1, 3, false, "Relu", "lowering: direct convolution" },
-        { "single-channel-8x8", 1, 49, 40, 16, 8, 1, 3, 1, 1, false, "Relu", "lowering: direct convolution" },
+        { "single-channel-8x8", 1, 49, 40, 8, 8, 1, 3, 1, 1, false, "Relu", "lowering: direct convolution" },
+        { "single-channel-8x8-lanes", 1, 49, 40, 16, 8, 1, 3, 1, 1, false, "Relu", "lowering: channel-vectorised" },
         // Winograd F(2x2,3x3): odd output sizes (half tiles at the right and bottom), unpadded, several bands with a
         // narrower last band, output channels not a multiple of the tile rows, residual, exp-based activation.
         { "winograd-odd-residual", 16, 15, 21, 26, 3, 1, 1, 1, 1, true, "Relu", "lowering: Winograd" },
@@ -214,7 +219,12 @@ public sealed class KernelShapeTests
         { "maxpool-spp-13", 8, 13, 13, 13, 1, 6, false, "separable" },
         { "maxpool-spp-5", 8, 13, 13, 5, 1, 2, false, "separable" },
         { "maxpool-4x4-unpadded", 3, 19, 32, 4, 1, 0, false, "separable" },
-        { "maxpool-phases-3x3-s3", 4, 20, 22, 3, 3, 0, false, "padded phase sub-plane" },
+        { "maxpool-phases-3x3-s3", 4, 29, 31, 3, 3, 0, false, "padded phase sub-plane" },
+        // Output planes of at most 64 pixels: the direct loop (MNIST's 3x3 stride-3 pool to 4x4; windows clipped at a padded
+        // border and past the input in ceil mode; stride 1 with every border window clipped).
+        { "maxpool-direct-3x3-s3", 16, 14, 14, 3, 3, 0, false, "taps unrolled" },
+        { "maxpool-direct-pad-ceil", 3, 10, 11, 3, 3, 1, true, "taps unrolled" },
+        { "maxpool-direct-s1", 4, 7, 7, 3, 1, 1, false, "taps unrolled" },
         // 2x2 stride 2 row by row (MNIST's pools): whole vectors, a ceil-mode last window past the row, output rows narrower
         // than a vector, padding on every side.
         { "maxpool-rows-2x2", 8, 28, 28, 2, 2, 0, false, "MaxPool 2x2 stride 2" },
@@ -236,6 +246,50 @@ public sealed class KernelShapeTests
         });
         b.Output("y");
         CompareWithOrt(b, name, lowering);
+    }
+
+    /// <summary>Small average pools through the direct loop: padded borders with and without the padding counted.</summary>
+    [Theory]
+    [InlineData("averagepool-direct-exclude-pad", 0, 11, 13, 1)]
+    [InlineData("averagepool-direct-include-pad", 1, 11, 13, 1)]
+    [InlineData("averagepool-direct-unpadded", 0, 12, 12, 0)]
+    public void Small_average_pool_matches_onnx_runtime(string name, int countIncludePad, int h, int w, int pad)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 2, 6, h, w);
+        b.Node("AveragePool", new[] { "x" }, new[] { "y" }, attributes: new[]
+        {
+            OnnxAttribute.Ints("kernel_shape", 3, 3), OnnxAttribute.Ints("strides", 2, 2),
+            OnnxAttribute.Ints("pads", pad, pad, pad, pad), OnnxAttribute.Int("count_include_pad", countIncludePad),
+        });
+        b.Output("y");
+        CompareWithOrt(b, name, "taps unrolled");
+    }
+
+    /// <summary>
+    /// A Conv followed by an Add of a per-channel constant (CNTK's MNIST: no conv bias, then Add of a [C,1,1] parameter,
+    /// then Relu): the constant becomes the Conv's bias and the Relu its epilogue, so no Add layer is left.
+    /// </summary>
+    [Theory]
+    [InlineData("bias-add-no-bias", false, new long[] { 12, 1, 1 })]
+    [InlineData("bias-add-to-bias", true, new long[] { 1, 12, 1, 1 })]
+    [InlineData("bias-add-scalar", false, new long[] { 1 })]
+    public void Constant_add_after_a_conv_folds_into_its_bias(string name, bool bias, long[] addShape)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, 5, 14, 14);
+        b.Initializer(OnnxTensor.RandomFloats("w", new long[] { 12, 5, 5, 5 }, 61));
+        if (bias) b.Initializer(OnnxTensor.RandomFloats("b", new long[] { 12 }, 62));
+        b.Initializer(OnnxTensor.RandomFloats("c", addShape, 63));
+        b.Node("Conv", bias ? new[] { "x", "w", "b" } : new[] { "x", "w" }, new[] { "y" }, attributes: new[]
+        {
+            OnnxAttribute.Ints("kernel_shape", 5, 5), OnnxAttribute.Ints("pads", 2, 2, 2, 2),
+        });
+        b.Node("Add", new[] { "c", "y" }, new[] { "s" });
+        b.Node("Relu", new[] { "s" }, new[] { "z" });
+        b.Output("z");
+        string sources = CompareWithOrt(b, name, "(bias) + Relu");
+        Assert.DoesNotContain("ONNX node Add", sources);
     }
 
     /// <summary>

@@ -68,13 +68,18 @@ internal abstract class PoolBase : OpHandler
             string op = Kind switch { PoolKind.Max => "MaxPool", PoolKind.Average => "AveragePool", _ => "LpPool" };
             var filter = new PlaneFilterSpec(op, s[0], s[1], 1, g, twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1],
                 false, Activation.None, CountIncludePad(node), P(node));
-            ctx.AddLayer(node, filter, new[]
+            bool direct = Kind != PoolKind.Lp && (long)g.OutH * g.OutW <= ctx.Profile.DirectPoolMaxPixels && !Emit.PlaneFilterEmitter.UsesRows(filter);
+            if (!direct)
             {
-                ctx.In("X", node.Inputs[0]!), ctx.Out("Y", node.Outputs[0]),
-                ctx.Scratch("S", node, Emit.PlaneFilterEmitter.ScratchFloats(filter)),
-            });
-            return;
+                ctx.AddLayer(node, filter, new[]
+                {
+                    ctx.In("X", node.Inputs[0]!), ctx.Out("Y", node.Outputs[0]),
+                    ctx.Scratch("S", node, Emit.PlaneFilterEmitter.ScratchFloats(filter)),
+                });
+                return;
+            }
         }
+        // Small output planes, Lp pools with p > 2 and the Indices output: a direct loop per output pixel.
         var spec = new PoolSpec(Kind, s[0] * s[1], g, twoD ? a.PadsEnd[0] : 0, a.PadsEnd[a.PadsEnd.Length - 1], CountIncludePad(node), P(node))
         {
             Indices = indices,
