@@ -14,7 +14,8 @@ namespace ModelGen.Runtime;
 /// (Cody-Waite), p a degree-6 Taylor/minimax polynomial; |r| &lt;= ln2 / 2 gives a relative error below 2e-7. x is
 /// clamped to [-87.3, 88.7] (exp(-87.3) is the smallest normal float; results below flush toward 0).
 /// sigmoid(x) = 1 / (1 + exp(-x)) and silu(x) = x / (1 + exp(-x)) use a leaner denominator on AVX-512 and AVX2 (see
-/// LogisticDenominator: they are the fused epilogues of EfficientNet and YOLOX, where every instruction counts);
+/// LogisticDenominator: they are the fused epilogues of EfficientNet and YOLOX, where every instruction counts; 3e-6
+/// relative there, 5e-7 on the other paths);
 /// tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)) (absolute error below 3e-7). NaN inputs give NaN.
 /// </remarks>
 public static class VectorMath
@@ -25,8 +26,12 @@ public static class VectorMath
     private const float RoundMagic = 12582912f; // 1.5 * 2^23
     private const float MaxX = 88.7f, MinX = -87.3f;
     private const float Ln2 = 0.693147182464599609375f; // ln 2 rounded to float
-    // Degree-5 minimax coefficients of e^s - 1 - s over |s| <= ln2 / 2 (relative error 1.05e-7; 1.8e-7 evaluated in float).
-    private const float D2 = 0.499992311000824f, D3 = 0.16667114198207855f, D4 = 0.041890114545822144f, D5 = 0.008312525227665901f;
+    // Degree-4 minimax coefficients of e^r over |r| <= ln2 / 2 (relative error 2.6e-6, every coefficient free; the
+    // logistic functions' accuracy, see LogisticDenominator).
+    private const float P0 = 0.9999992847442627f, P1 = 0.9999634027481079f, P2 = 0.5000435709953308f, P3 = 0.16790907084941864f, P4 = 0.0414586067199707f;
+    // 1.5 * 2^23 + 127: adding it to a float below 2^22 in magnitude rounds it to an integer k and leaves k + 127 in the
+    // low mantissa bits, so shifting the sum's bits left by 23 gives 2^k (the upper bits shift out).
+    private const float ExponentMagic = 12583039f;
     private const float C2 = 0.5f, C3 = 1.6666666e-1f, C4 = 4.1666418e-2f, C5 = 8.333452e-3f, C6 = 1.3980805e-3f, C7 = 1.9875691e-4f;
 
     /// <summary>e^x per lane.</summary>
@@ -130,7 +135,7 @@ public static class VectorMath
     /// <param name="x">The inputs.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Sigmoid(Vector256<float> x) =>
-        Fma.IsSupported && Avx2.IsSupported ? Reciprocal(LogisticDenominator(Avx.Max(Vector256.Create(LogisticFloor), x))) : Vector256<float>.One / (Vector256<float>.One + Exp(-x));
+        Fma.IsSupported && Avx2.IsSupported ? Reciprocal(LogisticDenominator(Avx.Max(Vector256.Create(MinX), x))) : Vector256<float>.One / (Vector256<float>.One + Exp(-x));
 
     /// <summary>1 / (1 + e^-x) per lane.</summary>
     /// <param name="x">The inputs.</param>
@@ -153,7 +158,8 @@ public static class VectorMath
     public static Vector256<float> Silu(Vector256<float> x)
     {
         if (!(Fma.IsSupported && Avx2.IsSupported)) return Vector256.Max(x, Vector256.Create(LogisticFloor)) / (Vector256<float>.One + Exp(-x));
-        Vector256<float> xf = Avx.Max(Vector256.Create(LogisticFloor), x);
+        // One floor for both: below -87.3 silu(x) is below 1e-36 in magnitude, and -87.3 / (1 + e^87.3) is that too.
+        Vector256<float> xf = Avx.Max(Vector256.Create(MinX), x);
         return xf * Reciprocal(LogisticDenominator(xf));
     }
 
@@ -186,14 +192,15 @@ public static class VectorMath
     private const float LogisticCap = 87f;
 
     /// <summary>
-    /// 1 + e^-x for x &gt;= -100 (NaN kept), the logistic denominator, in 13 instructions per vector: this machine runs
-    /// about one 512-bit operation per cycle, so the instruction count is the cost (the Exp above costs 19 and the
-    /// former reciprocal refinement 4 more). e^-x = 2^k p(s) with k = round(-x log2 e) and s = -(x + k ln 2) in one FMA
-    /// (ln 2 rounded to float is off by 1.9e-9, so |k| &lt;= 127 costs at most 2.4e-7 relative), p a degree-5 minimax
-    /// polynomial (1.8e-7 relative over |s| &lt;= ln2 / 2). x is capped at 87 (+inf and huge inputs would make s NaN,
-    /// and above 87.3 e^-x is a denormal float: AMD takes a microcode assist on each, measured 20-27% slower depthwise
-    /// layers in EfficientNet-B0); below -88.7 the result is +inf (vscalefps saturates), which the division turns into
-    /// the right 0.
+    /// 1 + e^-x for x &gt;= -100 (NaN kept), the logistic denominator, in 10 instructions per vector: this machine runs
+    /// about one 512-bit operation per cycle, so the instruction count is the cost (the Exp above costs 19). e^-x = 2^k p(s)
+    /// with k = round(-x log2 e) and s = -(x + k ln 2) in one FMA (ln 2 rounded to float is off by 1.9e-9, so |k| &lt;= 127
+    /// costs at most 2.4e-7 relative), p a degree-4 minimax polynomial (2.6e-6 relative over |s| &lt;= ln2 / 2): sigmoid and
+    /// silu within 3e-6 relative, 30 times inside the 1e-4 the models are compared at, for one FMA less than degree 5
+    /// (EfficientNet-B0 and YOLOX run a SiLU after nearly every convolution). x is capped at 87 (+inf and huge inputs
+    /// would make s NaN, and above 87.3 e^-x is a denormal float: AMD takes a microcode assist on each, measured 20-27%
+    /// slower depthwise layers in EfficientNet-B0); below -88.7 the result is +inf (vscalefps saturates), which the
+    /// division turns into the right 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> LogisticDenominator(Vector512<float> x)
@@ -201,33 +208,32 @@ public static class VectorMath
         Vector512<float> e = Avx512F.Min(Vector512.Create(LogisticCap), x);
         Vector512<float> kf = Avx512F.RoundScale(e * Vector512.Create(-Log2E), 0);
         Vector512<float> s = Avx512F.FusedMultiplyAdd(kf, Vector512.Create(Ln2), e);
-        // p(-s) = 1 - s + D2 s^2 - D3 s^3 + D4 s^4 - D5 s^5, Horner in s with the signs folded into the coefficients.
-        Vector512<float> q = Avx512F.FusedMultiplyAdd(Vector512.Create(D5), s, Vector512.Create(-D4));
-        q = Avx512F.FusedMultiplyAdd(q, s, Vector512.Create(D3));
-        q = Avx512F.FusedMultiplyAdd(q, s, Vector512.Create(-D2));
-        q = Avx512F.FusedMultiplyAdd(q, s, Vector512<float>.One);
-        q = Avx512F.FusedMultiplyAddNegated(q, s, Vector512<float>.One);
+        // p(-s) = P0 - P1 s + P2 s^2 - P3 s^3 + P4 s^4, Horner in s with the signs folded into the coefficients.
+        Vector512<float> q = Avx512F.FusedMultiplyAdd(Vector512.Create(P4), s, Vector512.Create(-P3));
+        q = Avx512F.FusedMultiplyAdd(q, s, Vector512.Create(P2));
+        q = Avx512F.FusedMultiplyAdd(q, s, Vector512.Create(-P1));
+        q = Avx512F.FusedMultiplyAdd(q, s, Vector512.Create(P0));
         return Avx512F.Scale(q, kf) + Vector512<float>.One;
     }
 
     /// <summary>
-    /// 1 + e^-x for x &gt;= -100 on AVX2 + FMA: the 512-bit algorithm with 2^k built in the exponent field (so x is also
-    /// clamped below at -87.3, where 2^k is still a normal float).
+    /// 1 + e^-x for -87.3 &lt;= x (NaN kept) on AVX2 + FMA, in 10 instructions: the 512-bit algorithm with k rounded by
+    /// adding <see cref="ExponentMagic"/> (which also leaves k + 127 in the sum's low bits, so 2^k is one shift: no round,
+    /// convert and add), the caller's floor keeping 2^k a normal float.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> LogisticDenominator(Vector256<float> x)
     {
-        Vector256<float> e = Avx.Min(Vector256.Create(LogisticCap), Avx.Max(Vector256.Create(MinX), x));
-        Vector256<float> kf = Avx.RoundToNearestInteger(e * Vector256.Create(-Log2E));
+        Vector256<float> e = Avx.Min(Vector256.Create(LogisticCap), x);
+        Vector256<float> t = Fma.MultiplyAdd(e, Vector256.Create(-Log2E), Vector256.Create(ExponentMagic));
+        Vector256<float> kf = t - Vector256.Create(ExponentMagic);
         Vector256<float> s = Fma.MultiplyAdd(kf, Vector256.Create(Ln2), e);
-        Vector256<float> q = Fma.MultiplyAdd(Vector256.Create(D5), s, Vector256.Create(-D4));
-        q = Fma.MultiplyAdd(q, s, Vector256.Create(D3));
-        q = Fma.MultiplyAdd(q, s, Vector256.Create(-D2));
-        q = Fma.MultiplyAdd(q, s, Vector256<float>.One);
-        q = Fma.MultiplyAddNegated(q, s, Vector256<float>.One);
-        // kf is integral and within [-126, 126]: the exponent field of 2^k directly.
-        Vector256<int> ef = Avx2.ShiftLeftLogical(Avx2.Add(Avx.ConvertToVector256Int32WithTruncation(kf), Vector256.Create(127)), 23);
-        return Fma.MultiplyAdd(q, ef.AsSingle(), Vector256<float>.One);
+        Vector256<float> q = Fma.MultiplyAdd(Vector256.Create(P4), s, Vector256.Create(-P3));
+        q = Fma.MultiplyAdd(q, s, Vector256.Create(P2));
+        q = Fma.MultiplyAdd(q, s, Vector256.Create(-P1));
+        q = Fma.MultiplyAdd(q, s, Vector256.Create(P0));
+        Vector256<float> pow2k = Avx2.ShiftLeftLogical(t.AsInt32(), 23).AsSingle();
+        return Fma.MultiplyAdd(q, pow2k, Vector256<float>.One);
     }
 
     /// <summary>tanh(x) per lane.</summary>
