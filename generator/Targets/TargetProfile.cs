@@ -65,10 +65,10 @@ internal sealed record TargetProfile
     public long OutputPrefetchBytes { get; init; }
 
     /// <summary>
-    /// Rows of the alternative weight panels for 1x1 convolutions (GEMM) whose output channels are a multiple of it, up
-    /// to <see cref="AltGemmMaxM"/> (0: none): 16 or 32 channels in 6-row panels compute 18 or 36 rows, 12.5% of the
-    /// work for nothing; 24 channels fit both, and the AVX2 8-row tile (7 loads per 12 FMAs, against 8 for 6 x 16)
-    /// measured 10-16% faster stand-alone (MobileNetV2's 96 -> 24 at 56x56, 10th percentile 0.63 -> 0.53-0.57 ms).
+    /// Rows of the alternative weight panels for convolutions (1x1 GEMM and direct) whose output channels are a multiple
+    /// of it, up to <see cref="AltGemmMaxM"/> (0: none): 16 or 32 channels in 6-row panels compute 18 or 36 rows, 12.5%
+    /// of the work for nothing; where both fit, the AVX2 8-row tile (7 loads per 12 FMAs, against 8 for 6 x 16) measured
+    /// faster (MobileNetV2's 96 -> 24 at 56x56 stand-alone, 10th percentile 0.63 -> 0.53-0.57 ms; see the profile).
     /// </summary>
     public int AltGemmMR { get; init; }
     public int AltGemmMaxM { get; init; }
@@ -170,8 +170,11 @@ internal sealed record TargetProfile
         GemmNV = new[] { 4, 2, 4 },
         // 8 rows x 3 zmm = 24 accumulators; AVX2 8 x 3 ymm in two passes of 4 x 3 (12 of 16 ymm: 7 loads per 12 FMAs,
         // where one pass of 8 x 1 takes 9 per 8 and measured 83% of the 4 x 3 rate with its data in L1); scalar 8 x 2.
+        // Up to 160 channels (AVX2-only machine, per layer against the 6 x 16 tiles): MobileNetV2's 16 -> 96 at 112x112
+        // 1.62-1.66 -> 1.44-1.54 ms, 24 -> 144 at 56x56 0.66-0.75 -> 0.62-0.64, YOLOX-nano's 64- and 128-row GEMMs 0-13%
+        // faster, ResNet-18's 7x7 stem 7.03 -> 6.76; SqueezeNet's 512 -> 1000 equal (so larger M keeps 6 rows).
         AltGemmMR = 8,
-        AltGemmMaxM = 32,
+        AltGemmMaxM = 160,
         AltGemmNV = new[] { 3, 3, 2 },
         AltGemmPassRows = new[] { 0, 4, 0 },
         // 3 rows x 8 zmm = 24 accumulators; 3 x 4 ymm = 12; scalar 3 x 8.
