@@ -62,7 +62,7 @@ internal static class DepthwiseChannelsEmitter
         ConvGeometry g = f.Geometry;
         if (f.Blocked)
         {
-            (int lo, int hi) = Interior(g);
+            (int lo, int hi) = g.InteriorColumns();
             yield return $"lowering: DepthwiseConv over {f.Batch * f.Channels} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, window {g.KernelH}x{g.KernelW} " +
                 $"stride {g.StrideH} pads {g.PadTop},{g.PadLeft},{f.PadBottom},{f.PadRight}, input and output channel-blocked [C/16][H][W][16], " +
                 $"read and written in place: per block of 16 channels (two vectors on AVX2) and output row, the columns {lo}-{hi - 1} whose window " +
@@ -167,17 +167,6 @@ internal static class DepthwiseChannelsEmitter
         if (rest > 0) piece(rest, EmitContext.Long(from + full * cw));
     }
 
-    /// <summary>Output columns [Lo, Hi) whose window stays inside the input row (every tap reads a pixel).</summary>
-    private static (int Lo, int Hi) Interior(ConvGeometry g)
-    {
-        int s = g.StrideW;
-        int lo = (g.PadLeft + s - 1) / s;
-        int last = g.InW - g.KernelW + g.PadLeft; // ox * s <= last
-        int hi = last < 0 ? 0 : System.Math.Min(g.OutW, last / s + 1);
-        if (hi < lo) hi = lo = System.Math.Min(lo, g.OutW);
-        return (lo, hi);
-    }
-
     /// <summary>
     /// Channel-blocked input and output, in place: per block of 16 channels (a worker's share) and vector of its lanes,
     /// per output row: window rows outside the input skipped at run time, the interior columns in pieces of
@@ -188,7 +177,7 @@ internal static class DepthwiseChannelsEmitter
         ConvGeometry g = f.Geometry;
         int taps = g.KernelH * g.KernelW;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
-        (int lo, int hi) = Interior(g);
+        (int lo, int hi) = g.InteriorColumns();
         string L(long v) => EmitContext.Long(v);
         outer.WriteLine($"// blocks of {Block} channels, [C/16][H][W][16] in and out");
         ctx.ParallelFor(outer, (long)f.Batch * f.Channels / Block, w =>

@@ -16,8 +16,8 @@ internal static class PoolEmitter
         yield return $"lowering: {p.Kind} pool over {p.Planes} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, window {g.KernelH}x{g.KernelW}, " +
             $"stride {g.StrideH}x{g.StrideW}, dilation {g.DilationH}x{g.DilationW}, pad top/left {g.PadTop}/{g.PadLeft}" +
             (p.Kind == PoolKind.Average ? $", count_include_pad={(p.CountIncludePad ? 1 : 0)}" : "");
-        (int oyLo, int oyHi) = Interior(g.OutH, g.InH, g.KernelH, g.StrideH, g.DilationH, g.PadTop);
-        (int oxLo, int oxHi) = Interior(g.OutW, g.InW, g.KernelW, g.StrideW, g.DilationW, g.PadLeft);
+        (int oyLo, int oyHi) = g.InteriorRows();
+        (int oxLo, int oxHi) = g.InteriorColumns();
         if (UnrollsInterior(p) && oyLo < oyHi && oxLo < oxHi)
             yield return $"direct loop per output pixel; windows inside the input (rows {oyLo}..{oyHi - 1}, columns {oxLo}..{oxHi - 1}) with their {g.KernelH * g.KernelW} taps unrolled, border windows clipped";
     }
@@ -32,8 +32,8 @@ internal static class PoolEmitter
         w.WriteLine($"float* yp = {y} + (long)c * {(long)g.OutH * g.OutW}L;");
         w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
         w.WriteLine($"int hs = oy * {g.StrideH} - {g.PadTop};");
-        (int oyLo, int oyHi) = Interior(g.OutH, g.InH, g.KernelH, g.StrideH, g.DilationH, g.PadTop);
-        (int oxLo, int oxHi) = Interior(g.OutW, g.InW, g.KernelW, g.StrideW, g.DilationW, g.PadLeft);
+        (int oyLo, int oyHi) = g.InteriorRows();
+        (int oxLo, int oxHi) = g.InteriorColumns();
         bool unrolled = UnrollsInterior(p) && oyLo < oyHi && oxLo < oxHi;
         if (unrolled) w.WriteLine($"bool rowInside = (uint)(oy - {oyLo}) < {oyHi - oyLo}u;");
         w.OpenBlock($"for (int ox = 0; ox < {g.OutW}; ox++)");
@@ -115,15 +115,6 @@ internal static class PoolEmitter
     /// <summary>Max and average pools without an Indices output unroll the taps of windows inside the input.</summary>
     private static bool UnrollsInterior(PoolSpec p) =>
         !p.Indices && p.Kind is PoolKind.Max or PoolKind.Average && p.Geometry.KernelH * p.Geometry.KernelW <= 49;
-
-    /// <summary>The outputs [lo, hi) along one axis whose whole window lies inside the input.</summary>
-    private static (int Lo, int Hi) Interior(int outSize, int inSize, int kernel, int stride, int dilation, int padBegin)
-    {
-        int lo = (padBegin + stride - 1) / stride;
-        int last = inSize - 1 - (kernel - 1) * dilation + padBegin; // the largest o * stride with the window inside
-        int hi = last < 0 ? 0 : System.Math.Min(outSize, last / stride + 1);
-        return (System.Math.Min(lo, hi), hi);
-    }
 
     private static string LpAccumulate(int p) => p switch
     {

@@ -45,6 +45,24 @@ internal sealed record ConvGeometry(
 
     /// <summary>Whether this is a <see cref="Rows"/> geometry (the packer copies, no window).</summary>
     public bool IsRows => InH == 1 && OutH == 1 && KernelH == 1 && KernelW == 1 && StrideW == 1 && PadLeft == 0 && OutW == InW;
+
+    /// <summary>Output rows [Lo, Hi) whose window lies inside the input vertically (see <see cref="InteriorColumns"/>).</summary>
+    public (int Lo, int Hi) InteriorRows() => Interior(OutH, InH, KernelH, StrideH, DilationH, PadTop);
+
+    /// <summary>
+    /// Output columns [Lo, Hi) whose window lies inside the input row (every tap reads a pixel); when there are none, an
+    /// empty range where the left border ends.
+    /// </summary>
+    public (int Lo, int Hi) InteriorColumns() => Interior(OutW, InW, KernelW, StrideW, DilationW, PadLeft);
+
+    private static (int Lo, int Hi) Interior(int outSize, int inSize, int kernel, int stride, int dilation, int padBegin)
+    {
+        int lo = (padBegin + stride - 1) / stride;
+        int last = inSize - 1 - (kernel - 1) * dilation + padBegin; // the largest o * stride whose window fits
+        int hi = last < 0 ? 0 : System.Math.Min(outSize, last / stride + 1);
+        if (hi < lo) hi = lo = System.Math.Min(lo, outSize);
+        return (lo, hi);
+    }
 }
 
 /// <summary>

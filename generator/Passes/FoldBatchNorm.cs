@@ -33,20 +33,28 @@ internal static class FoldBatchNorm
             var biasOperands = b is null ? new[] { gamma, beta, mean, variance } : new[] { b, gamma, beta, mean, variance };
             var newB = Constant.FromRecipe(OnnxDataType.Float, new[] { channels }, new ConstantRecipe("BatchNormBias", biasOperands, new[] { epsilon }));
 
-            Value wValue = graph.NewValue(conv.Name + ":folded_W");
-            wValue.Constant = newW; wValue.Type = OnnxDataType.Float; wValue.Shape = newW.Shape;
-            Value bValue = graph.NewValue(conv.Name + ":folded_B");
-            bValue.Constant = newB; bValue.Type = OnnxDataType.Float; bValue.Shape = newB.Shape;
-            SetInput(conv, 1, wValue);
-            SetInput(conv, 2, bValue);
-
-            // The Conv now produces the BatchNormalization's output.
-            Value y = bn.Outputs[0];
-            graph.RemoveNode(bn);
-            conv.Outputs[0] = y;
-            y.Producer = conv;
-            conv.FusedNodes.Add($"BatchNormalization '{bn.Name}'");
+            SetInput(conv, 1, FloatConstant(graph, conv.Name + ":folded_W", newW));
+            SetInput(conv, 2, FloatConstant(graph, conv.Name + ":folded_B", newB));
+            Absorb(graph, conv, bn, $"BatchNormalization '{bn.Name}'");
         }
+    }
+
+    /// <summary>A new graph value holding a float constant (a folded weight or bias).</summary>
+    internal static Value FloatConstant(Graph graph, string name, Constant c)
+    {
+        Value v = graph.NewValue(name);
+        v.Constant = c; v.Type = OnnxDataType.Float; v.Shape = c.Shape;
+        return v;
+    }
+
+    /// <summary>The Conv takes over the folded node's output; the node leaves the graph and is named in the Conv's remarks.</summary>
+    internal static void Absorb(Graph graph, Node conv, Node folded, string label)
+    {
+        Value y = folded.Outputs[0];
+        graph.RemoveNode(folded);
+        conv.Outputs[0] = y;
+        y.Producer = conv;
+        conv.FusedNodes.Add(label);
     }
 
     internal static void SetInput(Node node, int index, Value value)

@@ -28,16 +28,8 @@ internal static class FoldBiasAdd
                 var operands = b is null ? new[] { k } : new[] { b, k };
                 var newB = Constant.FromRecipe(OnnxDataType.Float, new[] { channels },
                     new ConstantRecipe("AddBias", operands, new double[] { k.ElementCount }));
-                Value bValue = graph.NewValue(conv.Name + ":folded_B");
-                bValue.Constant = newB; bValue.Type = OnnxDataType.Float; bValue.Shape = newB.Shape;
-                FoldBatchNorm.SetInput(conv, 2, bValue);
-
-                // The Conv now produces the Add's output.
-                Value y = add.Outputs[0];
-                graph.RemoveNode(add);
-                conv.Outputs[0] = y;
-                y.Producer = conv;
-                conv.FusedNodes.Add($"Add '{add.Name}' (bias)");
+                FoldBatchNorm.SetInput(conv, 2, FoldBatchNorm.FloatConstant(graph, conv.Name + ":folded_B", newB));
+                FoldBatchNorm.Absorb(graph, conv, add, $"Add '{add.Name}' (bias)");
                 break;
             }
         }
