@@ -16,10 +16,8 @@ internal static class PoolEmitter
         yield return $"lowering: {p.Kind} pool over {p.Planes} planes {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, window {g.KernelH}x{g.KernelW}, " +
             $"stride {g.StrideH}x{g.StrideW}, dilation {g.DilationH}x{g.DilationW}, pad top/left {g.PadTop}/{g.PadLeft}" +
             (p.Kind == PoolKind.Average ? $", count_include_pad={(p.CountIncludePad ? 1 : 0)}" : "");
-        (int oyLo, int oyHi) = g.InteriorRows();
-        (int oxLo, int oxHi) = g.InteriorColumns();
-        if (UnrollsInterior(p) && oyLo < oyHi && oxLo < oxHi)
-            yield return $"direct loop per output pixel; windows inside the input (rows {oyLo}..{oyHi - 1}, columns {oxLo}..{oxHi - 1}) with their {g.KernelH * g.KernelW} taps unrolled, border windows clipped";
+        if (UnrolledInterior(p) is var (rows, cols))
+            yield return $"direct loop per output pixel; windows inside the input (rows {rows.Lo}..{rows.Hi - 1}, columns {cols.Lo}..{cols.Hi - 1}) with their {g.KernelH * g.KernelW} taps unrolled, border windows clipped";
     }
 
     public static void EmitPool(PoolSpec p, string x, string y, SourceWriter w)
@@ -32,13 +30,11 @@ internal static class PoolEmitter
         w.WriteLine($"float* yp = {y} + (long)c * {(long)g.OutH * g.OutW}L;");
         w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
         w.WriteLine($"int hs = oy * {g.StrideH} - {g.PadTop};");
-        (int oyLo, int oyHi) = g.InteriorRows();
-        (int oxLo, int oxHi) = g.InteriorColumns();
-        bool unrolled = UnrollsInterior(p) && oyLo < oyHi && oxLo < oxHi;
-        if (unrolled) w.WriteLine($"bool rowInside = (uint)(oy - {oyLo}) < {oyHi - oyLo}u;");
+        var interior = UnrolledInterior(p);
+        if (interior is var ((oyLo, oyHi), _)) w.WriteLine($"bool rowInside = (uint)(oy - {oyLo}) < {oyHi - oyLo}u;");
         w.OpenBlock($"for (int ox = 0; ox < {g.OutW}; ox++)");
         w.WriteLine($"int ws = ox * {g.StrideW} - {g.PadLeft};");
-        if (unrolled)
+        if (interior is var (_, (oxLo, oxHi)))
         {
             // A window inside the input: its taps at build-time offsets, no bounds tests (the clipped loops below are for the border).
             w.OpenBlock($"if (rowInside && (uint)(ox - {oxLo}) < {oxHi - oxLo}u)");
@@ -112,9 +108,17 @@ internal static class PoolEmitter
         w.CloseBlock();
     }
 
-    /// <summary>Max and average pools without an Indices output unroll the taps of windows inside the input.</summary>
-    private static bool UnrollsInterior(PoolSpec p) =>
-        !p.Indices && p.Kind is PoolKind.Max or PoolKind.Average && p.Geometry.KernelH * p.Geometry.KernelW <= 49;
+    /// <summary>
+    /// The output rows and columns whose windows lie inside the input, when the pool unrolls their taps (max and average
+    /// pools without an Indices output, windows of at most 49 taps, some window inside); else null.
+    /// </summary>
+    private static ((int Lo, int Hi) Rows, (int Lo, int Hi) Cols)? UnrolledInterior(PoolSpec p)
+    {
+        ConvGeometry g = p.Geometry;
+        if (p.Indices || p.Kind is not (PoolKind.Max or PoolKind.Average) || g.KernelH * g.KernelW > 49) return null;
+        (int, int) rows = g.InteriorRows(), cols = g.InteriorColumns();
+        return rows.Item1 < rows.Item2 && cols.Item1 < cols.Item2 ? (rows, cols) : null;
+    }
 
     private static string LpAccumulate(int p) => p switch
     {

@@ -26,8 +26,7 @@ internal static class FoldBiasAdd
                 if (!Shapes.SameShape(x.Shape, add.Outputs[0].Shape)) continue;
                 Constant? b = conv.Input(2)?.Constant;
                 var operands = b is null ? new[] { k } : new[] { b, k };
-                var newB = Constant.FromRecipe(OnnxDataType.Float, new[] { channels },
-                    new ConstantRecipe("AddBias", operands, new double[] { k.ElementCount }));
+                var newB = Constant.FromRecipe(OnnxDataType.Float, new[] { channels }, new ConstantRecipe("AddBias", operands, new double[0]));
                 FoldBatchNorm.SetInput(conv, 2, FoldBatchNorm.FloatConstant(graph, conv.Name + ":folded_B", newB));
                 FoldBatchNorm.Absorb(graph, conv, add, $"Add '{add.Name}' (bias)");
                 break;

@@ -219,8 +219,12 @@ internal sealed class LoweringContext
                 if (ops.Length == 4) ops = new[] { -1 }.Concat(ops).ToArray();
                 return Transform("BatchNormBias", name + ":bn_bias", ops, new[] { Lit.Int(c.ElementCount), Lit.Double(r.Parameters[0]) }, c.ElementCount, c.Shape);
             case "AddBias":
+            {
+                // Operands (bias?, addend): the addend's element count (1 or the channels) is its broadcast period.
+                long count = r.Operands[r.Operands.Length - 1].ElementCount;
                 if (ops.Length == 1) ops = new[] { -1, ops[0] };
-                return Transform("AddBias", name + ":bias", ops, new[] { Lit.Int(c.ElementCount), Lit.Int((long)r.Parameters[0]) }, c.ElementCount, c.Shape);
+                return Transform("AddBias", name + ":bias", ops, new[] { Lit.Int(c.ElementCount), Lit.Int(count) }, c.ElementCount, c.Shape);
+            }
             case "ScaleRows":
             {
                 int rows = c.Shape[0];
