@@ -161,6 +161,18 @@ internal sealed record TargetProfile
     /// </summary>
     public int ChannelPartialPanelMaxPixels { get; init; }
 
+    /// <summary>
+    /// Spatial channel-vectorised convolutions whose weight block (input channels x taps x one tile's channels) exceeds
+    /// <see cref="ChannelSplitMinBytes"/> accumulate over chunks of input channels whose block takes at most about
+    /// <see cref="ChannelSplitBytes"/> (0: never), the partial sums of a group of pixel tiles kept in the worker's stack: a
+    /// chunk's weights stay in L1 for all the group's tiles, where the whole block was re-read from L2 or L3 for every tile.
+    /// </summary>
+    public int ChannelSplitMinBytes { get; init; }
+    public int ChannelSplitBytes { get; init; }
+
+    /// <summary>Pixel tiles per group of a split channel-vectorised convolution (their partial sums stay in L1).</summary>
+    public int ChannelSplitTiles { get; init; }
+
     public static readonly TargetProfile X64 = new()
     {
         Name = "x64",
@@ -214,6 +226,9 @@ internal sealed record TargetProfile
         BlockedMaxPixels = 3136,
         DirectPoolMaxPixels = 64,
         ChannelPartialPanelMaxPixels = 3136,
+        ChannelSplitMinBytes = 64 << 10,
+        ChannelSplitBytes = 16 << 10,
+        ChannelSplitTiles = 16,
     };
 
     public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };

@@ -100,6 +100,11 @@ public sealed class KernelShapeTests
         // (1x1 with a one-vector tail block, and 3x3 on phase planes).
         { "channels-pointwise-silu-plain", 24, 7, 7, 64, 1, 1, 0, 1, 1, false, "Silu", "lowering: channel-vectorised" },
         { "channels-3x3-silu", 16, 7, 7, 48, 3, 1, 1, 1, 1, false, "Silu", "lowering: channel-vectorised" },
+        // Weight blocks past the profile's ChannelSplitMinBytes: the tiles accumulate chunks of input channels (uneven last
+        // chunk: 100 = 6 x 17 - 2 on AVX2, 11 x 9 + 1 on AVX-512) in partial sums, the last chunk through the epilogue; a
+        // partial last panel (90) with a residual at stride 2, and 5x5 windows (40 = 6 x 6 + 4) with SiLU.
+        { "channels-split-stride2-residual", 100, 14, 14, 90, 3, 2, 1, 1, 1, true, "Relu", "input channels accumulated in chunks of" },
+        { "channels-split-5x5-silu", 40, 8, 8, 48, 5, 1, 2, 1, 1, false, "Silu", "input channels accumulated in chunks of" },
         // Outputs above the profile's OutputPrefetchBytes (512 KiB): the tiles prefetch their destination lines (a 3-channel
         // stride-2 stem in row mode, and a 1x1 GEMM at 112x112).
         { "rows-prefetch-residual-silu", 3, 224, 224, 24, 3, 2, 1, 1, 1, true, "Silu", "output lines prefetched per tile" },
