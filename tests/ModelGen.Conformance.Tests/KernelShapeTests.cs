@@ -105,6 +105,9 @@ public sealed class KernelShapeTests
         // partial last panel (90) with a residual at stride 2, and 5x5 windows (40 = 6 x 6 + 4) with SiLU.
         { "channels-split-stride2-residual", 100, 14, 14, 90, 3, 2, 1, 1, 1, true, "Relu", "input channels accumulated in chunks of" },
         { "channels-split-5x5-silu", 40, 8, 8, 48, 5, 1, 2, 1, 1, false, "Silu", "input channels accumulated in chunks of" },
+        // 10x10 output at stride 2 (110 flat columns for 100 pixels: 0.91 of the pixel kernels' lanes): the channel kernel
+        // at nearly equal lanes (small plane, not a stem).
+        { "channels-equal-lanes-stride2", 32, 20, 20, 64, 3, 2, 1, 1, 1, false, "Relu", "lowering: channel-vectorised" },
         // Outputs above the profile's OutputPrefetchBytes (512 KiB): the tiles prefetch their destination lines (a 3-channel
         // stride-2 stem in row mode, and a 1x1 GEMM at 112x112).
         { "rows-prefetch-residual-silu", 3, 224, 224, 24, 3, 2, 1, 1, 1, true, "Silu", "output lines prefetched per tile" },
