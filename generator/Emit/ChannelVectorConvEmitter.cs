@@ -161,8 +161,7 @@ internal static class ChannelVectorConvEmitter
             b.WriteLine($"float* part = stackalloc float[{group * mr * nr}];");
             b.OpenBlock("for (int t = pb; t < pe; t++)");
             b.WriteLine($"int gr = t % {L(groups)}, rest = t / {L(groups)};");
-            b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {c.Panel} + rest % {blocks} * {nr};");
-            b.WriteLine($"if (oc0 >= {c.OutChannels}) continue;");
+            EmitBlockBounds(b, c.Panel, blocks, nr, c.OutChannels);
             b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
             b.WriteLine($"int pt0 = gr * {group}, tiles = {EmitContext.Math}.Min({group}, {L(pixelTiles)} - pt0);");
             b.OpenBlock($"for (int i = 0; i < tiles * {mr}; i++)");
@@ -203,9 +202,15 @@ internal static class ChannelVectorConvEmitter
     /// </summary>
     internal static void EmitTileBounds(SourceWriter b, int panel, int blocks, int nr, int channels, int mr, long rows)
     {
+        EmitBlockBounds(b, panel, blocks, nr, channels);
+        b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {EmitContext.Long(rows)} - p0), nc = {EmitContext.Math}.Min({nr}, {channels} - oc0);");
+    }
+
+    /// <summary>Statements decoding a block of NR output channels from <c>rest</c>: panel and oc0 (blocks past the last channel skipped).</summary>
+    private static void EmitBlockBounds(SourceWriter b, int panel, int blocks, int nr, int channels)
+    {
         b.WriteLine($"int panel = rest / {blocks}, oc0 = panel * {panel} + rest % {blocks} * {nr};");
         b.WriteLine($"if (oc0 >= {channels}) continue;");
-        b.WriteLine($"int p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {EmitContext.Long(rows)} - p0), nc = {EmitContext.Math}.Min({nr}, {channels} - oc0);");
     }
 
     /// <summary>The kernel call with <paramref name="args"/>, through the narrower kernel for the block at <paramref name="lastBlock"/>.</summary>
@@ -569,39 +574,11 @@ internal static class ChannelVectorConvEmitter
         w.CloseBlock();
     }
 
-    /// <summary>The shared micro-kernel: per input channel and tap, NV weight vectors times MR broadcast input values.</summary>
-    internal static string RequireKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, EmitContext ctx)
-    {
-        int width = isa.Width, nr = nv * width;
-        string name = $"F32ConvChannels_{mr}x{nr}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
-        ctx.RequireHelper(name, w =>
-        {
-            w.WriteLine($"/// <summary>{mr} pixels x {nr} output channels, fp32, {isa.Name}: Y = act(sum over channels and taps of X x W + bias + R), stored transposed.</summary>");
-            w.WriteLine("/// <remarks>Pixel i reads x + pix[i] + c * cs + offs[t]; W rows of the panel every ldw floats; Y (and R) [channel][pixel], channels every ldy; mc/nc valid pixels/channels.</remarks>");
-            w.WriteLine(EmitContext.MethodImpl);
-            w.WriteLine(EmitContext.SkipLocalsInit);
-            w.OpenBlock($"private static void {name}(float* x, nint cs, long* offs, int taps, int channels, int* pix, float* w, nint ldw, float* bias, float* y, nint ldy, float* r, int mc, int nc)");
-            GemmEmitter.DeclareAccumulators(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
-            for (int i = 0; i < mr; i++) w.WriteLine($"float* x{i} = x + pix[{i}];");
-            w.OpenBlock("for (int ch = 0; ch < channels; ch++)");
-            w.OpenBlock("for (int tap = 0; tap < taps; tap++)");
-            w.WriteLine("long o = offs[tap];");
-            GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x{i}[o]");
-            w.WriteLine("w += ldw;");
-            w.CloseBlock();
-            for (int i = 0; i < mr; i++) w.WriteLine($"x{i} += cs;");
-            w.CloseBlock();
-            EmitTransposedEpilogue(w, isa, mr, nv, residual, act);
-            w.CloseBlock();
-        });
-        return name;
-    }
-
     /// <summary>
-    /// The spatial micro-kernel of one layer geometry: per input channel of a chunk, the taps unrolled at the layer's
-    /// build-time plane offsets and panel rows (no offset table, no tap loop: 19 instructions per 12 FMAs on AVX2's 4 x 24
-    /// where a looped kernel takes 24); the accumulators start from the bias or the partial sums and end in the
-    /// epilogue or back in the partial sums.
+    /// The shared micro-kernel of one window geometry (Winograd's transformed GEMMs: one tap at offset 0): per input
+    /// channel of a chunk, the taps unrolled at the layer's build-time plane offsets and panel rows (no offset table, no
+    /// tap loop: 19 instructions per 12 FMAs on AVX2's 4 x 24 where a looped kernel takes 24); the accumulators start
+    /// from the bias or the partial sums and end in the epilogue or back in the partial sums (mode 2: one chunk).
     /// </summary>
     internal static string RequireTapsKernel(Isa isa, int mr, int nv, bool bias, bool residual, Activation act, IReadOnlyList<long> offsets, int panel, EmitContext ctx)
     {

@@ -451,12 +451,10 @@ internal static class WinogradEmitter
         long groups = (tiles + mr - 1) / mr, uMatrix = (long)panels * panel * c;
         string L(long v) => EmitContext.Long(v);
         (string kernel, string? tailKernel, int lastBlock) = ChannelVectorConvEmitter.BlockKernels(isa, nv, k, panel,
-            v => ChannelVectorConvEmitter.RequireKernel(isa, mr, v, false, false, Activation.None, ctx));
+            v => ChannelVectorConvEmitter.RequireTapsKernel(isa, mr, v, false, false, Activation.None, new long[] { 0 }, panel, ctx));
         ctx.ParallelFor(w, pl.Xis * panels * blocks * groups, b =>
         {
             b.WriteLine($"int* pix = stackalloc int[{mr}];");
-            b.WriteLine("long* offs = stackalloc long[1];");
-            b.WriteLine("offs[0] = 0L;");
             b.OpenBlock("for (int t = pb; t < pe; t++)");
             b.WriteLine($"int pt = t % {L(groups)}, rest = t / {L(groups)}, xi = rest / {panels * blocks};");
             b.WriteLine($"rest %= {panels * blocks};");
@@ -465,9 +463,9 @@ internal static class WinogradEmitter
             b.WriteLine($"int q = {EmitContext.Math}.Min(p0 + i, {tiles - 1});");
             b.WriteLine($"pix[i] = q / {pl.Tw} * {pl.Wq} + q % {pl.Tw};");
             b.CloseBlock();
-            string args = $"(S + {L(vAt)}L + xi * {L(pl.XiStride(c))}L, {L(pl.Pitch)}, offs, 1, {c}, pix, " +
-                $"W + xi * {L(uMatrix)}L + (long)panel * {L((long)c * panel)}L + (oc0 - panel * {panel}), {panel}, null, " +
-                $"S + {L(mAt)}L + xi * {L(pl.MStride(k))}L + (long)oc0 * {pl.MPitch} + p0, {pl.MPitch}, null, mc, nc);";
+            string args = $"(S + {L(vAt)}L + xi * {L(pl.XiStride(c))}L, {L(pl.Pitch)}, {c}, pix, " +
+                $"W + xi * {L(uMatrix)}L + (long)panel * {L((long)c * panel)}L + (oc0 - panel * {panel}), null, " +
+                $"S + {L(mAt)}L + xi * {L(pl.MStride(k))}L + (long)oc0 * {pl.MPitch} + p0, {pl.MPitch}, null, mc, nc, null, 2);";
             b.WriteLine(ChannelVectorConvEmitter.KernelCall(kernel, tailKernel, lastBlock, args));
             b.CloseBlock();
         }, carried);
