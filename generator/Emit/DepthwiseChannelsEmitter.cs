@@ -92,57 +92,54 @@ internal static class DepthwiseChannelsEmitter
         // Input rows and columns that land inside the buffer (a stride-2 window may never reach the last ones).
         int rows = System.Math.Min(g.InH, hp - g.PadTop), cols = System.Math.Min(g.InW, wp - g.PadLeft);
         outer.WriteLine($"// blocks of {Block} planes (S: each worker's zero-bordered input block, then its output block)");
-        ctx.ParallelFor(outer, (long)f.Batch * f.Channels / Block, w =>
+        ctx.ParallelForPerIsa(outer, (long)f.Batch * f.Channels / Block, (w, isa) =>
         {
             w.WriteLine($"new global::System.Span<float>(S, {EmitContext.Long(padded)}).Clear();");
             w.WriteLine($"float* Q = S + {EmitContext.Long(padded)}L;");
-            ctx.PerIsa(w, (isa, _) =>
+            int v = isa.Width;
+            string? pro = isa.IsScalar || ActivationEmitter.IsHeavy(f.Activation) ? null : ActivationEmitter.Prologue(f.Activation, isa);
+            if (pro is not null) w.WriteLine(pro);
+            w.OpenBlock("for (int t = pb; t < pe; t++)");
+            if (isa.IsScalar)
             {
-                int v = isa.Width;
-                string? pro = isa.IsScalar || ActivationEmitter.IsHeavy(f.Activation) ? null : ActivationEmitter.Prologue(f.Activation, isa);
-                if (pro is not null) w.WriteLine(pro);
-                w.OpenBlock("for (int t = pb; t < pe; t++)");
-                if (isa.IsScalar)
-                {
-                    EmitScalarBlock(f, w);
-                    w.CloseBlock();
-                    return;
-                }
-                w.OpenBlock($"for (int half = 0; half < {Block / v}; half++)");
-                w.WriteLine($"long plane0 = (long)t * {Block} + half * {v};");
-                w.WriteLine($"int c0 = (int)(plane0 % {f.Channels});");
-                w.WriteLine($"float* xp = X + plane0 * {EmitContext.Long(inPlane)}L;");
-                w.WriteLine($"float* yp = Y + plane0 * {EmitContext.Long(outPlane)}L;");
-                w.WriteLine($"float* wp = W + (long)(c0 / {Block}) * {taps * Block} + c0 % {Block};");
-                w.WriteLine($"var bias = {(f.HasBias ? isa.Load("B + c0") : isa.Zero)};");
-                // 1. The block's input rows into the buffer's interior, as channel vectors.
-                w.OpenBlock($"for (int iy = 0; iy < {rows}; iy++)");
-                for (int x0 = 0; x0 < cols; x0 += v)
-                {
-                    w.WriteLine($"{EmitContext.RuntimeNs}.ChannelTranspose.ToLanes{v}(xp + iy * {g.InW} + {x0}, {EmitContext.Long(inPlane)}, " +
-                        $"{System.Math.Min(v, cols - x0)}, S + ((iy + {g.PadTop}) * {wp} + {g.PadLeft + x0}) * {v});");
-                }
+                EmitScalarBlock(f, w);
                 w.CloseBlock();
-                // 2. One output row per step, in pieces of at most Accumulators(isa) pixels (equal pieces in a loop, then the
-                // rest): their accumulators, one weight vector per tap.
-                w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-                EmitPieces(w, 0, g.OutW, Accumulators(isa), (n, j0) => EmitPiece(f, w, isa, n, j0, wp));
-                w.CloseBlock();
-                // 3. Exp-based activations over the whole block (every lane useful), then the block back into its planes.
-                if (ActivationEmitter.IsHeavy(f.Activation)) w.WriteLine(ActivationEmitter.InPlace(f.Activation, "Q", EmitContext.Long(outPlane * v)));
-                long whole = outPlane / v * v;
-                if (whole > 0)
-                {
-                    w.WriteLine($"for (int p0 = 0; p0 < {EmitContext.Long(whole)}; p0 += {v}) " +
-                        $"{EmitContext.RuntimeNs}.ChannelTranspose.FromLanes{v}(Q + p0 * {v}, {v}, yp + p0, {EmitContext.Long(outPlane)});");
-                }
-                if (outPlane > whole)
-                {
-                    w.WriteLine($"{EmitContext.RuntimeNs}.ChannelTranspose.FromLanes{v}(Q + {EmitContext.Long(whole * v)}, {outPlane - whole}, yp + {EmitContext.Long(whole)}, {EmitContext.Long(outPlane)});");
-                }
-                w.CloseBlock();
-                w.CloseBlock();
-            });
+                return;
+            }
+            w.OpenBlock($"for (int half = 0; half < {Block / v}; half++)");
+            w.WriteLine($"long plane0 = (long)t * {Block} + half * {v};");
+            w.WriteLine($"int c0 = (int)(plane0 % {f.Channels});");
+            w.WriteLine($"float* xp = X + plane0 * {EmitContext.Long(inPlane)}L;");
+            w.WriteLine($"float* yp = Y + plane0 * {EmitContext.Long(outPlane)}L;");
+            w.WriteLine($"float* wp = W + (long)(c0 / {Block}) * {taps * Block} + c0 % {Block};");
+            w.WriteLine($"var bias = {(f.HasBias ? isa.Load("B + c0") : isa.Zero)};");
+            // 1. The block's input rows into the buffer's interior, as channel vectors.
+            w.OpenBlock($"for (int iy = 0; iy < {rows}; iy++)");
+            for (int x0 = 0; x0 < cols; x0 += v)
+            {
+                w.WriteLine($"{EmitContext.RuntimeNs}.ChannelTranspose.ToLanes{v}(xp + iy * {g.InW} + {x0}, {EmitContext.Long(inPlane)}, " +
+                    $"{System.Math.Min(v, cols - x0)}, S + ((iy + {g.PadTop}) * {wp} + {g.PadLeft + x0}) * {v});");
+            }
+            w.CloseBlock();
+            // 2. One output row per step, in pieces of at most Accumulators(isa) pixels (equal pieces in a loop, then the
+            // rest): their accumulators, one weight vector per tap.
+            w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
+            EmitPieces(w, 0, g.OutW, Accumulators(isa), (n, j0) => EmitPiece(f, w, isa, n, j0, wp));
+            w.CloseBlock();
+            // 3. Exp-based activations over the whole block (every lane useful), then the block back into its planes.
+            if (ActivationEmitter.IsHeavy(f.Activation)) w.WriteLine(ActivationEmitter.InPlace(f.Activation, "Q", EmitContext.Long(outPlane * v)));
+            long whole = outPlane / v * v;
+            if (whole > 0)
+            {
+                w.WriteLine($"for (int p0 = 0; p0 < {EmitContext.Long(whole)}; p0 += {v}) " +
+                    $"{EmitContext.RuntimeNs}.ChannelTranspose.FromLanes{v}(Q + p0 * {v}, {v}, yp + p0, {EmitContext.Long(outPlane)});");
+            }
+            if (outPlane > whole)
+            {
+                w.WriteLine($"{EmitContext.RuntimeNs}.ChannelTranspose.FromLanes{v}(Q + {EmitContext.Long(whole * v)}, {outPlane - whole}, yp + {EmitContext.Long(whole)}, {EmitContext.Long(outPlane)});");
+            }
+            w.CloseBlock();
+            w.CloseBlock();
         }, privateScratch: "S");
     }
 
@@ -180,33 +177,30 @@ internal static class DepthwiseChannelsEmitter
         (int lo, int hi) = g.InteriorColumns();
         string L(long v) => EmitContext.Long(v);
         outer.WriteLine($"// blocks of {Block} channels, [C/16][H][W][16] in and out");
-        ctx.ParallelFor(outer, (long)f.Batch * f.Channels / Block, w =>
+        ctx.ParallelForPerIsa(outer, (long)f.Batch * f.Channels / Block, (w, isa) =>
         {
-            ctx.PerIsa(w, (isa, _) =>
-            {
-                int v = isa.Width;
-                bool heavy = ActivationEmitter.IsHeavy(f.Activation);
-                string? pro = heavy ? null : ActivationEmitter.Prologue(f.Activation, isa);
-                if (pro is not null) w.WriteLine(pro);
-                w.OpenBlock("for (int t = pb; t < pe; t++)");
-                w.OpenBlock($"for (int lane = 0; lane < {Block}; lane += {v})");
-                w.WriteLine($"int c0 = (int)(t % {f.Channels / Block}) * {Block} + lane;");
-                w.WriteLine($"float* xp = X + (long)t * {L(inPlane * Block)}L + lane;");
-                w.WriteLine($"float* yp = Y + (long)t * {L(outPlane * Block)}L + lane;");
-                w.WriteLine($"float* wp = W + (long)(c0 / {Block}) * {taps * Block} + lane;");
-                w.WriteLine($"var bias = {(f.HasBias ? isa.Load("B + c0") : isa.Zero)};");
-                w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-                w.WriteLine($"int iy0 = oy * {g.StrideH} - {g.PadTop};");
-                for (int ox = 0; ox < lo; ox++) EmitBlockedPiece(f, w, isa, 1, L(ox), ox);
-                int acc = isa.IsScalar ? 4 : Accumulators(isa), inner = hi - lo;
-                if (inner > 0) EmitPieces(w, lo, inner, acc, (n, j0) => EmitBlockedPiece(f, w, isa, n, j0, -1));
-                for (int ox = hi; ox < g.OutW; ox++) EmitBlockedPiece(f, w, isa, 1, L(ox), ox);
-                w.CloseBlock();
-                w.CloseBlock();
-                // Exp-based activations over the block's whole output (contiguous), every lane useful.
-                if (heavy) w.WriteLine(ActivationEmitter.InPlace(f.Activation, $"Y + (long)t * {L(outPlane * Block)}L", L(outPlane * Block)));
-                w.CloseBlock();
-            });
+            int v = isa.Width;
+            bool heavy = ActivationEmitter.IsHeavy(f.Activation);
+            string? pro = heavy ? null : ActivationEmitter.Prologue(f.Activation, isa);
+            if (pro is not null) w.WriteLine(pro);
+            w.OpenBlock("for (int t = pb; t < pe; t++)");
+            w.OpenBlock($"for (int lane = 0; lane < {Block}; lane += {v})");
+            w.WriteLine($"int c0 = (int)(t % {f.Channels / Block}) * {Block} + lane;");
+            w.WriteLine($"float* xp = X + (long)t * {L(inPlane * Block)}L + lane;");
+            w.WriteLine($"float* yp = Y + (long)t * {L(outPlane * Block)}L + lane;");
+            w.WriteLine($"float* wp = W + (long)(c0 / {Block}) * {taps * Block} + lane;");
+            w.WriteLine($"var bias = {(f.HasBias ? isa.Load("B + c0") : isa.Zero)};");
+            w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
+            w.WriteLine($"int iy0 = oy * {g.StrideH} - {g.PadTop};");
+            for (int ox = 0; ox < lo; ox++) EmitBlockedPiece(f, w, isa, 1, L(ox), ox);
+            int acc = isa.IsScalar ? 4 : Accumulators(isa), inner = hi - lo;
+            if (inner > 0) EmitPieces(w, lo, inner, acc, (n, j0) => EmitBlockedPiece(f, w, isa, n, j0, -1));
+            for (int ox = hi; ox < g.OutW; ox++) EmitBlockedPiece(f, w, isa, 1, L(ox), ox);
+            w.CloseBlock();
+            w.CloseBlock();
+            // Exp-based activations over the block's whole output (contiguous), every lane useful.
+            if (heavy) w.WriteLine(ActivationEmitter.InPlace(f.Activation, $"Y + (long)t * {L(outPlane * Block)}L", L(outPlane * Block)));
+            w.CloseBlock();
         });
     }
 

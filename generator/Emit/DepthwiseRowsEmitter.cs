@@ -88,78 +88,75 @@ internal static class DepthwiseRowsEmitter
         int k = g.KernelH * g.KernelW;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
         outer.WriteLine("// planes: batch x channels, row by row from the input (S: each worker's zero row for the padding rows)");
-        ctx.ParallelFor(outer, (long)f.Batch * f.Channels, w =>
+        ctx.ParallelForPerIsa(outer, (long)f.Batch * f.Channels, (w, isa) =>
         {
             w.WriteLine($"new global::System.Span<float>(S, {ScratchFloats(f)}).Clear();");
-            ctx.PerIsa(w, (isa, _) =>
+            int width = isa.Width;
+            // Masks of the edge vectors, hoisted out of the loops.
+            var masks = new Dictionary<(int, int), string>();
+            var edges = new List<int>();
+            int va = 0, vb = 0;
+            if (!isa.IsScalar)
             {
-                int width = isa.Width;
-                // Masks of the edge vectors, hoisted out of the loops.
-                var masks = new Dictionary<(int, int), string>();
-                var edges = new List<int>();
-                int va = 0, vb = 0;
-                if (!isa.IsScalar)
+                int vectors = (g.OutW + width - 1) / width;
+                var clean = Enumerable.Range(0, vectors).Where(v => Clean(g, width, v * width)).ToList();
+                va = clean.Count > 0 ? clean[0] : vectors;
+                vb = clean.Count > 0 ? clean[clean.Count - 1] + 1 : vectors;
+                if (vb - va != clean.Count) va = vb = vectors; // not one run: every vector on its own
+                edges = Enumerable.Range(0, vectors).Where(v => v < va || v >= vb).ToList();
+                foreach (int v in edges)
                 {
-                    int vectors = (g.OutW + width - 1) / width;
-                    var clean = Enumerable.Range(0, vectors).Where(v => Clean(g, width, v * width)).ToList();
-                    va = clean.Count > 0 ? clean[0] : vectors;
-                    vb = clean.Count > 0 ? clean[clean.Count - 1] + 1 : vectors;
-                    if (vb - va != clean.Count) va = vb = vectors; // not one run: every vector on its own
-                    edges = Enumerable.Range(0, vectors).Where(v => v < va || v >= vb).ToList();
-                    foreach (int v in edges)
+                    foreach (RowLoad l in Loads(g, width, v * width))
                     {
-                        foreach (RowLoad l in Loads(g, width, v * width))
-                        {
-                            if (!l.Full(width) && !l.Empty && !masks.ContainsKey((l.From, l.To))) masks[(l.From, l.To)] = $"m{masks.Count}";
-                        }
-                        int lanes = g.OutW - v * width;
-                        if (lanes < width && !masks.ContainsKey((0, lanes))) masks[(0, lanes)] = $"m{masks.Count}";
+                        if (!l.Full(width) && !l.Empty && !masks.ContainsKey((l.From, l.To))) masks[(l.From, l.To)] = $"m{masks.Count}";
                     }
-                    foreach (var m in masks) w.WriteLine($"var {m.Value} = {isa.LaneMask(m.Key.Item1, m.Key.Item2)};");
-                    string? pro = ActivationEmitter.IsHeavy(f.Activation) ? null : ActivationEmitter.Prologue(f.Activation, isa);
-                    if (pro is not null) w.WriteLine(pro);
+                    int lanes = g.OutW - v * width;
+                    if (lanes < width && !masks.ContainsKey((0, lanes))) masks[(0, lanes)] = $"m{masks.Count}";
                 }
-                w.OpenBlock("for (int t = pb; t < pe; t++)");
-                w.WriteLine($"int c = t % {f.Channels};");
-                w.WriteLine($"float* xp = X + (long)t * {EmitContext.Long(inPlane)}L;");
-                w.WriteLine($"float* yp = Y + (long)t * {EmitContext.Long(outPlane)}L;");
-                w.WriteLine($"float* wp = W + (long)c * {k};");
-                string bias = f.HasBias ? "B[c]" : "0f";
-                if (!isa.IsScalar)
+                foreach (var m in masks) w.WriteLine($"var {m.Value} = {isa.LaneMask(m.Key.Item1, m.Key.Item2)};");
+                string? pro = ActivationEmitter.IsHeavy(f.Activation) ? null : ActivationEmitter.Prologue(f.Activation, isa);
+                if (pro is not null) w.WriteLine(pro);
+            }
+            w.OpenBlock("for (int t = pb; t < pe; t++)");
+            w.WriteLine($"int c = t % {f.Channels};");
+            w.WriteLine($"float* xp = X + (long)t * {EmitContext.Long(inPlane)}L;");
+            w.WriteLine($"float* yp = Y + (long)t * {EmitContext.Long(outPlane)}L;");
+            w.WriteLine($"float* wp = W + (long)c * {k};");
+            string bias = f.HasBias ? "B[c]" : "0f";
+            if (!isa.IsScalar)
+            {
+                for (int i = 0; i < k; i++) w.WriteLine($"var w{i} = {isa.Broadcast($"wp[{i}]")};");
+                w.WriteLine($"var bias = {isa.Broadcast(bias)};");
+            }
+            else
+            {
+                w.WriteLine($"float bias = {bias};");
+            }
+            w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
+            w.WriteLine($"int y0 = oy * {g.StrideH} - {g.PadTop};");
+            for (int kh = 0; kh < g.KernelH; kh++)
+                w.WriteLine($"float* r{kh} = (uint)(y0 + {kh}) < {g.InH}u ? xp + (y0 + {kh}) * {g.InW} : S;");
+            w.WriteLine($"float* yr = yp + oy * {g.OutW};");
+            if (isa.IsScalar)
+            {
+                EmitScalarRow(f, w);
+            }
+            else
+            {
+                foreach (int v in edges.Where(v => v < va)) EmitVector(f, w, isa, masks, v * width);
+                if (va < vb)
                 {
-                    for (int i = 0; i < k; i++) w.WriteLine($"var w{i} = {isa.Broadcast($"wp[{i}]")};");
-                    w.WriteLine($"var bias = {isa.Broadcast(bias)};");
+                    w.OpenBlock($"for (int ox = {va * width}; ox < {vb * width}; ox += {width})");
+                    EmitVector(f, w, isa, masks, null);
+                    w.CloseBlock();
                 }
-                else
-                {
-                    w.WriteLine($"float bias = {bias};");
-                }
-                w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-                w.WriteLine($"int y0 = oy * {g.StrideH} - {g.PadTop};");
-                for (int kh = 0; kh < g.KernelH; kh++)
-                    w.WriteLine($"float* r{kh} = (uint)(y0 + {kh}) < {g.InH}u ? xp + (y0 + {kh}) * {g.InW} : S;");
-                w.WriteLine($"float* yr = yp + oy * {g.OutW};");
-                if (isa.IsScalar)
-                {
-                    EmitScalarRow(f, w);
-                }
-                else
-                {
-                    foreach (int v in edges.Where(v => v < va)) EmitVector(f, w, isa, masks, v * width);
-                    if (va < vb)
-                    {
-                        w.OpenBlock($"for (int ox = {va * width}; ox < {vb * width}; ox += {width})");
-                        EmitVector(f, w, isa, masks, null);
-                        w.CloseBlock();
-                    }
-                    foreach (int v in edges.Where(v => v >= vb)) EmitVector(f, w, isa, masks, v * width);
-                }
-                w.CloseBlock();
-                // Exp-based activations once over the finished plane: one call instead of one per vector (each call
-                // would clobber the broadcast weights held in registers).
-                if (!isa.IsScalar && ActivationEmitter.IsHeavy(f.Activation)) w.WriteLine(ActivationEmitter.InPlace(f.Activation, "yp", EmitContext.Long(outPlane)));
-                w.CloseBlock();
-            });
+                foreach (int v in edges.Where(v => v >= vb)) EmitVector(f, w, isa, masks, v * width);
+            }
+            w.CloseBlock();
+            // Exp-based activations once over the finished plane: one call instead of one per vector (each call
+            // would clobber the broadcast weights held in registers).
+            if (!isa.IsScalar && ActivationEmitter.IsHeavy(f.Activation)) w.WriteLine(ActivationEmitter.InPlace(f.Activation, "yp", EmitContext.Long(outPlane)));
+            w.CloseBlock();
         }, privateScratch: "S");
     }
 

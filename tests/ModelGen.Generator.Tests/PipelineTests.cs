@@ -1,8 +1,10 @@
 // Licensed under the MIT license.
-// Generator-level guarantees: deterministic output, incremental caching, and specs free of Roslyn objects.
+// Generator-level guarantees: deterministic output, incremental caching, specs free of Roslyn objects, and worker parts
+// shaped for the JIT.
 
 using System.Collections;
 using System.Reflection;
+using System.Text.RegularExpressions;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using ModelGen.Generator;
@@ -70,6 +72,27 @@ public sealed class PipelineTests
         Assert.Contains(a.Sources, s => s.HintName == "First.g.cs");
         Assert.Contains(b.Sources, s => s.HintName == "Second.g.cs");
         Assert.DoesNotContain(b.Sources, s => s.HintName.StartsWith("First.", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("tv-efficientnet_b0.onnx")]
+    [InlineData("ultraface-rfb-320.onnx")]
+    [InlineData("yolox-nano.onnx")]
+    public void Large_worker_parts_hold_the_code_of_one_isa(string model)
+    {
+        // The JIT keeps at most 1024 locals of a method in registers and counts the IL locals of the ISA branches it folds
+        // away: EfficientNet-B0's 5x5 depthwise layers, unrolled for three ISAs in one part, kept their accumulators on the
+        // stack (2.4x slower). Large unrolled loops take one part per ISA, chosen outside the part (EmitContext.ParallelForPerIsa).
+        var parts = new List<(string Name, string Body)>();
+        foreach ((string _, string source) in GeneratorHarness.Run(Paths.SharedModel(model)).Sources)
+        {
+            foreach (Match m in Regex.Matches(source, @"private static void (\w+_Part\d+)\(nint\* args[^\n]*\n        \{\n(.*?)\n        \}\n", RegexOptions.Singleline))
+                parts.Add((m.Groups[1].Value, m.Groups[2].Value));
+        }
+        Assert.Contains(parts, p => p.Body.Length > 20_000);
+        var offenders = parts.Where(p => p.Body.Length > 20_000 && p.Body.Contains(".IsSupported", StringComparison.Ordinal))
+            .Select(p => $"{p.Name} ({p.Body.Length} chars)").ToList();
+        Assert.Empty(offenders);
     }
 
     [Fact]
