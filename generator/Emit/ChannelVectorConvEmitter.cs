@@ -82,7 +82,11 @@ internal static class ChannelVectorConvEmitter
             $"; weights in panels of {c.Panel} output channels" + SplitRemark(c, profile);
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
-            tiles.Add($"{profile.ChannelTileMR[i]} pixels x {profile.ChannelTileNV[i] * profile.Isas[i].Width} channels ({profile.Isas[i].Name})");
+        {
+            (int rest, int splits) = c.Pointwise && !profile.Isas[i].IsScalar ? PixelTail(c, profile.ChannelTileMR[i]) : (0, 1);
+            tiles.Add($"{profile.ChannelTileMR[i]} pixels x {profile.ChannelTileNV[i] * profile.Isas[i].Width} channels ({profile.Isas[i].Name}" +
+                (splits > 1 ? $"; the last tile's {rest} pixel{(rest > 1 ? "s" : "")} with the input channels over {splits} accumulator sets)" : ")"));
+        }
         yield return "tiles: " + string.Join(", ", tiles) + $"; epilogue ({(c.YBlocked ? "output channel-blocked [C/16][H][W][16]: channel vectors stored as they are" : "transposed store")}): " +
             $"bias{(c.Residual ? ", residual" : "")}, activation {c.Activation}";
     }
@@ -252,6 +256,7 @@ internal static class ChannelVectorConvEmitter
             int blocks = c.Panel / nr, ps = PackStride(mr);
             long pixelTiles = (pixels + mr - 1) / mr;
             (string kernel, string? tailKernel, int lastBlock) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, mr, v, c, ctx));
+            string Call(string args) => PointwiseCall(c, isa, mr, nv, pixelTiles, kernel, tailKernel, lastBlock, args, ctx);
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
             if (c.XBlocked)
             {
@@ -263,7 +268,7 @@ internal static class ChannelVectorConvEmitter
                         ? $"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};"
                         : $"int rest = t % {panels * blocks}, pt = t / {panels * blocks};");
                     EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
-                    b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, PointwiseArgs(c, $"X + (long)n * {L(c.InChannels * inPlane)}L + (long)p0 * {Block}, {L(inPlane * Block)}", bias, residual)));
+                    b.WriteLine(Call(PointwiseArgs(c, $"X + (long)n * {L(c.InChannels * inPlane)}L + (long)p0 * {Block}, {L(inPlane * Block)}", bias, residual)));
                     b.CloseBlock();
                 }, new[] { "n" });
                 w.CloseBlock();
@@ -271,7 +276,7 @@ internal static class ChannelVectorConvEmitter
             }
             if (PacksWhole(c, isa, mr))
             {
-                EmitWholePack(c, bias, residual, w, ctx, mr, nr, kernel, tailKernel, lastBlock);
+                EmitWholePack(c, bias, residual, w, ctx, mr, nr, Call);
                 w.CloseBlock();
                 return;
             }
@@ -298,7 +303,7 @@ internal static class ChannelVectorConvEmitter
                 }
                 b.WriteLine("packed = pt;");
                 b.CloseBlock();
-                b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, PointwiseArgs(c, "S", bias, residual)));
+                b.WriteLine(Call(PointwiseArgs(c, "S", bias, residual)));
                 b.CloseBlock();
             }, new[] { "n" }, privateScratch: "S");
             w.CloseBlock();
@@ -310,7 +315,7 @@ internal static class ChannelVectorConvEmitter
     /// tiles (panel, block, pixel tile) with the pixel tiles innermost: each weight block is read from memory once and
     /// reused from L1/L2 by every pixel tile.
     /// </summary>
-    private static void EmitWholePack(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx, int mr, int nr, string kernel, string? tailKernel, int lastBlock)
+    private static void EmitWholePack(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx, int mr, int nr, System.Func<string, string> call)
     {
         ConvGeometry g = c.Geometry;
         long inPlane = (long)g.InH * g.InW, pixels = (long)g.OutH * g.OutW, pixelTiles = (pixels + mr - 1) / mr;
@@ -334,7 +339,7 @@ internal static class ChannelVectorConvEmitter
             b.OpenBlock("for (int t = pb; t < pe; t++)");
             b.WriteLine($"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};");
             EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
-            b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, PointwiseArgs(c, $"S + pt * {L(tileFloats)}L", bias, residual)));
+            b.WriteLine(call(PointwiseArgs(c, $"S + pt * {L(tileFloats)}L", bias, residual)));
             b.CloseBlock();
         }, new[] { "n" });
     }
@@ -366,6 +371,27 @@ internal static class ChannelVectorConvEmitter
     }
 
     /// <summary>
+    /// The pointwise tile's kernel call; when the last pixel tile holds at most half of MR pixels (49 = 12 x 4 + 1 on
+    /// AVX2), that tile goes through kernels of its pixels with the input channels split over MR / pixels accumulator
+    /// sets (<see cref="RequirePointwiseKernel(Isa, int, int, int, int, ChannelVectorConvSpec, EmitContext)"/>).
+    /// </summary>
+    private static string PointwiseCall(ChannelVectorConvSpec c, Isa isa, int mr, int nv, long pixelTiles, string kernel, string? tailKernel, int lastBlock, string args, EmitContext ctx)
+    {
+        string whole = KernelCall(kernel, tailKernel, lastBlock, args);
+        (int pixels, int splits) = PixelTail(c, mr);
+        if (splits < 2 || isa.IsScalar) return whole;
+        (string k, string? tk, _) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, pixels, v, splits, PackStride(mr), c, ctx));
+        return $"if (pt == {EmitContext.Long(pixelTiles - 1)}) {{ {KernelCall(k, tk, lastBlock, args)} }} else {{ {whole} }}";
+    }
+
+    /// <summary>The pixels of a 1x1 layer's last tile of <paramref name="mr"/> and its accumulator sets (1: no split tail).</summary>
+    private static (int Pixels, int Splits) PixelTail(ChannelVectorConvSpec c, int mr)
+    {
+        int rest = (int)((long)c.Geometry.OutH * c.Geometry.OutW % mr);
+        return (rest, rest == 0 ? 1 : mr / rest);
+    }
+
+    /// <summary>
     /// One masked 8-float load per input channel from <c>src</c> (lanes past <c>pm</c> zero), its first
     /// <paramref name="stride"/> (4 or 8) floats stored every <paramref name="stride"/> floats from <paramref name="dst"/>.
     /// </summary>
@@ -382,15 +408,24 @@ internal static class ChannelVectorConvEmitter
     /// pixels of 16 floats; rows past mc re-read the last pixel); the tile stored transposed into NCHW planes or, blocked,
     /// as it is.
     /// </summary>
-    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, ChannelVectorConvSpec c, EmitContext ctx)
+    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, ChannelVectorConvSpec c, EmitContext ctx) =>
+        RequirePointwiseKernel(isa, mr, nv, 1, PackStride(mr), c, ctx);
+
+    /// <summary>
+    /// The 1x1 micro-kernel with the input channels dealt round-robin to <paramref name="splits"/> sets of MR x NV
+    /// accumulators, summed before the epilogue: a pixel tail of MR pixels (a 7x7 plane's 49th pixel on AVX2's 4-pixel
+    /// tiles) keeps as many FMA chains in flight as a whole tile, where one set would wait on each FMA's latency. Packed
+    /// input tiles have <paramref name="ps"/> floats per channel (the whole tiles' stride).
+    /// </summary>
+    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, int splits, int ps, ChannelVectorConvSpec c, EmitContext ctx)
     {
         int width = isa.Width, nr = nv * width;
-        string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(c.XBlocked ? "_BlockedX" : "")}{(c.YBlocked ? "_BlockedY" : "")}" +
+        string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(splits > 1 ? $"k{splits}" + (c.XBlocked ? "" : $"p{ps}") : "")}{(c.XBlocked ? "_BlockedX" : "")}{(c.YBlocked ? "_BlockedY" : "")}" +
             GemmEmitter.EpilogueSuffix(c.HasBias ? "_Bias" : "", c.Residual, c.Activation, isa);
+        string Set(int s) => s == 0 ? "acc" : $"k{s}acc";
         ctx.RequireHelper(name, w =>
         {
-            int ps = PackStride(mr);
-            w.WriteLine($"/// <summary>{mr} pixels x {nr} output channels of a 1x1 convolution, fp32, {isa.Name}: Y = act(X x W + bias + R).</summary>");
+            w.WriteLine($"/// <summary>{mr} pixels x {nr} output channels of a 1x1 convolution, fp32, {isa.Name}: Y = act(X x W + bias + R){(splits > 1 ? $"; input channels over {splits} accumulator sets" : "")}.</summary>");
             w.WriteLine("/// <remarks>" + (c.XBlocked
                 ? $"X channel-blocked: channel c of pixel i at x[(c / {Block}) * xs + i * {Block} + c % {Block}]"
                 : $"Pixel i of channel c at x[c * {ps} + i]") + "; W rows of the panel every ldw floats; " + (c.YBlocked
@@ -401,6 +436,10 @@ internal static class ChannelVectorConvEmitter
             string output = c.YBlocked ? "float* y, nint bs, int oc0" : "float* y, nint ldy";
             w.OpenBlock($"private static void {name}(float* x, {(c.XBlocked ? "nint xs, " : "")}int channels, float* w, nint ldw, float* bias, {output}, float* r, int mc, int nc)");
             GemmEmitter.DeclareAccumulators(w, isa, mr, nv, c.HasBias ? GemmBias.PerColumn : GemmBias.None);
+            for (int s = 1; s < splits; s++)
+            {
+                for (int i = 0; i < mr; i++) w.WriteLine($"{isa.VectorType} {string.Join(", ", Enumerable.Range(0, nv).Select(j => $"{Set(s)}{i}x{j} = {isa.Zero}"))};");
+            }
             if (c.XBlocked)
             {
                 for (int i = 0; i < mr; i++) w.WriteLine(i == 0 ? "float* x0 = x;" : $"float* x{i} = x + {EmitContext.Math}.Min({i}, mc - 1) * {Block};");
@@ -408,7 +447,7 @@ internal static class ChannelVectorConvEmitter
                 for (int ch = 0; ch < Block; ch++)
                 {
                     w.OpenBlock();
-                    GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x{i}[{ch}]");
+                    GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x{i}[{ch}]", Set(ch % splits));
                     w.WriteLine("w += ldw;");
                     w.CloseBlock();
                 }
@@ -417,11 +456,30 @@ internal static class ChannelVectorConvEmitter
             }
             else
             {
-                w.OpenBlock("for (int ch = 0; ch < channels; ch++)");
+                if (splits > 1)
+                {
+                    w.WriteLine("int ch = 0;");
+                    w.OpenBlock($"for (; ch <= channels - {splits}; ch += {splits})");
+                    for (int s = 0; s < splits; s++)
+                    {
+                        w.OpenBlock();
+                        GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x[{s * ps + i}]", Set(s));
+                        w.WriteLine("w += ldw;");
+                        w.CloseBlock();
+                    }
+                    w.WriteLine($"x += {splits * ps};");
+                    w.CloseBlock();
+                }
+                w.OpenBlock(splits > 1 ? "for (; ch < channels; ch++)" : "for (int ch = 0; ch < channels; ch++)");
                 GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x[{i}]");
                 w.WriteLine($"x += {ps};");
                 w.WriteLine("w += ldw;");
                 w.CloseBlock();
+            }
+            for (int i = 0; i < mr && splits > 1; i++)
+            {
+                for (int j = 0; j < nv; j++)
+                    w.WriteLine($"acc{i}x{j} = {string.Join(" + ", Enumerable.Range(0, splits).Select(s => $"{Set(s)}{i}x{j}"))};");
             }
             if (c.YBlocked) EmitBlockedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);
             else EmitTransposedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);

@@ -229,15 +229,18 @@ internal static class GemmEmitter
             });
     }
 
-    /// <summary>One rank-1 update of the MR x NV accumulator tile: NV vector loads of B, MR broadcasts of A, MR*NV FMAs.</summary>
-    internal static void EmitStep(SourceWriter w, Isa isa, int mr, int nv, System.Func<int, string> bPointer, System.Func<int, string> aElement)
+    /// <summary>
+    /// One rank-1 update of the MR x NV accumulator tile: NV vector loads of B, MR broadcasts of A, MR*NV FMAs into
+    /// <c>{acc}{i}x{j}</c>.
+    /// </summary>
+    internal static void EmitStep(SourceWriter w, Isa isa, int mr, int nv, System.Func<int, string> bPointer, System.Func<int, string> aElement, string acc = "acc")
     {
         string V = isa.VectorType;
         for (int j = 0; j < nv; j++) w.WriteLine($"{V} b{j} = {isa.Load(bPointer(j))};");
         for (int i = 0; i < mr; i++)
         {
             w.WriteLine($"{V} va{i} = {isa.Broadcast(aElement(i))};");
-            for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {isa.Fma($"va{i}", $"b{j}", $"acc{i}x{j}")};");
+            for (int j = 0; j < nv; j++) w.WriteLine($"{acc}{i}x{j} = {isa.Fma($"va{i}", $"b{j}", $"{acc}{i}x{j}")};");
         }
     }
 

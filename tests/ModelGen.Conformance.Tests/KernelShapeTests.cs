@@ -96,6 +96,11 @@ public sealed class KernelShapeTests
         // 14x14 = 196 pixels: 28 whole tiles of 7, one panel of 48 and a two-vector tail block (80 channels).
         { "channels-pointwise-14x14", 64, 14, 14, 80, 1, 1, 0, 1, 1, false, "Silu", "all pixel tiles packed channel-major into scratch first" },
         { "channels-5x5", 16, 5, 5, 48, 1, 1, 0, 1, 1, false, "Relu", "lowering: channel-vectorised" },
+        // A last pixel tile of at most half a tile: its pixels with the input channels over several accumulator sets (7x7 =
+        // 49: AVX2 12 x 4 + 1 over 4 sets, AVX-512 7 x 7; 22 channels leave a remainder after the sets), and 6x7 = 42
+        // (AVX2 10 x 4 + 2 over 2 sets) with a residual, a partial last panel (80 = 48 + 32) and SiLU.
+        { "channels-pointwise-tail-1px", 22, 7, 7, 96, 1, 1, 0, 1, 1, true, "Relu", "the last tile's 1 pixel with the input channels over 4 accumulator sets" },
+        { "channels-pointwise-tail-2px", 32, 6, 7, 80, 1, 1, 0, 1, 1, true, "Silu", "the last tile's 2 pixels with the input channels over 2 accumulator sets" },
         // Exp-based activation without a residual: applied over the spilled tile before the vectorised transposed store
         // (1x1 with a one-vector tail block, and 3x3 on phase planes).
         { "channels-pointwise-silu-plain", 24, 7, 7, 64, 1, 1, 0, 1, 1, false, "Silu", "lowering: channel-vectorised" },
