@@ -83,7 +83,7 @@ internal static class ChannelVectorConvEmitter
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
         {
-            (int rest, int splits) = c.Pointwise && !profile.Isas[i].IsScalar ? PixelTail(c, profile.ChannelTileMR[i]) : (0, 1);
+            (int rest, int splits) = c.Pointwise ? PixelTail(c, profile.ChannelTileMR[i]) : (0, 1);
             tiles.Add($"{profile.ChannelTileMR[i]} pixels x {profile.ChannelTileNV[i] * profile.Isas[i].Width} channels ({profile.Isas[i].Name}" +
                 (splits > 1 ? $"; the last tile's {rest} pixel{(rest > 1 ? "s" : "")} with the input channels over {splits} accumulator sets)" : ")"));
         }
@@ -379,7 +379,7 @@ internal static class ChannelVectorConvEmitter
     {
         string whole = KernelCall(kernel, tailKernel, lastBlock, args);
         (int pixels, int splits) = PixelTail(c, mr);
-        if (splits < 2 || isa.IsScalar) return whole;
+        if (splits < 2) return whole; // the scalar path's 1-pixel tiles never leave a tail
         (string k, string? tk, _) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, pixels, v, splits, PackStride(mr), c, ctx));
         return $"if (pt == {EmitContext.Long(pixelTiles - 1)}) {{ {KernelCall(k, tk, lastBlock, args)} }} else {{ {whole} }}";
     }
