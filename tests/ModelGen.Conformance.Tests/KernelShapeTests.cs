@@ -113,6 +113,14 @@ public sealed class KernelShapeTests
         // 10x10 output at stride 2 (110 flat columns for 100 pixels: 0.91 of the pixel kernels' lanes): the channel kernel
         // at nearly equal lanes (small plane, not a stem).
         { "channels-equal-lanes-stride2", 32, 20, 20, 64, 3, 2, 1, 1, 1, false, "Relu", "lowering: channel-vectorised" },
+        // The tiles' input: read in place without padding (an unpadded 3x3; a 2x2 stride-2 window, pixel offsets at the
+        // stride), each plane copied once with its padding (a dilated window: taps at dilation x pitch), or the stride
+        // phases it reads when a window skips input pixels (a 1x1 stride-2 downsample, a dilation-2 stride-2 window).
+        { "channels-in-place-unpadded", 32, 9, 9, 64, 3, 1, 0, 1, 1, true, "Relu", "input planes read in place" },
+        { "channels-in-place-2x2-stride2", 32, 14, 13, 96, 2, 2, 0, 1, 1, false, "Relu", "input planes read in place" },
+        { "channels-1x1-stride2-phase", 64, 14, 13, 96, 1, 2, 0, 1, 1, false, "Relu", "input planes split into 1 padded phase(s)" },
+        { "channels-padded-dilated", 24, 11, 12, 48, 3, 1, 2, 2, 1, true, "Relu", "input planes copied with their padding" },
+        { "channels-dilated-stride2-phase", 24, 17, 18, 48, 3, 2, 2, 2, 1, true, "Relu", "input planes split into 1 padded phase(s)" },
         // Outputs above the profile's OutputPrefetchBytes (512 KiB): the tiles prefetch their destination lines (a 3-channel
         // stride-2 stem in row mode, and a 1x1 GEMM at 112x112).
         { "rows-prefetch-residual-silu", 3, 224, 224, 24, 3, 2, 1, 1, 1, true, "Silu", "output lines prefetched per tile" },
