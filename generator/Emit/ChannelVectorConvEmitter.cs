@@ -80,7 +80,7 @@ internal static class ChannelVectorConvEmitter
                 : c.Pointwise ? (PacksWhole(c, profile.Isas[0], profile.ChannelTileMR[0]) ? "all pixel tiles packed channel-major into scratch first, pixel tiles innermost (each weight block read once)"
                 : "each pixel tile packed channel-major into scratch, weight blocks innermost")
                 : InputPlane.Of(g).Remark) +
-            $"; weights in panels of {c.Panel} output channels" + SplitRemark(c, profile);
+            $"; weights in panels of {PanelRemark(profile)} output channels" + SplitRemark(c, profile);
         var tiles = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
         {
@@ -104,8 +104,10 @@ internal static class ChannelVectorConvEmitter
         long inPlane = (long)g.InH * g.InW;
         var offsets = new List<long>();
         for (int kh = 0; kh < g.KernelH; kh++) for (int kw = 0; kw < g.KernelW; kw++) offsets.Add(p.TapOffset(g, kh, kw));
+        ChannelVectorConvSpec spec = c;
         ctx.PerIsa(w, (isa, index) =>
         {
+            ChannelVectorConvSpec c = ForIsa(spec, ctx.Profile, index);
             int mr = ctx.Profile.ChannelTileMR[index], nv = ctx.Profile.ChannelTileNV[index], nr = nv * isa.Width;
             int chunk = SplitChannels(c, ctx.Profile, isa, nr);
             (string kernel, string? tailKernel, int lastBlock) = BlockKernels(isa, nv, c.OutChannels, c.Panel,
@@ -116,6 +118,9 @@ internal static class ChannelVectorConvEmitter
             w.CloseBlock();
         });
     }
+
+    /// <summary>The spec with the weight panel of ISA <paramref name="index"/> (the weights are packed in the machine's ISA's panels).</summary>
+    internal static ChannelVectorConvSpec ForIsa(ChannelVectorConvSpec c, TargetProfile profile, int index) => c with { Panel = profile.ChannelPanels[index] };
 
     /// <summary>
     /// Input channels per chunk of a spatial convolution's tiles (all of them: not split): when a block of the weights
@@ -130,6 +135,11 @@ internal static class ChannelVectorConvEmitter
         int chunks = (c.InChannels + chunk - 1) / chunk;
         return (c.InChannels + chunks - 1) / chunks;
     }
+
+    /// <summary>Each ISA's weight panel (<c>48 (Avx512), 24 (Avx2, Scalar)</c>).</summary>
+    internal static string PanelRemark(TargetProfile profile) =>
+        string.Join(", ", Enumerable.Range(0, profile.Isas.Count).GroupBy(i => profile.ChannelPanels[i])
+            .Select(g => $"{g.Key} ({string.Join(", ", g.Select(i => profile.Isas[i].Name))})"));
 
     private static string SplitRemark(ChannelVectorConvSpec c, TargetProfile profile)
     {
@@ -249,10 +259,12 @@ internal static class ChannelVectorConvEmitter
     {
         ConvGeometry g = c.Geometry;
         long inPlane = (long)g.InH * g.InW, pixels = (long)g.OutH * g.OutW;
-        int panels = (c.OutChannels + c.Panel - 1) / c.Panel;
         string L(long v) => EmitContext.Long(v);
+        ChannelVectorConvSpec spec = c;
         ctx.PerIsa(w, (isa, index) =>
         {
+            ChannelVectorConvSpec c = ForIsa(spec, ctx.Profile, index);
+            int panels = (c.OutChannels + c.Panel - 1) / c.Panel;
             int mr = ctx.Profile.ChannelTileMR[index], nv = ctx.Profile.ChannelTileNV[index], nr = nv * isa.Width;
             int blocks = c.Panel / nr, ps = PackStride(mr);
             long pixelTiles = (pixels + mr - 1) / mr;

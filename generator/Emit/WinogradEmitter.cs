@@ -233,7 +233,7 @@ internal static class WinogradEmitter
         if (s.Panel > 0)
         {
             yield return $"lowering: Winograd F({s.Tile}x{s.Tile},3x3) in the channel layout, {s.InChannels} -> {s.OutChannels} channels, {g.InH}x{g.InW} -> {g.OutH}x{g.OutW}, pads {g.PadTop},{g.PadLeft}; " +
-                $"{pl.Th}x{pl.Tw} = {pl.Th * pl.Tw} tiles; {pl.Xis} GEMMs (tiles as broadcast rows, output channels in the vector lanes, weights in panels of {s.Panel}) K={s.InChannels}; " +
+                $"{pl.Th}x{pl.Tw} = {pl.Th * pl.Tw} tiles; {pl.Xis} GEMMs (tiles as broadcast rows, output channels in the vector lanes, weights in panels of {ChannelVectorConvEmitter.PanelRemark(profile)}) K={s.InChannels}; " +
                 $"estimated cost {s.CostRatio:0.00} x the direct convolution's";
             var rowTiles = new List<string>();
             for (int i = 0; i < profile.Isas.Count; i++)
@@ -265,8 +265,11 @@ internal static class WinogradEmitter
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
         long vAt = c * p.PlaneStride, mAt = vAt + pl.Xis * pl.XiStride(c);
         string[] carried = { "n" };
+        WinogradConvSpec spec = s;
         ctx.PerIsa(w, (isa, index) =>
         {
+            // The channel layout's weights are packed in the panels of the machine's ISA.
+            WinogradConvSpec s = spec.Panel > 0 ? spec with { Panel = ctx.Profile.ChannelPanels[index] } : spec;
             GemmTile tile = ctx.Profile.Tile(index);
             w.OpenBlock($"for (int n = 0; n < {s.Batch}; n++)");
             if (pl.Banded)

@@ -258,7 +258,8 @@ internal sealed record DirectConvSpec(
 /// stored into Y. Operands X, W (packed [n²][K/MR][C][MR]), B, R, Y, S (scratch: phase-split planes, V, M). CostRatio: the cost model's estimate against the
 /// direct convolution (for the remarks). Panel &gt; 0: the channel layout (small planes, one band): the GEMMs put the
 /// output channels in the vector lanes and the tiles in broadcast rows (the channel-vectorised convolution's kernels),
-/// weights packed [n²][K/Panel][C][Panel], M stored tile-compact.
+/// weights packed [n²][K/Panel][C][Panel], M stored tile-compact. Panel is the first ISA's (the lowering is decided for it);
+/// the weights are packed in the panels of the ISA the machine has (TargetProfile.ChannelPanels) and each ISA's code reads those.
 /// </summary>
 internal sealed record WinogradConvSpec(
     int Batch, int InChannels, int OutChannels, ConvGeometry Geometry, bool HasBias, bool Residual, Activation Activation,
@@ -268,7 +269,8 @@ internal sealed record WinogradConvSpec(
 /// A convolution with the output channels in the vector lanes (Emit/ChannelVectorConvEmitter), for small output planes
 /// where pixel-vectorised tiles waste lanes (a 7x7 plane fills 49 of 64): tiles of MR pixels x a panel of output
 /// channels; the input is read in place (Pointwise: 1x1, stride 1, unpadded) or from phase-split planes. Operands X,
-/// W (packed [OC/Panel][C*KH*KW][Panel]), B (zero-padded to whole panels), R, Y, S (scratch: split planes).
+/// W (packed [OC/Panel][C*KH*KW][Panel]), B (zero-padded to whole panels), R, Y, S (scratch: split planes). Panel is the first
+/// ISA's; the weights are packed in the panels of the ISA the machine has (TargetProfile.ChannelPanels), each ISA's code reads those.
 /// </summary>
 internal sealed record ChannelVectorConvSpec(
     int Batch, int InChannels, int OutChannels, ConvGeometry Geometry, bool Pointwise, bool HasBias, bool Residual,

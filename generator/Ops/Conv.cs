@@ -110,10 +110,11 @@ internal sealed class Conv : OpHandler
         {
             // Winograd F(2x2, 3x3) or F(4x4, 3x3) (Emit/WinogradEmitter), weights transformed and packed at construction:
             // in panels of GEMM rows, or (channel layout) in panels of output channels for the channel-vectorised kernels.
+            // The channel layout's panels are the machine's ISA's (chosen at construction).
             int xis = (tile + 2) * (tile + 2), pack = channelLayout ? profile.ChannelPanel : mr;
-            long packedU = (long)xis * ((oc + pack - 1) / pack) * pack * cg;
+            long packedU = (long)xis * (channelLayout ? profile.ChannelPanelRows(oc) : (oc + pack - 1) / pack * pack) * cg;
             var u = new Operand("W", OperandKind.Weight, ctx.Transform("WinogradPackA", w.Name + $":winograd{tile}" + (channelLayout ? ":channels" : ""), PackOperands(w.Constant!, w.Name, ctx),
-                new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(cg), LoweringContext.Lit.Int(pack), LoweringContext.Lit.Int(tile) }, packedU,
+                new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(cg), channelLayout ? profile.ChannelPanelAtConstruction() : LoweringContext.Lit.Int(pack), LoweringContext.Lit.Int(tile) }, packedU,
                 new[] { xis, (oc + pack - 1) / pack, cg, pack }));
             var wino = new WinogradConvSpec(xs[0], cg, oc, geometry, b is not null, r is not null, act, mr, tile, bandRows, ratio, channelLayout ? profile.ChannelPanel : 0);
             ctx.AddLayer(node, wino, Operands(ctx, node, x, u, b is null ? null : ctx.In("B", b), r, y, Emit.WinogradEmitter.ScratchFloats(wino)));
@@ -127,8 +128,11 @@ internal sealed class Conv : OpHandler
             && (blocked || Emit.ChannelVectorConvEmitter.Pays(profile, geometry, oc, unitWindow)))
         {
             // Small output planes: output channels in the vector lanes (Emit/ChannelVectorConvEmitter).
-            int panel = profile.ChannelPanel, panels = (oc + panel - 1) / panel;
-            Operand cw = PackedPanels(ctx, w, ":channels", oc, k, panel);
+            // Weights in the panels of the machine's ISA (chosen at construction), the most floats over the ISAs reserved.
+            int panel = profile.ChannelPanel;
+            Operand cw = new("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + ":channels", PackOperands(w.Constant!, w.Name, ctx),
+                new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(k), profile.ChannelPanelAtConstruction() },
+                profile.ChannelPanelRows(oc) * k, new[] { (oc + panel - 1) / panel, k, panel }));
             var cspec = new ChannelVectorConvSpec(xs[0], cg, oc, geometry, unitWindow, b is not null, r is not null, act, panel)
             {
                 XBlocked = x.Blocked,
@@ -136,7 +140,7 @@ internal sealed class Conv : OpHandler
             };
             // The bias zero-padded to whole panels (the kernel loads whole vectors of it).
             Operand? padded = b is null ? null : new Operand("B", OperandKind.Weight, ctx.Transform("Scale", b.Name + ":padded", new[] { ctx.In("B", b).Id },
-                new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Float(1f) }, (long)panels * panel));
+                new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Float(1f) }, profile.ChannelPanelRows(oc)));
             ctx.AddLayer(node, cspec, Operands(ctx, node, x, cw, padded, r, y, Emit.ChannelVectorConvEmitter.ScratchFloats(cspec, profile)));
             return;
         }

@@ -107,8 +107,38 @@ internal sealed record TargetProfile
         return nr;
     }
 
-    /// <summary>Output channels per packed weight panel of the channel-vectorised convolution (0: not used).</summary>
-    public int ChannelPanel { get; init; }
+    /// <summary>
+    /// Per ISA: output channels per packed weight panel of the channel-vectorised convolutions (empty: not used), a whole
+    /// number of that ISA's tiles. The weights are packed at construction in the panels of the ISA the machine has, so a
+    /// tile reads whole contiguous rows (AVX2's 24-channel tile read half of every 48-float row: two of its three lines).
+    /// </summary>
+    public IReadOnlyList<int> ChannelPanels { get; init; } = Array.Empty<int>();
+
+    /// <summary>The first ISA's panel (0: channel-vectorised convolutions not used): the lowering decisions are made for it.</summary>
+    public int ChannelPanel => ChannelPanels.Count == 0 ? 0 : ChannelPanels[0];
+
+    /// <summary>
+    /// The panel of the ISA path the generated code takes on this machine, as a C# expression evaluated at construction
+    /// (the same constant-folded guards as the layers' branches).
+    /// </summary>
+    public string ChannelPanelAtConstruction()
+    {
+        string expr = ChannelPanels[ChannelPanels.Count - 1].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        for (int i = ChannelPanels.Count - 2; i >= 0; i--)
+        {
+            if (ChannelPanels[i] == ChannelPanels[i + 1] && !expr.StartsWith("(", StringComparison.Ordinal)) continue;
+            expr = $"({Isas[i].Guard} ? {ChannelPanels[i]} : {expr})";
+        }
+        return expr;
+    }
+
+    /// <summary>Floats of <paramref name="rows"/> rows rounded up to whole panels, the most over the ISA paths (what the packed block reserves).</summary>
+    public long ChannelPanelRows(long rows)
+    {
+        long most = 0;
+        foreach (int p in ChannelPanels) most = Math.Max(most, (rows + p - 1) / p * p);
+        return most;
+    }
 
     /// <summary>Per ISA: pixels x vectors of the channel-vectorised tile (its vectors cover part or all of a panel).</summary>
     public IReadOnlyList<int> ChannelTileMR { get; init; } = Array.Empty<int>();
@@ -201,9 +231,12 @@ internal sealed record TargetProfile
         // FMAs; a panel is 2 blocks of 24): against 6 x 2 on the AVX2-only machine (stand-alone, 10th percentile) the 7x7
         // 512-channel Winograd layer 8.5 -> 5.6-5.8 ms (its 16 tiles are 4 groups of 4, not 6 + 6 + 4), 1x1 7x7 layers equal
         // within noise, the 3x3 direct channel-vectorised layers 0-8% slower (not chosen where Winograd is); scalar 1 x 16.
-        ChannelPanel = 48,
+        // Panels: AVX-512 one tile of 48, AVX2 one tile of 24 (was two tiles of a 48-panel, each reading half of every
+        // row; on a Zen 3 core, stand-alone against 48: ResNet-18's 3x3 stride-2 layers 3-6% faster, MobileNetV2's 7x7 1x1
+        // layers 10%, the 7x7 512-channel Winograd layer 2.64 -> 2.27 ms), scalar 3 tiles of 8.
+        ChannelPanels = new[] { 48, 24, 24 },
         ChannelTileMR = new[] { 7, 4, 1 },
-        ChannelTileNV = new[] { 3, 3, 16 },
+        ChannelTileNV = new[] { 3, 3, 8 },
         // Half of one core's L2 (1 MiB on Zen 4/5): such an output shares L2 with its inputs and arrives cold. Measured in
         // a stand-alone harness, cold/warm caches: 3-channel stems (1.2-3.2 MB) 11-20% faster cold, unchanged warm; 1x1
         // layers with 800 KB and 600 KB outputs 6-15% faster cold and 0-7% warm; a 300 KB output (14x14x384) 10-25% faster
