@@ -114,7 +114,7 @@ internal static class ChannelVectorConvEmitter
                 v => RequireTapsKernel(isa, mr, v, c.HasBias, c.Residual, c.Activation, offsets, c.Panel, ctx));
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
             p.Copy?.EmitSplitChannels(w, ctx, p.SplitGeometry, c.InChannels, inPlane);
-            EmitTiles(c, bias, residual, w, ctx, p, mr, nr, chunk, kernel, tailKernel, lastBlock);
+            EmitTiles(c, bias, residual, w, ctx, isa, p, mr, nr, chunk, kernel, tailKernel, lastBlock);
             w.CloseBlock();
         });
     }
@@ -141,6 +141,15 @@ internal static class ChannelVectorConvEmitter
         string.Join(", ", Enumerable.Range(0, profile.Isas.Count).GroupBy(i => profile.ChannelPanels[i])
             .Select(g => $"{g.Key} ({string.Join(", ", g.Select(i => profile.Isas[i].Name))})"));
 
+    /// <summary>
+    /// Whether a split layer's tiles prefetch the next chunk's weights: when all its weights exceed
+    /// <see cref="TargetProfile.ChannelPrefetchMinBytes"/> they come from memory on each inference (a model's weights pass
+    /// through the caches layer after layer), and the hardware prefetcher left the start of each chunk to the tiles.
+    /// </summary>
+    private static bool PrefetchesChunks(ChannelVectorConvSpec c, TargetProfile profile) =>
+        profile.ChannelPrefetchMinBytes > 0 &&
+        (long)c.InChannels * c.Geometry.KernelH * c.Geometry.KernelW * c.OutChannels * sizeof(float) > profile.ChannelPrefetchMinBytes;
+
     private static string SplitRemark(ChannelVectorConvSpec c, TargetProfile profile)
     {
         var parts = new List<string>();
@@ -149,7 +158,8 @@ internal static class ChannelVectorConvEmitter
             int nr = profile.ChannelTileNV[i] * profile.Isas[i].Width, chunk = SplitChannels(c, profile, profile.Isas[i], nr);
             if (chunk < c.InChannels) parts.Add($"{chunk} ({profile.Isas[i].Name})");
         }
-        return parts.Count == 0 ? "" : $"; input channels accumulated in chunks of {string.Join(", ", parts)} over groups of up to {profile.ChannelSplitTiles} pixel tiles (partial sums on the stack)";
+        return parts.Count == 0 ? "" : $"; input channels accumulated in chunks of {string.Join(", ", parts)} over groups of up to {profile.ChannelSplitTiles} pixel tiles (partial sums on the stack" +
+            (PrefetchesChunks(c, profile) ? ", the next chunk's weights prefetched)" : ")");
     }
 
     /// <summary>
@@ -157,7 +167,7 @@ internal static class ChannelVectorConvEmitter
     /// chunk of input channels every tile of the group accumulates that chunk into its partial sums (the first chunk from
     /// the bias, the last one through the epilogue into Y), so a chunk's weights are read from L1 by every tile.
     /// </summary>
-    private static void EmitTiles(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx, InputPlane p,
+    private static void EmitTiles(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx, Isa isa, InputPlane p,
         int mr, int nr, int chunk, string kernel, string? tailKernel, int lastBlock)
     {
         ConvGeometry g = c.Geometry;
@@ -190,6 +200,15 @@ internal static class ChannelVectorConvEmitter
             b.OpenBlock("for (int i = 0; i < tiles; i++)");
             b.WriteLine($"int p0 = (pt0 + i) * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0);");
             b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
+            if (chunk < c.InChannels && PrefetchesChunks(c, ctx.Profile) && isa.Prefetch("nx + l * 16") is string prefetch)
+            {
+                // The next chunk's weight lines, shared out over the group's tiles.
+                long chunkFloats = (long)chunk * taps * c.Panel, lines = (chunkFloats * sizeof(float) + 63) / 64, per = (lines + group - 1) / group;
+                b.OpenBlock($"if (c0 + {chunk} < {c.InChannels})");
+                b.WriteLine($"float* nx = wc + {L(chunkFloats)}L;");
+                b.WriteLine($"for (long l = i * {per}L, le = {EmitContext.Math}.Min(l + {per}L, {lines}L); l < le; l++) {prefetch}");
+                b.CloseBlock();
+            }
             string args = $"(xc, {L(p.ChannelStride)}, cc, pix + i * {mr}, wc, {(bias is null ? "null" : $"{bias} + oc0")}, " +
                 $"Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc, part + i * {mr * nr}, mode);";
             b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, args));

@@ -110,6 +110,8 @@ public sealed class KernelShapeTests
         // partial last panel (90) with a residual at stride 2, and 5x5 windows (40 = 6 x 6 + 4) with SiLU.
         { "channels-split-stride2-residual", 100, 14, 14, 90, 3, 2, 1, 1, 1, true, "Relu", "input channels accumulated in chunks of" },
         { "channels-split-5x5-silu", 40, 8, 8, 48, 5, 1, 2, 1, 1, false, "Silu", "input channels accumulated in chunks of" },
+        // Over 1 MB of weights (256 x 9 x 136 floats): the tiles prefetch each next chunk's weights (a partial last panel).
+        { "channels-split-prefetch", 256, 14, 14, 136, 3, 2, 1, 1, 1, true, "Relu", "the next chunk's weights prefetched" },
         // 10x10 output at stride 2 (110 flat columns for 100 pixels: 0.91 of the pixel kernels' lanes): the channel kernel
         // at nearly equal lanes (small plane, not a stem).
         { "channels-equal-lanes-stride2", 32, 20, 20, 64, 3, 2, 1, 1, 1, false, "Relu", "lowering: channel-vectorised" },
