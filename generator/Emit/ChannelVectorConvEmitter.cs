@@ -38,8 +38,10 @@ internal static class ChannelVectorConvEmitter
         double channelLanes = (double)((pixels + mr - 1) / mr * mr) * ((outChannels + width - 1) / width * width);
         // Spatial windows on small planes (not stems) at up to equal lanes: the channel kernel's taps are unrolled at
         // build-time offsets. ResNet-18's 64 -> 128 3x3 stride 2 at 28x28 (784 against 816 lanes per channel) 3.88 -> 3.74
-        // ms; its 3-channel 7x7 stem (12544 pixels) 6.75 -> 6.90 and fns-candy's 32 -> 64 at 200x200 slower.
-        bool equalLanes = !pointwise && g.Channels >= 16 && pixels <= profile.ChannelPartialPanelMaxPixels;
+        // ms; its 3-channel 7x7 stem (12544 pixels) 6.75 -> 6.90 and fns-candy's 32 -> 64 at 200x200 slower. Not for one
+        // tap (1x1 stride 2): there the pixel GEMM's 16 FMAs per step against the tile's transposed store won on a Zen 3
+        // core (ResNet-18's 64 -> 128 downsample at 28x28 0.201 -> 0.176 ms stand-alone, its 128 -> 256 equal).
+        bool equalLanes = !pointwise && g.KernelH * g.KernelW > 1 && g.Channels >= 16 && pixels <= profile.ChannelPartialPanelMaxPixels;
         return channelLanes < (equalLanes ? 1.0 : 0.9) * pixelLanes;
     }
 

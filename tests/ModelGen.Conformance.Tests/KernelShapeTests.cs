@@ -121,7 +121,7 @@ public sealed class KernelShapeTests
         // kernels take four channels per iteration: 70 leaves a remainder of 2.
         { "channels-in-place-unpadded", 32, 9, 9, 64, 3, 1, 0, 1, 1, true, "Relu", "input planes read in place" },
         { "channels-in-place-2x2-stride2", 32, 14, 13, 96, 2, 2, 0, 1, 1, false, "Relu", "input planes read in place" },
-        { "channels-1x1-stride2-phase", 70, 14, 13, 96, 1, 2, 0, 1, 1, false, "Relu", "input planes split into 1 padded phase(s)" },
+        { "channels-1x1-stride2-phase", 70, 14, 13, 96, 1, 2, 0, 1, 1, false, "Relu", "7x7 = 49 output pixels; input planes split into 1 padded phase(s)" },
         { "channels-padded-dilated", 24, 11, 12, 48, 3, 1, 2, 2, 1, true, "Relu", "input planes copied with their padding" },
         { "channels-dilated-stride2-phase", 24, 17, 18, 48, 3, 2, 2, 2, 1, true, "Relu", "input planes split into 1 padded phase(s)" },
         // Outputs above the profile's OutputPrefetchBytes (512 KiB): the tiles prefetch their destination lines (a 3-channel
