@@ -255,7 +255,8 @@ internal sealed class Conv : OpHandler
 
     /// <summary>
     /// Constant weights [m][k] packed at construction into panels of <paramref name="mr"/> rows, [m/mr][k][mr] (the last
-    /// panel zero-padded): the operand W of the channel-vectorised and depthwise-lanes kernels.
+    /// panel zero-padded): the operand W of the depthwise-lanes kernels (the channel-vectorised ones pack in the panels of
+    /// the machine's ISA, see TargetProfile.ChannelPanelAtConstruction).
     /// </summary>
     private static Operand PackedPanels(LoweringContext ctx, Value w, string suffix, int m, int k, int mr)
     {
