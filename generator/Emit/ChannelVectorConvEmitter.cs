@@ -695,14 +695,11 @@ internal static class ChannelVectorConvEmitter
             // Windows of one or two taps (1x1 stride-2 layers, Winograd's channel-layout GEMMs): four channels per
             // iteration, so the loop's pointer steps and branch do not crowd the 12 FMAs of a step out of the front end
             // (a 2-FMA core: ResNet-18's 256 -> 512 downsample 0.190-0.196 -> 0.178-0.181 ms, its 7x7 Winograd layers 3-4%).
-            int unroll = taps <= 2 ? 4 : 1;
-            if (unroll > 1)
+            // Every tap of `count` consecutive channels (channel u at x_i[cx[u] + offset]), then the pointers past them.
+            string[] cx = { "", "cs + ", "cs2 + ", "cs3 + " };
+            void Channels(int count)
             {
-                w.WriteLine("int ch = 0;");
-                w.WriteLine("nint cs2 = cs * 2, cs3 = cs * 3;");
-                w.OpenBlock($"for (; ch + {unroll} <= channels; ch += {unroll})");
-                string[] cx = { "", "cs + ", "cs2 + ", "cs3 + " };
-                for (int u = 0; u < unroll; u++)
+                for (int u = 0; u < count; u++)
                 {
                     for (int t = 0; t < taps; t++)
                     {
@@ -712,20 +709,20 @@ internal static class ChannelVectorConvEmitter
                         w.CloseBlock();
                     }
                 }
-                w.WriteLine($"w += {unroll * taps * panel};");
-                for (int i = 0; i < mr; i++) w.WriteLine($"x{i} += cs * {unroll};");
+                w.WriteLine($"w += {count * taps * panel};");
+                for (int i = 0; i < mr; i++) w.WriteLine(count == 1 ? $"x{i} += cs;" : $"x{i} += cs * {count};");
                 w.CloseBlock();
+            }
+            int unroll = taps <= 2 ? cx.Length : 1;
+            if (unroll > 1)
+            {
+                w.WriteLine("int ch = 0;");
+                w.WriteLine("nint cs2 = cs * 2, cs3 = cs * 3;");
+                w.OpenBlock($"for (; ch + {unroll} <= channels; ch += {unroll})");
+                Channels(unroll);
             }
             w.OpenBlock(unroll > 1 ? "for (; ch < channels; ch++)" : "for (int ch = 0; ch < channels; ch++)");
-            for (int t = 0; t < taps; t++)
-            {
-                w.OpenBlock();
-                GemmEmitter.EmitStep(w, isa, mr, nv, j => t * panel + j * width == 0 ? "w" : $"w + {t * panel + j * width}", i => $"x{i}[{offsets[t]}]");
-                w.CloseBlock();
-            }
-            w.WriteLine($"w += {taps * panel};");
-            for (int i = 0; i < mr; i++) w.WriteLine($"x{i} += cs;");
-            w.CloseBlock();
+            Channels(1);
             w.OpenBlock("if ((mode & 2) == 0)");
             for (int i = 0; i < mr; i++)
                 for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"part + {i * nr + j * width}"));

@@ -98,7 +98,7 @@ internal sealed class Conv : OpHandler
                 padBottom, padRight, b is not null, act, false, 0) { ChannelVectors = lanes, Blocked = y.Blocked };
             int taps = geometry.KernelH * geometry.KernelW, block = Emit.DepthwiseChannelsEmitter.Block;
             Operand weights = lanes
-                ? PackedPanels(ctx, w, ":lanes", channels, taps, block)
+                ? PackedPanels(ctx, w, ":lanes", channels, taps, block, LoweringContext.Lit.Int(block), (channels + block - 1) / block * block)
                 : ctx.In("W", w);
             ctx.AddLayer(node, filter, Operands(ctx, node, x, weights, b is null ? null : ctx.In("B", b), null, y, Emit.PlaneFilterEmitter.ScratchFloats(filter)));
             return;
@@ -130,9 +130,7 @@ internal sealed class Conv : OpHandler
             // Small output planes: output channels in the vector lanes (Emit/ChannelVectorConvEmitter).
             // Weights in the panels of the machine's ISA (chosen at construction), the most floats over the ISAs reserved.
             int panel = profile.ChannelPanel;
-            Operand cw = new("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + ":channels", PackOperands(w.Constant!, w.Name, ctx),
-                new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(oc), LoweringContext.Lit.Int(k), profile.ChannelPanelAtConstruction() },
-                profile.ChannelPanelRows(oc) * k, new[] { (oc + panel - 1) / panel, k, panel }));
+            Operand cw = PackedPanels(ctx, w, ":channels", oc, k, panel, profile.ChannelPanelAtConstruction(), profile.ChannelPanelRows(oc));
             var cspec = new ChannelVectorConvSpec(xs[0], cg, oc, geometry, unitWindow, b is not null, r is not null, act, panel)
             {
                 XBlocked = x.Blocked,
@@ -254,17 +252,16 @@ internal sealed class Conv : OpHandler
     }
 
     /// <summary>
-    /// Constant weights [m][k] packed at construction into panels of <paramref name="mr"/> rows, [m/mr][k][mr] (the last
-    /// panel zero-padded): the operand W of the depthwise-lanes kernels (the channel-vectorised ones pack in the panels of
-    /// the machine's ISA, see TargetProfile.ChannelPanelAtConstruction).
+    /// Constant weights [m][k] packed at construction into panels of rows, [m/panel][k][panel] (the last panel
+    /// zero-padded): the operand W of the depthwise-lanes and channel-vectorised kernels. <paramref name="panelAtConstruction"/>
+    /// is the panel as a C# expression (the channel-vectorised kernels take the machine's ISA's, see
+    /// TargetProfile.ChannelPanelAtConstruction), <paramref name="reservedRows"/> the rows reserved for it (whole panels of
+    /// the largest candidate), <paramref name="mr"/> the panel the weight's shape comment shows.
     /// </summary>
-    private static Operand PackedPanels(LoweringContext ctx, Value w, string suffix, int m, int k, int mr)
-    {
-        int panels = (m + mr - 1) / mr;
-        return new Operand("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + suffix, PackOperands(w.Constant!, w.Name, ctx),
-            new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), LoweringContext.Lit.Int(mr) },
-            (long)panels * mr * k, new[] { panels, k, mr }));
-    }
+    private static Operand PackedPanels(LoweringContext ctx, Value w, string suffix, int m, int k, int mr, string panelAtConstruction, long reservedRows) =>
+        new("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + suffix, PackOperands(w.Constant!, w.Name, ctx),
+            new[] { LoweringContext.Lit.Int(1), LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), panelAtConstruction },
+            reservedRows * k, new[] { (m + mr - 1) / mr, k, mr }));
 
     /// <summary>The PackA operands: the raw weight, and a per-row scale when BatchNorm was folded (no extra copy).</summary>
     private static int[] PackOperands(Constant w, string name, LoweringContext ctx)

@@ -123,12 +123,11 @@ internal sealed record TargetProfile
     /// </summary>
     public string ChannelPanelAtConstruction()
     {
-        string expr = ChannelPanels[ChannelPanels.Count - 1].ToString(System.Globalization.CultureInfo.InvariantCulture);
-        for (int i = ChannelPanels.Count - 2; i >= 0; i--)
-        {
-            if (ChannelPanels[i] == ChannelPanels[i + 1] && !expr.StartsWith("(", StringComparison.Ordinal)) continue;
-            expr = $"({Isas[i].Guard} ? {ChannelPanels[i]} : {expr})";
-        }
+        // From the last ISA back; ISAs ahead of a constant tail with the same panel need no guard.
+        int tail = ChannelPanels.Count - 1;
+        while (tail > 0 && ChannelPanels[tail - 1] == ChannelPanels[tail]) tail--;
+        string expr = ChannelPanels[tail].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        for (int i = tail - 1; i >= 0; i--) expr = $"({Isas[i].Guard} ? {ChannelPanels[i]} : {expr})";
         return expr;
     }
 
