@@ -88,7 +88,8 @@ internal static class ChannelVectorConvEmitter
         {
             (int rest, int splits) = c.Pointwise ? PixelTail(c, profile.ChannelTileMR[i]) : (0, 1);
             tiles.Add($"{profile.ChannelTileMR[i]} pixels x {profile.ChannelTileNV[i] * profile.Isas[i].Width} channels ({profile.Isas[i].Name}" +
-                (splits > 1 ? $"; the last tile's {rest} pixel{(rest > 1 ? "s" : "")} with the input channels over {splits} accumulator sets)" : ")"));
+                (splits > 1 ? $"; the last tile's {rest} pixel{(rest > 1 ? "s" : "")} with the input channels over {splits} accumulator sets" : "") +
+                TailRemark(profile, i, profile.ChannelTileMR[i], c.OutChannels) + ")");
         }
         yield return "tiles: " + string.Join(", ", tiles) + $"; epilogue ({(c.YBlocked ? "output channel-blocked [C/16][H][W][16]: channel vectors stored as they are" : "transposed store")}): " +
             $"bias{(c.Residual ? ", residual" : "")}, activation {c.Activation}";
@@ -258,6 +259,16 @@ internal static class ChannelVectorConvEmitter
     /// narrower kernel when that saves vectors (160 channels = 3 panels of 48 and one block of 16: one vector of three).
     /// </summary>
     /// <summary>The block holding the last of <paramref name="channels"/> output channels in panels of <paramref name="panel"/>, and its vectors.</summary>
+    /// <summary>"; the last block's N channels over S accumulator sets" when ISA <paramref name="index"/>'s tail block needs them (see <see cref="TargetProfile.ChannelChains"/>).</summary>
+    internal static string TailRemark(TargetProfile profile, int index, int mr, int channels)
+    {
+        Isa isa = profile.Isas[index];
+        int nv = profile.ChannelTileNV[index];
+        (int last, int tailNv) = LastBlock(channels, profile.ChannelPanels[index], isa, nv * isa.Width);
+        int sets = profile.ChannelSets(isa, mr, tailNv);
+        return tailNv < nv && sets > 1 && sets > profile.ChannelSets(isa, mr, nv) ? $"; the last block's {channels - last} channels over {sets} accumulator sets" : "";
+    }
+
     private static (int LastBlock, int TailNv) LastBlock(int channels, int panel, Isa isa, int nr)
     {
         int last = (channels - 1) / panel * panel + (channels - 1) % panel / nr * nr;
@@ -454,6 +465,7 @@ internal static class ChannelVectorConvEmitter
     private static string RequirePointwiseKernel(Isa isa, int mr, int nv, int splits, int ps, ChannelVectorConvSpec c, EmitContext ctx)
     {
         int width = isa.Width, nr = nv * width;
+        splits = System.Math.Max(splits, ctx.Profile.ChannelSets(isa, mr, nv));
         string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(splits > 1 ? $"k{splits}" + (c.XBlocked ? "" : $"p{ps}") : "")}{(c.XBlocked ? "_BlockedX" : "")}{(c.YBlocked ? "_BlockedY" : "")}" +
             GemmEmitter.EpilogueSuffix(c.HasBias ? "_Bias" : "", c.Residual, c.Activation, isa);
         string Set(int s) => s == 0 ? "acc" : $"k{s}acc";
@@ -470,10 +482,7 @@ internal static class ChannelVectorConvEmitter
             string output = c.YBlocked ? "float* y, nint bs, int oc0" : "float* y, nint ldy";
             w.OpenBlock($"private static void {name}(float* x, {(c.XBlocked ? "nint xs, " : "")}int channels, float* w, nint ldw, float* bias, {output}, float* r, int mc, int nc)");
             GemmEmitter.DeclareAccumulators(w, isa, mr, nv, c.HasBias ? GemmBias.PerColumn : GemmBias.None);
-            for (int s = 1; s < splits; s++)
-            {
-                for (int i = 0; i < mr; i++) w.WriteLine($"{isa.VectorType} {string.Join(", ", Enumerable.Range(0, nv).Select(j => $"{Set(s)}{i}x{j} = {isa.Zero}"))};");
-            }
+            GemmEmitter.DeclareAccumulatorSets(w, isa, mr, nv, splits, Set);
             if (c.XBlocked)
             {
                 for (int i = 0; i < mr; i++) w.WriteLine(i == 0 ? "float* x0 = x;" : $"float* x{i} = x + {EmitContext.Math}.Min({i}, mc - 1) * {Block};");
@@ -510,11 +519,7 @@ internal static class ChannelVectorConvEmitter
                 w.WriteLine("w += ldw;");
                 w.CloseBlock();
             }
-            for (int i = 0; i < mr && splits > 1; i++)
-            {
-                for (int j = 0; j < nv; j++)
-                    w.WriteLine($"acc{i}x{j} = {string.Join(" + ", Enumerable.Range(0, splits).Select(s => $"{Set(s)}{i}x{j}"))};");
-            }
+            GemmEmitter.SumAccumulatorSets(w, mr, nv, splits, Set);
             if (c.YBlocked) EmitBlockedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);
             else EmitTransposedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);
             w.CloseBlock();
@@ -677,7 +682,9 @@ internal static class ChannelVectorConvEmitter
         int width = isa.Width, nr = nv * width, taps = offsets.Count;
         ulong h = Hashing.Combine(Hashing.Start, (ulong)panel);
         foreach (long o in offsets) h = Hashing.Combine(h, (ulong)o);
-        string name = $"F32ConvChannels_{mr}x{nr}_{taps}t{(uint)(h ^ (h >> 32)):x8}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
+        int sets = ctx.Profile.ChannelSets(isa, mr, nv);
+        string Set(int s) => s == 0 ? "acc" : $"k{s}acc";
+        string name = $"F32ConvChannels_{mr}x{nr}{(sets > 1 ? $"k{sets}" : "")}_{taps}t{(uint)(h ^ (h >> 32)):x8}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
         ctx.RequireHelper(name, w =>
         {
             w.WriteLine($"/// <summary>{mr} pixels x {nr} output channels, fp32, {isa.Name}, one chunk of the input channels: Y = act(sum over channels and taps of X x W + bias + R), stored transposed.</summary>");
@@ -687,6 +694,7 @@ internal static class ChannelVectorConvEmitter
             w.WriteLine(EmitContext.SkipLocalsInit);
             w.OpenBlock($"private static void {name}(float* x, nint cs, int channels, int* pix, float* w, float* bias, float* y, nint ldy, float* r, int mc, int nc, float* part, int mode)");
             GemmEmitter.DeclareAccumulators(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
+            GemmEmitter.DeclareAccumulatorSets(w, isa, mr, nv, sets, Set);
             w.OpenBlock("if ((mode & 1) != 0)");
             for (int i = 0; i < mr; i++)
                 for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {isa.Load($"part + {i * nr + j * width}")};");
@@ -705,7 +713,7 @@ internal static class ChannelVectorConvEmitter
                     {
                         w.OpenBlock();
                         int step = u * taps + t;
-                        GemmEmitter.EmitStep(w, isa, mr, nv, j => step * panel + j * width == 0 ? "w" : $"w + {step * panel + j * width}", i => $"x{i}[{cx[u]}{offsets[t]}]");
+                        GemmEmitter.EmitStep(w, isa, mr, nv, j => step * panel + j * width == 0 ? "w" : $"w + {step * panel + j * width}", i => $"x{i}[{cx[u]}{offsets[t]}]", Set(step % sets));
                         w.CloseBlock();
                     }
                 }
@@ -723,6 +731,7 @@ internal static class ChannelVectorConvEmitter
             }
             w.OpenBlock(unroll > 1 ? "for (; ch < channels; ch++)" : "for (int ch = 0; ch < channels; ch++)");
             Channels(1);
+            GemmEmitter.SumAccumulatorSets(w, mr, nv, sets, Set);
             w.OpenBlock("if ((mode & 2) == 0)");
             for (int i = 0; i < mr; i++)
                 for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"part + {i * nr + j * width}"));

@@ -370,6 +370,24 @@ internal static class GemmEmitter
         }
     }
 
+    /// <summary>Zeroed accumulator sets 1 to <paramref name="sets"/> - 1 (set 0 is acc{i}x{j}), named by <paramref name="set"/>.</summary>
+    internal static void DeclareAccumulatorSets(SourceWriter w, Isa isa, int mr, int nv, int sets, System.Func<int, string> set)
+    {
+        for (int s = 1; s < sets; s++)
+        {
+            for (int i = 0; i < mr; i++) w.WriteLine($"{isa.VectorType} {string.Join(", ", Range(nv, j => $"{set(s)}{i}x{j} = {isa.Zero}"))};");
+        }
+    }
+
+    /// <summary>acc{i}x{j} = the sum of the accumulator sets (nothing with one set).</summary>
+    internal static void SumAccumulatorSets(SourceWriter w, int mr, int nv, int sets, System.Func<int, string> set)
+    {
+        for (int i = 0; i < mr && sets > 1; i++)
+        {
+            for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {string.Join(" + ", Range(sets, s => $"{set(s)}{i}x{j}"))};");
+        }
+    }
+
     /// <summary>Stores the accumulators row by row into a stack tile <c>t</c> of MR x NR floats.</summary>
     internal static void SpillAccumulators(SourceWriter w, Isa isa, int mr, int nv)
     {

@@ -240,7 +240,8 @@ internal static class WinogradEmitter
             {
                 Isa isa = profile.Isas[i];
                 int nv = profile.ChannelTileNV[i];
-                rowTiles.Add($"{ChannelRows(pl.Th * pl.Tw, profile.ChannelTileMR[i], nv, isa.Width)} tiles x {nv * isa.Width} channels ({isa.Name})");
+                int rows = ChannelRows(pl.Th * pl.Tw, profile.ChannelTileMR[i], nv, isa.Width);
+                rowTiles.Add($"{rows} tiles x {nv * isa.Width} channels ({isa.Name}{ChannelVectorConvEmitter.TailRemark(profile, i, rows, s.OutChannels)})");
             }
             yield return "GEMM tiles: " + string.Join(", ", rowTiles) + $"; epilogue in the output transform: bias{(s.Residual ? ", residual" : "")}, activation {s.Activation}";
             yield break;

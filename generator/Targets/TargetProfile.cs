@@ -144,6 +144,17 @@ internal sealed record TargetProfile
     public IReadOnlyList<int> ChannelTileNV { get; init; } = Array.Empty<int>();
 
     /// <summary>
+    /// Independent FMA chains a channel-vectorised kernel keeps in flight (FMA latency x FMA pipes; 0: no minimum). A
+    /// narrower tile (a block's channel tail, a plane's pixel tail) deals its FMAs round-robin to as many accumulator sets
+    /// as reach it, summed before the epilogue.
+    /// </summary>
+    public int ChannelChains { get; init; }
+
+    /// <summary>Accumulator sets of an MR x NV channel-vectorised tile on <paramref name="isa"/> (see <see cref="ChannelChains"/>; at most 4).</summary>
+    public int ChannelSets(Isa isa, int mr, int nv) =>
+        isa.IsScalar || ChannelChains == 0 ? 1 : Math.Min(4, (ChannelChains + mr * nv - 1) / (mr * nv));
+
+    /// <summary>
     /// Depthwise convolutions with output rows at most this wide (and channels a multiple of 16) put the channels in the
     /// vector lanes (Emit/DepthwiseChannelsEmitter) instead of the pixels of a row (0: never); so do stride-1 ones with
     /// rows up to <see cref="DepthwiseChannelsWideOutW"/> and windows of at least <see cref="DepthwiseChannelsWideMinTaps"/> taps.
@@ -244,6 +255,9 @@ internal sealed record TargetProfile
         ChannelPanels = new[] { 48, 24, 24 },
         ChannelTileMR = new[] { 7, 4, 1 },
         ChannelTileNV = new[] { 3, 3, 8 },
+        // 4-cycle FMA latency x 2 FMA pipes (Zen 3-5, Intel since Skylake): AVX2's 4-pixel tile of one vector (the 8-channel
+        // tail of 80, 128, 320 or 512 channels) runs 4 chains, half the FMA rate.
+        ChannelChains = 8,
         // Half of one core's L2 (1 MiB on Zen 4/5): such an output shares L2 with its inputs and arrives cold. Measured in
         // a stand-alone harness, cold/warm caches: 3-channel stems (1.2-3.2 MB) 11-20% faster cold, unchanged warm; 1x1
         // layers with 800 KB and 600 KB outputs 6-15% faster cold and 0-7% warm; a 300 KB output (14x14x384) 10-25% faster

@@ -124,6 +124,12 @@ public sealed class KernelShapeTests
         { "channels-1x1-stride2-phase", 70, 14, 13, 96, 1, 2, 0, 1, 1, false, "Relu", "7x7 = 49 output pixels; input planes split into 1 padded phase(s)" },
         { "channels-padded-dilated", 24, 11, 12, 48, 3, 1, 2, 2, 1, true, "Relu", "input planes copied with their padding" },
         { "channels-dilated-stride2-phase", 24, 17, 18, 48, 3, 2, 2, 2, 1, true, "Relu", "input planes split into 1 padded phase(s)" },
+        // A tail block too narrow to keep the profile's ChannelChains FMA chains in flight (AVX2: 4 pixels x one vector)
+        // deals its FMAs round-robin to accumulator sets: taps of a 3x3 at stride 2 (104 = 4 x 24 + 8), the 4-channel
+        // unroll of a 1x1 stride-2 downsample (42 channels: a remainder of 2), and a 1x1 whose last pixel tile also splits.
+        { "channels-stride2-tail-sets", 24, 14, 14, 104, 3, 2, 1, 1, 1, false, "Silu", "the last block's 8 channels over 2 accumulator sets" },
+        { "channels-1x1-stride2-tail-sets", 42, 14, 14, 80, 1, 2, 0, 1, 1, true, "Relu", "the last block's 8 channels over 2 accumulator sets" },
+        { "channels-pointwise-tail-sets", 40, 7, 7, 80, 1, 1, 0, 1, 1, true, "Silu", "the last block's 8 channels over 2 accumulator sets" },
         // Outputs above the profile's OutputPrefetchBytes (512 KiB): the tiles prefetch their destination lines (a 3-channel
         // stride-2 stem in row mode, and a 1x1 GEMM at 112x112).
         { "rows-prefetch-residual-silu", 3, 224, 224, 24, 3, 2, 1, 1, 1, true, "Silu", "output lines prefetched per tile" },
