@@ -32,6 +32,13 @@ internal static class GemmEmitter
             GemmTile t = TileFor(g, profile, i);
             tiles.Add($"{t.Describe()} ({t.Isa.Name})");
         }
+        var chunks = new List<string>();
+        for (int i = 0; i < profile.Isas.Count; i++)
+        {
+            int kc = KChunk(g, TileFor(g, profile, i), profile);
+            if (kc < g.K) chunks.Add($"{kc} ({profile.Isas[i].Name})");
+        }
+        if (chunks.Count > 0) yield return $"K in chunks of {string.Join(", ", chunks)} rows (each chunk's B column panel within the profile's GemmKBlockBytes, L1), partial sums in Y";
         yield return "tiles MRxNR: " + string.Join(", ", tiles) +
             $"; epilogue: bias {g.Bias}{(g.Residual ? " + residual" : "")}, activation {g.Activation}" +
             (g.PrefetchC ? PrefetchRemark : "");
@@ -69,6 +76,12 @@ internal static class GemmEmitter
     /// </remarks>
     private static void EmitDriver(GemmSpec g, Names n, GemmTile tile, SourceWriter w, EmitContext ctx)
     {
+        int kc = KChunk(g, tile, ctx.Profile);
+        if (kc < g.K)
+        {
+            EmitKBlockedDriver(g, n, tile, kc, w, ctx);
+            return;
+        }
         string kernel = RequireKernel(g, tile, ctx);
         int nr = tile.NR;
         // The last column tile uses a narrower kernel when that saves whole vectors (N = 196 computes 208 columns, not 256).
@@ -138,6 +151,63 @@ internal static class GemmEmitter
             }
             p.CloseBlock();
         }, privateScratch: panel ? n.Scratch : null);
+    }
+
+    /// <summary>
+    /// Rows of B per K chunk (K: one chunk): B read in place, its column panel's lines (K x the 64-byte lines an NR-float
+    /// row can touch) past the profile's <see cref="TargetProfile.GemmKBlockBytes"/>; chunks share K evenly.
+    /// </summary>
+    internal static int KChunk(GemmSpec g, GemmTile tile, TargetProfile profile)
+    {
+        if (profile.GemmKBlockBytes == 0 || g.BLayout != GemmBLayout.RowMajor || g.Groups > 1 || g.Batch > 1) return g.K;
+        int rowBytes = ((tile.NR * sizeof(float) + 63) / 64 + 1) * 64;
+        int most = System.Math.Max(16, profile.GemmKBlockBytes / rowBytes);
+        if (g.K <= most) return g.K;
+        int chunks = (g.K + most - 1) / most;
+        return (g.K + chunks - 1) / chunks;
+    }
+
+    /// <summary>
+    /// The driver in K chunks (see <see cref="KChunk"/>): per column tile of a worker's range, per chunk, its row tiles,
+    /// so the chunk's B panel stays in L1 across them. The first chunk stores A B + bias (+ R), the next ones add C as the
+    /// residual (the same kernels, R = C), the last one through the activation.
+    /// </summary>
+    private static void EmitKBlockedDriver(GemmSpec g, Names n, GemmTile tile, int kc, SourceWriter w, EmitContext ctx)
+    {
+        int nr = tile.NR, full = g.N / nr * nr, tailNv = (g.N - full + tile.Isa.Width - 1) / tile.Isa.Width;
+        bool hasTail = g.N > full && tailNv < tile.NV;
+        GemmSpec first = g with { Activation = Activation.None }, next = g with { Bias = GemmBias.None, Residual = true, PrefetchC = false, Activation = Activation.None };
+        GemmSpec last = next with { Activation = g.Activation };
+        (string Kernel, string? Tail) Kernels(GemmSpec s) => (RequireKernel(s, tile, ctx), hasTail ? RequireKernel(s, tile with { NV = tailNv }, ctx) : null);
+        string L(long v) => EmitContext.Long(v);
+        int mStep = g.ALayout == GemmALayout.Packed ? g.MR : tile.MR;
+        long nTiles = (g.N + nr - 1) / nr, mTiles = (g.M + mStep - 1) / mStep;
+        string aPtr = g.ALayout == GemmALayout.Packed ? $"{n.A} + (m0 / {g.MR}) * {L((long)g.MR * g.K)}L + k0 * {g.MR}" : $"{n.A} + m0 * {L(g.Lda)}L + k0";
+        string biasPtr = g.Bias switch { GemmBias.PerRow => $"{n.Bias} + m0", GemmBias.PerColumn => $"{n.Bias} + n0", _ => "null" };
+        string Call((string Kernel, string? Tail) k, string bias, string r, long ldr)
+        {
+            string Args(string name) => $"{name}({aPtr}, {L(g.Lda)}, {n.B} + n0 + k0 * {L(g.Ldb)}L, {L(g.Ldb)}, {n.C} + m0 * {L(g.Ldc)}L + n0, {L(g.Ldc)}, kc, {bias}, {r}, {L(ldr)}, " +
+                $"{EmitContext.Math}.Min({mStep}, {g.M} - m0), nc);";
+            return k.Tail is null ? Args(k.Kernel) : $"if (n0 < {full}) {Args(k.Kernel)} else {Args(k.Tail)}";
+        }
+        string cPtr = $"{n.C} + m0 * {L(g.Ldc)}L + n0";
+        ctx.ParallelFor(w, nTiles * mTiles, p =>
+        {
+            p.OpenBlock("for (int t = pb; t < pe;)");
+            p.WriteLine($"int te = {EmitContext.Math}.Min(pe, (t / {L(mTiles)} + 1) * {L(mTiles)});");
+            p.WriteLine($"int n0 = t / {L(mTiles)} * {nr}, nc = {EmitContext.Math}.Min({nr}, {g.N} - n0);");
+            p.OpenBlock($"for (int k0 = 0; k0 < {g.K}; k0 += {kc})");
+            p.WriteLine($"int kc = {EmitContext.Math}.Min({kc}, {g.K} - k0);");
+            p.OpenBlock("for (int u = t; u < te; u++)");
+            p.WriteLine($"int m0 = u % {L(mTiles)} * {mStep};");
+            p.WriteLine($"if (k0 == 0) {{ {Call(Kernels(first), biasPtr, g.Residual ? $"{n.R} + m0 * {L(g.Ldr)}L + n0" : "null", g.Residual ? g.Ldr : g.Ldc)} }}");
+            p.WriteLine($"else if (k0 + kc < {g.K}) {{ {Call(Kernels(next), "null", cPtr, g.Ldc)} }}");
+            p.WriteLine($"else {{ {Call(Kernels(last), "null", cPtr, g.Ldc)} }}");
+            p.CloseBlock();
+            p.CloseBlock();
+            p.WriteLine("t = te;");
+            p.CloseBlock();
+        });
     }
 
     /// <summary>Registers the micro-kernel for this spec and tile; returns its name.</summary>

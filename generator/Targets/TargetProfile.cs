@@ -65,6 +65,13 @@ internal sealed record TargetProfile
     public long OutputPrefetchBytes { get; init; }
 
     /// <summary>
+    /// A GEMM reading B in place (row-major, a 1x1 convolution's NCHW input) whose column panel (K rows x the lines of NR
+    /// floats) exceeds this many bytes runs K in chunks within it: per column tile, each chunk over all its row tiles, the
+    /// partial sums in C (0: never).
+    /// </summary>
+    public int GemmKBlockBytes { get; init; }
+
+    /// <summary>
     /// Rows of the alternative weight panels for convolutions (1x1 GEMM and direct) whose output channels are a multiple
     /// of it, up to <see cref="AltGemmMaxM"/> (0: none): 16 or 32 channels in 6-row panels compute 18 or 36 rows, 12.5%
     /// of the work for nothing; where both fit, the AVX2 8-row tile (7 loads per 12 FMAs, against 8 for 6 x 16) measured
@@ -263,6 +270,9 @@ internal sealed record TargetProfile
         // layers with 800 KB and 600 KB outputs 6-15% faster cold and 0-7% warm; a 300 KB output (14x14x384) 10-25% faster
         // cold but 0-8% slower warm, hence the threshold.
         OutputPrefetchBytes = 512 << 10,
+        // Half of a 32 KB L1. Stand-alone 1x1 GEMMs M=64 N=169 (SqueezeNet's squeezes) on the AVX2 path, B panels of 24
+        // columns (2-3 lines per row): K=128 at 83% of peak, 256 at 77%, 512 at 72%.
+        GemmKBlockBytes = 16 << 10,
         // Half of L2. Stand-alone (fns-candy's 16 -> 32 and 32 -> 64 3x3 stride-2 layers, 10th percentile): whole-input
         // split 27.4-28.6 and 19.9-20.3 ms; bands within 256 KB 20.8 and 17.8-18.1, 512 KB 19.4 and 17.0, 1 MB 19.2 and 17.0.
         DirectBandBytes = 512 << 10,
