@@ -66,7 +66,7 @@ internal sealed record TargetProfile
 
     /// <summary>
     /// A GEMM reading B in place (row-major, a 1x1 convolution's NCHW input) whose column panel (K rows x the lines of NR
-    /// floats) exceeds this many bytes runs K in chunks within it: per column tile, each chunk over all its row tiles, the
+    /// floats) exceeds twice this many bytes runs K in chunks within it: per column tile, each chunk over all its row tiles, the
     /// partial sums in C (0: never).
     /// </summary>
     public int GemmKBlockBytes { get; init; }
@@ -271,7 +271,8 @@ internal sealed record TargetProfile
         // cold but 0-8% slower warm, hence the threshold.
         OutputPrefetchBytes = 512 << 10,
         // Half of a 32 KB L1. Stand-alone 1x1 GEMMs M=64 N=169 (SqueezeNet's squeezes) on the AVX2 path, B panels of 24
-        // columns (2-3 lines per row): K=128 at 83% of peak, 256 at 77%, 512 at 72%.
+        // columns (2-3 lines per row): K=128 at 83% of peak, 256 at 77%, 512 at 72%; in chunks of 64-85 rows 512 and 384
+        // at 82%; 8 KB chunks 3-6% slower than 16 KB, 24 KB equal.
         GemmKBlockBytes = 16 << 10,
         // Half of L2. Stand-alone (fns-candy's 16 -> 32 and 32 -> 64 3x3 stride-2 layers, 10th percentile): whole-input
         // split 27.4-28.6 and 19.9-20.3 ms; bands within 256 KB 20.8 and 17.8-18.1, 512 KB 19.4 and 17.0, 1 MB 19.2 and 17.0.

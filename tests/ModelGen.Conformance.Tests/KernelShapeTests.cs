@@ -148,9 +148,9 @@ public sealed class KernelShapeTests
         { "pointwise-packed-b", 256, 13, 13, 200, 1, 1, 0, 1, 1, true, "Relu", "B column tiles copied into contiguous K x NR panels" },
         // A 1x1 GEMM reading its NCHW input in place with a long K (SqueezeNet's squeezes): K in chunks whose B panel stays
         // in L1 (300 = 4 x 75 on AVX2, 5 x 60 on AVX-512), partial sums in Y, the residual with the first chunk, SiLU with
-        // the last; 169 pixels end in a narrower column tile. And at K = 130: two uneven chunks (65 + 65; AVX-512 65 + 65).
+        // the last; 169 pixels end in a narrower column tile. And at K = 200: uneven chunks (67 + 67 + 66 on AVX2; 4 x 50 on AVX-512).
         { "pointwise-k-chunks-residual-silu", 300, 13, 13, 40, 1, 1, 0, 1, 1, true, "Silu", "K in chunks of 60 (Avx512), 75 (Avx2)" },
-        { "pointwise-k-chunks-relu", 130, 9, 11, 64, 1, 1, 0, 1, 1, false, "Relu", "K in chunks of" },
+        { "pointwise-k-chunks-relu", 200, 9, 11, 64, 1, 1, 0, 1, 1, false, "Relu", "K in chunks of" },
         // 1x1 stride 2 (a residual network's downsample): the phase plane has no garbage column, so the tiles store into Y
         // with the epilogue in the kernel (13x13 = 169 = 2 x 64 + 41 with a residual; 12x12 = 144 = 2 x 64 + 16 through
         // the narrower tail kernel, 8-row panels and SiLU).
