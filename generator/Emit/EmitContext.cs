@@ -34,6 +34,47 @@ internal sealed class EmitContext
     public IEnumerable<KeyValuePair<string, string>> Helpers => _helpers;
 
     private ParallelLayer? _parallel;
+    private readonly List<string> _layerMethods = new();
+    private IReadOnlyList<(string Type, string Name)> _layerParameters = Array.Empty<(string, string)>();
+    private string _layerMethod = "";
+
+    /// <summary>Starts a layer: its method name and pointer parameters (for <see cref="LayerStep"/>).</summary>
+    public void BeginLayer(string method, IReadOnlyList<(string Type, string Name)> parameters)
+    {
+        _layerMethod = method;
+        _layerParameters = parameters;
+        _layerMethods.Clear();
+    }
+
+    /// <summary>Ends the layer; returns its step methods (<see cref="LayerStep"/>), to be written after the layer method.</summary>
+    public IReadOnlyList<string> EndLayer()
+    {
+        var methods = new List<string>(_layerMethods);
+        _layerMethods.Clear();
+        return methods;
+    }
+
+    /// <summary>
+    /// A statement calling a new private method of the layer, <c>{Layer}_{suffix}</c>, whose body <paramref name="body"/>
+    /// sees the layer's pointer parameters and the <paramref name="locals"/> (type, name) under the same names: a step of a
+    /// large unrolled loop body in a method of its own, so the JIT tracks its locals (at most 1024 per method,
+    /// JitMaxLocalsToTrack; see <see cref="ParallelForPerIsa"/>) apart from the other steps'.
+    /// </summary>
+    public string LayerStep(string suffix, IReadOnlyList<(string Type, string Name)> locals, Action<SourceWriter> body)
+    {
+        string name = $"{_layerMethod}_{suffix}";
+        var all = new List<(string Type, string Name)>(_layerParameters);
+        foreach (var l in locals) if (!all.Exists(p => p.Name == l.Name)) all.Add(l);
+        var mw = new SourceWriter();
+        mw.WriteLine($"/// <summary>A step of {_layerMethod} in its own method.</summary>");
+        mw.WriteLine(MethodImpl);
+        mw.WriteLine(SkipLocalsInit);
+        mw.OpenBlock($"private static void {name}({string.Join(", ", all.ConvertAll(p => $"{p.Type} {p.Name}"))})");
+        body(mw);
+        mw.CloseBlock();
+        _layerMethods.Add(mw.ToString());
+        return $"{name}({string.Join(", ", all.ConvertAll(p => p.Name))});";
+    }
 
     /// <summary>The layer being emitted splits its work across workers (see <see cref="ParallelFor"/>).</summary>
     public bool InParallelLayer => _parallel is not null;

@@ -31,15 +31,17 @@ internal static class LayerEmitter
         w.WriteLine(EmitContext.SkipLocalsInit);
         string parameters = string.Join(", ", layer.Operands.Select(o => $"{PointerType(o, ctx.Spec)} {o.Parameter}"));
         bool parallel = IsParallel(layer, ctx.Profile);
+        var typed = layer.Operands.Select(o => (PointerType(o, ctx.Spec), o.Parameter)).ToList();
+        ctx.BeginLayer(layer.MethodName, typed);
         if (!parallel)
         {
             w.OpenBlock($"private static void {layer.MethodName}({parameters})");
             EmitBody(layer, w, ctx);
             w.CloseBlock();
+            WriteMethods(w, ctx.EndLayer());
             return;
         }
         // Parallel layer: the pointers go in an argument block the worker parts read; the pool is null at degree 1.
-        var typed = layer.Operands.Select(o => (PointerType(o, ctx.Spec), o.Parameter)).ToList();
         w.OpenBlock($"private static void {layer.MethodName}({parameters}, {EmitContext.RuntimeNs}.WorkerPool pool)");
         w.WriteLine($"nint* args = stackalloc nint[{typed.Count + EmitContext.MaxCarried + 1}];");
         for (int i = 0; i < typed.Count; i++) w.WriteLine($"args[{i}] = (nint){typed[i].Parameter};");
@@ -47,10 +49,16 @@ internal static class LayerEmitter
         EmitBody(layer, w, ctx);
         IReadOnlyList<string> parts = ctx.EndParallelLayer();
         w.CloseBlock();
-        foreach (string part in parts)
+        WriteMethods(w, parts.Concat(ctx.EndLayer()));
+    }
+
+    /// <summary>The layer's part and step methods, after the layer method.</summary>
+    private static void WriteMethods(SourceWriter w, IEnumerable<string> methods)
+    {
+        foreach (string method in methods)
         {
             w.WriteLine();
-            w.WriteLine(part.TrimEnd('\n'));
+            w.WriteLine(method.TrimEnd('\n'));
         }
     }
 
