@@ -82,15 +82,11 @@ internal static class GemmEmitter
             EmitKBlockedDriver(g, n, tile, kc, w, ctx);
             return;
         }
-        string kernel = RequireKernel(g, tile, ctx);
-        int nr = tile.NR;
-        // The last column tile uses a narrower kernel when that saves whole vectors (N = 196 computes 208 columns, not 256).
-        int full = g.N / nr * nr, tailNv = (g.N - full + tile.Isa.Width - 1) / tile.Isa.Width;
-        string? tail = g.N > full && tailNv < tile.NV ? RequireKernel(g, tile with { NV = tailNv }, ctx) : null;
+        (string kernel, string? tail) = Kernels(g, tile, ctx);
+        int nr = tile.NR, full = FullColumns(g, tile);
         string L(long v) => EmitContext.Long(v);
         bool groups = g.Groups > 1, batch = g.Batch > 1;
-        int mStep = g.ALayout == GemmALayout.Packed ? g.MR : tile.MR;
-        long nTiles = (g.N + nr - 1) / nr, mTiles = (g.M + mStep - 1) / mStep;
+        (int mStep, long nTiles, long mTiles) = TileCounts(g, tile);
         long perItem = nTiles * mTiles;
         bool panel = g.BLayout == GemmBLayout.Im2ColPanel;
         ctx.ParallelFor(w, (long)g.Groups * g.Batch * perItem, p =>
@@ -176,14 +172,11 @@ internal static class GemmEmitter
     /// </summary>
     private static void EmitKBlockedDriver(GemmSpec g, Names n, GemmTile tile, int kc, SourceWriter w, EmitContext ctx)
     {
-        int nr = tile.NR, full = g.N / nr * nr, tailNv = (g.N - full + tile.Isa.Width - 1) / tile.Isa.Width;
-        bool hasTail = g.N > full && tailNv < tile.NV;
+        int nr = tile.NR, full = FullColumns(g, tile);
         GemmSpec first = g with { Activation = Activation.None }, next = g with { Bias = GemmBias.None, Residual = true, PrefetchC = false, Activation = Activation.None };
         GemmSpec last = next with { Activation = g.Activation };
-        (string Kernel, string? Tail) Kernels(GemmSpec s) => (RequireKernel(s, tile, ctx), hasTail ? RequireKernel(s, tile with { NV = tailNv }, ctx) : null);
         string L(long v) => EmitContext.Long(v);
-        int mStep = g.ALayout == GemmALayout.Packed ? g.MR : tile.MR;
-        long nTiles = (g.N + nr - 1) / nr, mTiles = (g.M + mStep - 1) / mStep;
+        (int mStep, long nTiles, long mTiles) = TileCounts(g, tile);
         string aPtr = g.ALayout == GemmALayout.Packed ? $"{n.A} + (m0 / {g.MR}) * {L((long)g.MR * g.K)}L + k0 * {g.MR}" : $"{n.A} + m0 * {L(g.Lda)}L + k0";
         string biasPtr = g.Bias switch { GemmBias.PerRow => $"{n.Bias} + m0", GemmBias.PerColumn => $"{n.Bias} + n0", _ => "null" };
         string Call((string Kernel, string? Tail) k, string bias, string r, long ldr)
@@ -202,14 +195,34 @@ internal static class GemmEmitter
             p.WriteLine($"int kc = {EmitContext.Math}.Min({kc}, {g.K} - k0);");
             p.OpenBlock("for (int u = t; u < te; u++)");
             p.WriteLine($"int m0 = u % {L(mTiles)} * {mStep};");
-            p.WriteLine($"if (k0 == 0) {{ {Call(Kernels(first), biasPtr, g.Residual ? $"{n.R} + m0 * {L(g.Ldr)}L + n0" : "null", g.Residual ? g.Ldr : g.Ldc)} }}");
-            p.WriteLine($"else if (k0 + kc < {g.K}) {{ {Call(Kernels(next), "null", cPtr, g.Ldc)} }}");
-            p.WriteLine($"else {{ {Call(Kernels(last), "null", cPtr, g.Ldc)} }}");
+            p.WriteLine($"if (k0 == 0) {{ {Call(Kernels(first, tile, ctx), biasPtr, g.Residual ? $"{n.R} + m0 * {L(g.Ldr)}L + n0" : "null", g.Residual ? g.Ldr : g.Ldc)} }}");
+            p.WriteLine($"else if (k0 + kc < {g.K}) {{ {Call(Kernels(next, tile, ctx), "null", cPtr, g.Ldc)} }}");
+            p.WriteLine($"else {{ {Call(Kernels(last, tile, ctx), "null", cPtr, g.Ldc)} }}");
             p.CloseBlock();
             p.CloseBlock();
             p.WriteLine("t = te;");
             p.CloseBlock();
         });
+    }
+
+    /// <summary>Columns in whole column tiles (the rest, if any, is the last tile).</summary>
+    private static int FullColumns(GemmSpec g, GemmTile tile) => g.N / tile.NR * tile.NR;
+
+    /// <summary>
+    /// The tile's kernel, and the narrower one of the last column tile when that saves whole vectors (N = 196 computes 208
+    /// columns, not 256; else null).
+    /// </summary>
+    private static (string Kernel, string? Tail) Kernels(GemmSpec g, GemmTile tile, EmitContext ctx)
+    {
+        int full = FullColumns(g, tile), tailNv = (g.N - full + tile.Isa.Width - 1) / tile.Isa.Width;
+        return (RequireKernel(g, tile, ctx), g.N > full && tailNv < tile.NV ? RequireKernel(g, tile with { NV = tailNv }, ctx) : null);
+    }
+
+    /// <summary>Rows per row tile (the packed panel's MR when A is packed), and the column and row tile counts.</summary>
+    private static (int MStep, long NTiles, long MTiles) TileCounts(GemmSpec g, GemmTile tile)
+    {
+        int mStep = g.ALayout == GemmALayout.Packed ? g.MR : tile.MR;
+        return (mStep, (g.N + tile.NR - 1) / tile.NR, (g.M + mStep - 1) / mStep);
     }
 
     /// <summary>Registers the micro-kernel for this spec and tile; returns its name.</summary>
