@@ -468,7 +468,6 @@ internal static class ChannelVectorConvEmitter
         splits = System.Math.Max(splits, ctx.Profile.ChannelSets(isa, mr, nv));
         string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(splits > 1 ? $"k{splits}" + (c.XBlocked ? "" : $"p{ps}") : "")}{(c.XBlocked ? "_BlockedX" : "")}{(c.YBlocked ? "_BlockedY" : "")}" +
             GemmEmitter.EpilogueSuffix(c.HasBias ? "_Bias" : "", c.Residual, c.Activation, isa);
-        string Set(int s) => s == 0 ? "acc" : $"k{s}acc";
         ctx.RequireHelper(name, w =>
         {
             w.WriteLine($"/// <summary>{mr} pixels x {nr} output channels of a 1x1 convolution, fp32, {isa.Name}: Y = act(X x W + bias + R){(splits > 1 ? $"; input channels over {splits} accumulator sets" : "")}.</summary>");
@@ -482,7 +481,7 @@ internal static class ChannelVectorConvEmitter
             string output = c.YBlocked ? "float* y, nint bs, int oc0" : "float* y, nint ldy";
             w.OpenBlock($"private static void {name}(float* x, {(c.XBlocked ? "nint xs, " : "")}int channels, float* w, nint ldw, float* bias, {output}, float* r, int mc, int nc)");
             GemmEmitter.DeclareAccumulators(w, isa, mr, nv, c.HasBias ? GemmBias.PerColumn : GemmBias.None);
-            GemmEmitter.DeclareAccumulatorSets(w, isa, mr, nv, splits, Set);
+            GemmEmitter.DeclareAccumulatorSets(w, isa, mr, nv, splits);
             if (c.XBlocked)
             {
                 for (int i = 0; i < mr; i++) w.WriteLine(i == 0 ? "float* x0 = x;" : $"float* x{i} = x + {EmitContext.Math}.Min({i}, mc - 1) * {Block};");
@@ -490,7 +489,7 @@ internal static class ChannelVectorConvEmitter
                 for (int ch = 0; ch < Block; ch++)
                 {
                     w.OpenBlock();
-                    GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x{i}[{ch}]", Set(ch % splits));
+                    GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x{i}[{ch}]", GemmEmitter.AccumulatorSet(ch % splits));
                     w.WriteLine("w += ldw;");
                     w.CloseBlock();
                 }
@@ -506,7 +505,7 @@ internal static class ChannelVectorConvEmitter
                     for (int s = 0; s < splits; s++)
                     {
                         w.OpenBlock();
-                        GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x[{s * ps + i}]", Set(s));
+                        GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x[{s * ps + i}]", GemmEmitter.AccumulatorSet(s));
                         w.WriteLine("w += ldw;");
                         w.CloseBlock();
                     }
@@ -519,7 +518,7 @@ internal static class ChannelVectorConvEmitter
                 w.WriteLine("w += ldw;");
                 w.CloseBlock();
             }
-            GemmEmitter.SumAccumulatorSets(w, mr, nv, splits, Set);
+            GemmEmitter.SumAccumulatorSets(w, mr, nv, splits);
             if (c.YBlocked) EmitBlockedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);
             else EmitTransposedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);
             w.CloseBlock();
@@ -683,7 +682,6 @@ internal static class ChannelVectorConvEmitter
         ulong h = Hashing.Combine(Hashing.Start, (ulong)panel);
         foreach (long o in offsets) h = Hashing.Combine(h, (ulong)o);
         int sets = ctx.Profile.ChannelSets(isa, mr, nv);
-        string Set(int s) => s == 0 ? "acc" : $"k{s}acc";
         string name = $"F32ConvChannels_{mr}x{nr}{(sets > 1 ? $"k{sets}" : "")}_{taps}t{(uint)(h ^ (h >> 32)):x8}" + GemmEmitter.EpilogueSuffix(bias ? "_Bias" : "", residual, act, isa);
         ctx.RequireHelper(name, w =>
         {
@@ -694,7 +692,7 @@ internal static class ChannelVectorConvEmitter
             w.WriteLine(EmitContext.SkipLocalsInit);
             w.OpenBlock($"private static void {name}(float* x, nint cs, int channels, int* pix, float* w, float* bias, float* y, nint ldy, float* r, int mc, int nc, float* part, int mode)");
             GemmEmitter.DeclareAccumulators(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
-            GemmEmitter.DeclareAccumulatorSets(w, isa, mr, nv, sets, Set);
+            GemmEmitter.DeclareAccumulatorSets(w, isa, mr, nv, sets);
             w.OpenBlock("if ((mode & 1) != 0)");
             for (int i = 0; i < mr; i++)
                 for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {isa.Load($"part + {i * nr + j * width}")};");
@@ -713,7 +711,7 @@ internal static class ChannelVectorConvEmitter
                     {
                         w.OpenBlock();
                         int step = u * taps + t;
-                        GemmEmitter.EmitStep(w, isa, mr, nv, j => step * panel + j * width == 0 ? "w" : $"w + {step * panel + j * width}", i => $"x{i}[{cx[u]}{offsets[t]}]", Set(step % sets));
+                        GemmEmitter.EmitStep(w, isa, mr, nv, j => step * panel + j * width == 0 ? "w" : $"w + {step * panel + j * width}", i => $"x{i}[{cx[u]}{offsets[t]}]", GemmEmitter.AccumulatorSet(step % sets));
                         w.CloseBlock();
                     }
                 }
@@ -731,7 +729,7 @@ internal static class ChannelVectorConvEmitter
             }
             w.OpenBlock(unroll > 1 ? "for (; ch < channels; ch++)" : "for (int ch = 0; ch < channels; ch++)");
             Channels(1);
-            GemmEmitter.SumAccumulatorSets(w, mr, nv, sets, Set);
+            GemmEmitter.SumAccumulatorSets(w, mr, nv, sets);
             w.OpenBlock("if ((mode & 2) == 0)");
             for (int i = 0; i < mr; i++)
                 for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"part + {i * nr + j * width}"));

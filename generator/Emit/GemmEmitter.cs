@@ -455,21 +455,24 @@ internal static class GemmEmitter
         }
     }
 
-    /// <summary>Zeroed accumulator sets 1 to <paramref name="sets"/> - 1 (set 0 is acc{i}x{j}), named by <paramref name="set"/>.</summary>
-    internal static void DeclareAccumulatorSets(SourceWriter w, Isa isa, int mr, int nv, int sets, System.Func<int, string> set)
+    /// <summary>The accumulator prefix of set <paramref name="s"/> (<see cref="EmitStep"/>'s acc): acc, then k1acc, k2acc...</summary>
+    internal static string AccumulatorSet(int s) => s == 0 ? "acc" : $"k{s}acc";
+
+    /// <summary>Zeroed accumulator sets 1 to <paramref name="sets"/> - 1 (set 0 is acc{i}x{j}; see <see cref="AccumulatorSet"/>).</summary>
+    internal static void DeclareAccumulatorSets(SourceWriter w, Isa isa, int mr, int nv, int sets)
     {
         for (int s = 1; s < sets; s++)
         {
-            for (int i = 0; i < mr; i++) w.WriteLine($"{isa.VectorType} {string.Join(", ", Range(nv, j => $"{set(s)}{i}x{j} = {isa.Zero}"))};");
+            for (int i = 0; i < mr; i++) w.WriteLine($"{isa.VectorType} {string.Join(", ", Range(nv, j => $"{AccumulatorSet(s)}{i}x{j} = {isa.Zero}"))};");
         }
     }
 
     /// <summary>acc{i}x{j} = the sum of the accumulator sets (nothing with one set).</summary>
-    internal static void SumAccumulatorSets(SourceWriter w, int mr, int nv, int sets, System.Func<int, string> set)
+    internal static void SumAccumulatorSets(SourceWriter w, int mr, int nv, int sets)
     {
         for (int i = 0; i < mr && sets > 1; i++)
         {
-            for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {string.Join(" + ", Range(sets, s => $"{set(s)}{i}x{j}"))};");
+            for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {string.Join(" + ", Range(sets, s => $"{AccumulatorSet(s)}{i}x{j}"))};");
         }
     }
 

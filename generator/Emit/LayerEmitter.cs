@@ -29,9 +29,9 @@ internal static class LayerEmitter
         w.WriteLine("/// </remarks>");
         w.WriteLine(EmitContext.MethodImpl);
         w.WriteLine(EmitContext.SkipLocalsInit);
-        string parameters = string.Join(", ", layer.Operands.Select(o => $"{PointerType(o, ctx.Spec)} {o.Parameter}"));
+        var typed = layer.Operands.Select(o => (Type: PointerType(o, ctx.Spec), o.Parameter)).ToList();
+        string parameters = string.Join(", ", typed.Select(o => $"{o.Type} {o.Parameter}"));
         bool parallel = IsParallel(layer, ctx.Profile);
-        var typed = layer.Operands.Select(o => (PointerType(o, ctx.Spec), o.Parameter)).ToList();
         ctx.BeginLayer(layer.MethodName, typed);
         if (!parallel)
         {

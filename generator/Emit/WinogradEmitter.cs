@@ -287,20 +287,19 @@ internal static class WinogradEmitter
                     // tracks, and the rest lived on the stack (stand-alone, alternated: YOLOX's 12 -> 16 stem at 208x208 in 8 bands
                     // 4.88 -> 2.72 ms, 16 -> 16 at 104x104 in 2 bands 1.31 -> 0.82 ms, 32 -> 32 at 104x104 3.02 -> 2.05 ms).
                     var locals = new[] { ("float*", "S"), ("int", "n"), ("int", "rows"), ("int", "ty0") };
-                    var steps = new Action<SourceWriter>[]
+                    var steps = new (string Name, Action<SourceWriter> Emit)[]
                     {
-                        sw =>
+                        ("Split", sw =>
                         {
                             sw.OpenBlock($"for (int ch = 0; ch < {c}; ch++)");
                             p.EmitSplitChannel(sw, pl.Tiles, c, inPlane, "ty0", $"rows + {p.Halo}");
                             sw.CloseBlock();
-                        },
-                        sw => EmitInputTransform(sw, isa, s, pl, vAt, "0", c.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        sw => gemms.Body(sw, "0", EmitContext.Long(gemms.Count)),
-                        sw => EmitOutputTransform(sw, isa, s, pl, mAt, outPlane, bias, residual, "0", EmitContext.Long((long)k * pl.BandRows)),
+                        }),
+                        ("InputTransform", sw => EmitInputTransform(sw, isa, s, pl, vAt, "0", c.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+                        ("Gemms", sw => gemms.Body(sw, "0", EmitContext.Long(gemms.Count))),
+                        ("OutputTransform", sw => EmitOutputTransform(sw, isa, s, pl, mAt, outPlane, bias, residual, "0", EmitContext.Long((long)k * pl.BandRows))),
                     };
-                    string[] names = { "Split", "InputTransform", "Gemms", "OutputTransform" };
-                    for (int i = 0; i < steps.Length; i++) b.WriteLine(ctx.LayerStep($"Band{names[i]}_{isa.Name}", locals, steps[i]));
+                    foreach ((string name, Action<SourceWriter> emit) in steps) b.WriteLine(ctx.LayerStep($"Band{name}_{isa.Name}", locals, emit));
                     b.CloseBlock();
                 }, carried, privateScratch: "S");
                 w.CloseBlock();
