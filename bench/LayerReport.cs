@@ -14,6 +14,9 @@ public static class LayerReport
     /// <summary>The fp32 FMA peak of one core of this machine, measured at start-up (see <see cref="MachinePeak"/>).</summary>
     public static double PeakGmacPerCore => MachinePeak.GmacPerCore;
 
+    /// <summary>The ONNX node part of a layer name (<c>L007_Conv_Name</c> -&gt; <c>Conv_Name</c>).</summary>
+    private static string NodeOf(string layer) => layer.IndexOf('_') is int i and >= 0 ? layer.Substring(i + 1) : layer;
+
     public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1, int maxRows = int.MaxValue)
     {
         using var model = (IProfiledModel)m.Create(threads);
@@ -64,11 +67,35 @@ public static class LayerReport
         output.WriteLine();
         output.WriteLine("| layer | ms | share | GMAC | GMAC/s | % of peak |");
         output.WriteLine("|---|---:|---:|---:|---:|---:|");
+        // A node lowered to several consecutive layers (steps: a strided 1x1 convolution's input copy, a transposed
+        // convolution's GEMM and col2im) is rated over all its steps' time: its MAC-carrying layer's GMAC/s and % of peak
+        // count the other steps too (marked *).
+        double[] nodeMs = new double[layers];
+        int[] nodeLayers = new int[layers];
+        for (int l = 0; l < layers;)
+        {
+            int e = l + 1;
+            while (e < layers && NodeOf(model.LayerNames[e]) == NodeOf(model.LayerNames[l])) e++;
+            for (int i = l; i < e; i++)
+            {
+                nodeMs[i] = medianMs.Skip(l).Take(e - l).Sum();
+                nodeLayers[i] = e - l;
+            }
+            l = e;
+        }
+        bool steps = false;
         foreach (int l in Enumerable.Range(0, layers).OrderByDescending(l => medianMs[l]).Take(maxRows))
         {
             double gmac = model.LayerMacs[l] / 1e9;
-            double rate = medianMs[l] > 0 ? gmac / (medianMs[l] / 1000) : 0;
-            output.WriteLine(string.Create(c, $"| {model.LayerNames[l]} | {medianMs[l]:F3} | {medianMs[l] / total * 100:F1}% | {gmac:F4} | {(gmac > 0 ? rate.ToString("F1", c) : "")} | {(gmac > 0 ? (rate / (PeakGmacPerCore * threads) * 100).ToString("F0", c) + "%" : "")} |"));
+            double rate = nodeMs[l] > 0 ? gmac / (nodeMs[l] / 1000) : 0;
+            string mark = gmac > 0 && nodeLayers[l] > 1 ? "*" : "";
+            steps |= mark.Length > 0;
+            output.WriteLine(string.Create(c, $"| {model.LayerNames[l]} | {medianMs[l]:F3} | {medianMs[l] / total * 100:F1}% | {gmac:F4} | {(gmac > 0 ? rate.ToString("F1", c) + mark : "")} | {(gmac > 0 ? (rate / (PeakGmacPerCore * threads) * 100).ToString("F0", c) + "%" + mark : "")} |"));
+        }
+        if (steps)
+        {
+            output.WriteLine();
+            output.WriteLine("\\* rated over all the layers of its ONNX node (e.g. a strided 1x1 convolution's input copy, step 1 of 2, and the convolution, step 2).");
         }
         output.WriteLine();
     }

@@ -88,7 +88,10 @@ internal static class DataMovementEmitter
         }
         else
         {
-            w.WriteLine($"for (int j = 0; j < {inner}; j++) yd[j] = xs[j * {EmitContext.Long(innerStride)}L];");
+            // Vectorised for stride 2 (a Slice with steps, a strided 1x1 convolution's input), a scalar loop otherwise.
+            w.WriteLine(innerStride is >= int.MinValue and <= int.MaxValue
+                ? $"{EmitContext.RuntimeNs}.StridedCopy.Strided(xs, yd, {inner}, {innerStride});"
+                : $"for (int j = 0; j < {inner}; j++) yd[j] = xs[j * {EmitContext.Long(innerStride)}L];");
         }
         for (int i = 0; i < rank - 1; i++) w.CloseBlock();
     }

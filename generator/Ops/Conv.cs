@@ -2,7 +2,8 @@
 // Conv — https://onnx.ai/onnx/operators/onnx__Conv.html (opsets 1, 11, 22). 1-D and 2-D, any group count, strides,
 // dilations, explicit pads and auto_pad. Lowering, first that applies: depthwise -> per-plane filter; 3x3 stride 1
 // where the cost model favours it -> Winograd F(2x2,3x3) or F(4x4,3x3); small output planes -> channel-vectorised; 1x1 stride 1
-// from the arena -> GEMM reading the input in place; otherwise direct convolution on phase planes. Weights are packed
+// from the arena -> GEMM reading the input in place; otherwise direct convolution on phase planes. An unpadded 1x1 with a
+// stride first copies the pixels it reads into a compact tensor (a layer of its own) and lowers as the stride-1 1x1. Weights are packed
 // at construction (BatchNorm folded in); bias, residual Add and activation run in each kernel's epilogue.
 
 using System;
@@ -83,6 +84,22 @@ internal sealed class Conv : OpHandler
         Activation act = node.FusedActivation ?? Activation.None;
         ConvGeometry geometry = Geometry(cg, xs, ws, a);
         long inPlane = (long)geometry.InH * geometry.InW, outPlane = (long)geometry.OutH * geometry.OutW;
+        string[]? step = null;
+        if (IsStridedPointwise(geometry, groups, xs, a) && !x.Blocked && x.Type == OnnxDataType.Float)
+        {
+            // 1x1 with a stride, unpadded (ResNet's downsamples): the pixels it reads copied into a compact tensor first
+            // (one vectorised strided copy per row), then the stride-1 1x1 lowerings below read that tensor like any input.
+            // Read in place at the stride or from phase planes, ResNet-18's three ran 25-30% slower than their stride-1
+            // twins (AVX2, stand-alone: 0.167-0.178 ms against 0.138-0.142 + 0.007-0.016 for the copy).
+            var compact = new Value(node.Name + ":subsampled") { Type = OnnxDataType.Float, Shape = new[] { xs[0], xs[1], geometry.OutH, geometry.OutW } };
+            CopyLowering.StridedCopy(node, ctx, x, compact, compact.Shape, new[] { xs[1] * inPlane, inPlane, (long)geometry.StrideH * geometry.InW, geometry.StrideW }, 0,
+                new[] { $"step 1 of 2: the input's every {geometry.StrideH}x{geometry.StrideW}th pixel copied into a compact {xs[1]}x{geometry.OutH}x{geometry.OutW} tensor for the 1x1 convolution (next layer)" });
+            step = new[] { $"step 2 of 2: the 1x1 stride {geometry.StrideH}x{geometry.StrideW} convolution as a stride-1 one over the compact input" };
+            x = compact;
+            xs = compact.Shape;
+            geometry = geometry with { InH = geometry.OutH, InW = geometry.OutW, StrideH = 1, StrideW = 1 };
+            inPlane = outPlane;
+        }
 
         // Depthwise with a small channel multiplier: a per-plane filter over padded phase sub-planes
         // (Emit/PlaneFilterEmitter). With 4 or more outputs per input channel (e.g. a first layer with one input channel)
@@ -139,7 +156,7 @@ internal sealed class Conv : OpHandler
             // The bias zero-padded to whole panels (the kernel loads whole vectors of it).
             Operand? padded = b is null ? null : new Operand("B", OperandKind.Weight, ctx.Transform("Scale", b.Name + ":padded", new[] { ctx.In("B", b).Id },
                 new[] { LoweringContext.Lit.Int(oc), LoweringContext.Lit.Float(1f) }, profile.ChannelPanelRows(oc)));
-            ctx.AddLayer(node, cspec, Operands(ctx, node, x, cw, padded, r, y, Emit.ChannelVectorConvEmitter.ScratchFloats(cspec, profile)));
+            ctx.AddLayer(node, cspec, Operands(ctx, node, x, cw, padded, r, y, Emit.ChannelVectorConvEmitter.ScratchFloats(cspec, profile)), step);
             return;
         }
         int n = (int)outPlane;
@@ -163,7 +180,7 @@ internal sealed class Conv : OpHandler
                 PrefetchOutput = prefetchOutput,
                 BandRows = Emit.DirectConvEmitter.PlanBand(geometry, groups, cg, profile),
             };
-            ctx.AddLayer(node, direct, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, Emit.DirectConvEmitter.ScratchFloats(direct)));
+            ctx.AddLayer(node, direct, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, Emit.DirectConvEmitter.ScratchFloats(direct)), step);
             return;
         }
         // Long K and many row tiles: B's column tile is copied into a contiguous K x NR panel once and read by every row
@@ -195,7 +212,7 @@ internal sealed class Conv : OpHandler
             BBatchStride = channels * inPlane,
             CBatchStride = oc * outPlane,
         };
-        ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: packB ? (long)k * profile.WidestNR(mr) : null));
+        ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: packB ? (long)k * profile.WidestNR(mr) : null), step);
     }
 
     /// <summary>
@@ -222,6 +239,11 @@ internal sealed class Conv : OpHandler
         }
         return BlockedKernel.None;
     }
+
+    /// <summary>A 2-D, ungrouped 1x1 convolution with a stride above 1 and no padding.</summary>
+    private static bool IsStridedPointwise(ConvGeometry g, int groups, int[] xs, SpatialAttributes a) =>
+        groups == 1 && xs.Length == 4 && g.KernelH == 1 && g.KernelW == 1 && (g.StrideH > 1 || g.StrideW > 1)
+        && a.PadsBegin.All(p => p == 0) && a.PadsEnd.All(p => p == 0);
 
     private static bool IsUnitWindow(ConvGeometry g) =>
         g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.InH && g.OutW == g.InW;

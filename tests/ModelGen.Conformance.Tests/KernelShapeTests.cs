@@ -117,11 +117,11 @@ public sealed class KernelShapeTests
         { "channels-equal-lanes-stride2", 32, 20, 20, 64, 3, 2, 1, 1, 1, false, "Relu", "lowering: channel-vectorised" },
         // The tiles' input: read in place without padding (an unpadded 3x3; a 2x2 stride-2 window, pixel offsets at the
         // stride), each plane copied once with its padding (a dilated window: taps at dilation x pitch), or the stride
-        // phases it reads when a window skips input pixels (a 1x1 stride-2 downsample, a dilation-2 stride-2 window). One-tap
+        // phases it reads when a window skips input pixels (a padded 1x1 stride-2 window, a dilation-2 stride-2 one). One-tap
         // kernels take four channels per iteration: 70 leaves a remainder of 2.
         { "channels-in-place-unpadded", 32, 9, 9, 64, 3, 1, 0, 1, 1, true, "Relu", "input planes read in place" },
         { "channels-in-place-2x2-stride2", 32, 14, 13, 96, 2, 2, 0, 1, 1, false, "Relu", "input planes read in place" },
-        { "channels-1x1-stride2-phase", 70, 14, 13, 96, 1, 2, 0, 1, 1, false, "Relu", "7x7 = 49 output pixels; input planes split into 1 padded phase(s)" },
+        { "channels-1x1-stride2-phase", 70, 12, 11, 96, 1, 2, 1, 1, 1, false, "Relu", "7x7 = 49 output pixels; input planes split into 1 padded phase(s)" },
         { "channels-padded-dilated", 24, 11, 12, 48, 3, 1, 2, 2, 1, true, "Relu", "input planes copied with their padding" },
         { "channels-dilated-stride2-phase", 24, 17, 18, 48, 3, 2, 2, 2, 1, true, "Relu", "input planes split into 1 padded phase(s)" },
         // A tail block too narrow to keep the profile's ChannelChains FMA chains in flight (AVX2: 4 pixels x one vector)
@@ -151,11 +151,18 @@ public sealed class KernelShapeTests
         // the last; 169 pixels end in a narrower column tile. And at K = 200: uneven chunks (67 + 67 + 66 on AVX2; 4 x 50 on AVX-512).
         { "pointwise-k-chunks-residual-silu", 300, 13, 13, 40, 1, 1, 0, 1, 1, true, "Silu", "K in chunks of 60 (Avx512), 75 (Avx2)" },
         { "pointwise-k-chunks-relu", 200, 9, 11, 64, 1, 1, 0, 1, 1, false, "Relu", "K in chunks of" },
-        // 1x1 stride 2 (a residual network's downsample): the phase plane has no garbage column, so the tiles store into Y
-        // with the epilogue in the kernel (13x13 = 169 = 2 x 64 + 41 with a residual; 12x12 = 144 = 2 x 64 + 16 through
-        // the narrower tail kernel, 8-row panels and SiLU).
-        { "flat-into-y-residual", 20, 26, 26, 30, 1, 2, 0, 1, 1, true, "Relu", "(flat, no garbage column: stored into Y)" },
-        { "flat-into-y-silu", 12, 24, 24, 16, 1, 2, 0, 1, 1, false, "Silu", "(flat, no garbage column: stored into Y)" },
+        // 2x2 stride 2 unpadded (a patch embedding): the phase planes have no garbage column, so the tiles store into Y with
+        // the epilogue in the kernel (13x13 = 169 = 2 x 64 + 41 with a residual; 12x12 = 144 = 2 x 64 + 16 through the
+        // narrower tail kernel, 8-row panels and SiLU).
+        { "flat-into-y-residual", 20, 26, 26, 30, 2, 2, 0, 1, 1, true, "Relu", "(flat, no garbage column: stored into Y)" },
+        { "flat-into-y-silu", 12, 24, 24, 16, 2, 2, 0, 1, 1, false, "Silu", "(flat, no garbage column: stored into Y)" },
+        // 1x1 with a stride (a residual network's downsample): the input's pixels copied into a compact tensor (vectorised
+        // at stride 2, masked at the row ends: 25 and 23 wide), then the stride-1 GEMM with a residual, SiLU; stride 3
+        // (the scalar copy); a 7x7 output plane through the channel-vectorised 1x1.
+        { "pointwise-stride2-residual", 20, 26, 26, 30, 1, 2, 0, 1, 1, true, "Relu", "as a stride-1 one over the compact input" },
+        { "pointwise-stride2-odd-silu", 12, 25, 23, 40, 1, 2, 0, 1, 1, false, "Silu", "as a stride-1 one over the compact input" },
+        { "pointwise-stride3", 16, 20, 20, 24, 1, 3, 0, 1, 1, true, "Relu", "every 3x3th pixel copied into a compact 16x7x7 tensor" },
+        { "pointwise-stride2-lanes", 64, 14, 14, 96, 1, 2, 0, 1, 1, true, "Relu", "1x1 stride 1x1 dilation 1x1 pads 0,0, 7x7 = 49 output pixels" },
         // Row mode in bands (phase planes of the whole input above 1 MB): each band's input rows split in a worker's own
         // scratch. 3x3 stride 2: 48 output rows in bands of 17 (the last one 14), 20 channels (a partial row tile), 112-wide
         // rows (a narrower tail kernel), residual; 9x9 stride 1 with 4 rows of padding: the first and last bands read padding.

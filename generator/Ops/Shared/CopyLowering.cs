@@ -13,7 +13,7 @@ namespace ModelGen.Generator.Ops.Shared;
 internal static class CopyLowering
 {
     /// <summary>Adds a layer computing y[i] = x[offset + sum(i_d * strides[d])] over <paramref name="outShape"/>.</summary>
-    public static void StridedCopy(Node node, LoweringContext ctx, Value x, Value y, int[] outShape, long[] strides, long offset)
+    public static void StridedCopy(Node node, LoweringContext ctx, Value x, Value y, int[] outShape, long[] strides, long offset, IEnumerable<string>? remarks = null)
     {
         if (x.Type != OnnxDataType.Float) throw new UnsupportedNodeException($"{x.Type} tensors computed at run time");
         if (Shapes.Product(outShape) == 0) throw new UnsupportedNodeException("an empty output");
@@ -38,7 +38,7 @@ internal static class CopyLowering
             st.Add(1);
         }
         ctx.AddLayer(node, new StridedCopySpec(dims.ToEquatableArray(), st.ToEquatableArray(), offset),
-            new[] { ctx.In("X", x), ctx.Out("Y", y) });
+            new[] { ctx.In("X", x), ctx.Out("Y", y) }, remarks);
     }
 
     /// <summary>
