@@ -79,6 +79,56 @@ public static unsafe class StridedCopy
         }
         for (int j = 0; j < count; j++) dst[j] = src[(long)j * stride];
     }
+    /// <summary>
+    /// dst[r * <paramref name="dstStride"/> + c] = src[c * <paramref name="srcStride"/> + r] for r &lt; <paramref name="rows"/>,
+    /// c &lt; <paramref name="cols"/>: a 2-D transpose (a Transpose node, e.g. a detector's [85 x 3549] head output).
+    /// </summary>
+    /// <remarks>
+    /// AVX: 8 x 8 blocks, 8 row loads and 8 row stores through unpack/shuffle/permute (24 shuffles per 64 floats), the
+    /// edges scalar; otherwise scalar, column by column. A scalar gather reads each float from a different line at the
+    /// source stride (YOLOX-nano's output: 0.2 ms for 300K floats).
+    /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void Transpose(float* src, long srcStride, float* dst, long dstStride, int rows, int cols)
+    {
+        int r0 = 0;
+        if (Avx.IsSupported)
+        {
+            for (; r0 + 8 <= rows; r0 += 8)
+            {
+                int c0 = 0;
+                for (; c0 + 8 <= cols; c0 += 8)
+                {
+                    float* s = src + c0 * srcStride + r0;
+                    // Input rows are output columns c0..c0+7, each 8 consecutive output rows r0..r0+7.
+                    Vector256<float> q0 = Vector256.Load(s), q1 = Vector256.Load(s + srcStride), q2 = Vector256.Load(s + 2 * srcStride), q3 = Vector256.Load(s + 3 * srcStride);
+                    Vector256<float> q4 = Vector256.Load(s + 4 * srcStride), q5 = Vector256.Load(s + 5 * srcStride), q6 = Vector256.Load(s + 6 * srcStride), q7 = Vector256.Load(s + 7 * srcStride);
+                    Vector256<float> t0 = Avx.UnpackLow(q0, q1), t1 = Avx.UnpackHigh(q0, q1), t2 = Avx.UnpackLow(q2, q3), t3 = Avx.UnpackHigh(q2, q3);
+                    Vector256<float> t4 = Avx.UnpackLow(q4, q5), t5 = Avx.UnpackHigh(q4, q5), t6 = Avx.UnpackLow(q6, q7), t7 = Avx.UnpackHigh(q6, q7);
+                    Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+                    Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+                    float* d = dst + r0 * dstStride + c0;
+                    Avx.Permute2x128(u0, u4, 0x20).Store(d);
+                    Avx.Permute2x128(u1, u5, 0x20).Store(d + dstStride);
+                    Avx.Permute2x128(u2, u6, 0x20).Store(d + 2 * dstStride);
+                    Avx.Permute2x128(u3, u7, 0x20).Store(d + 3 * dstStride);
+                    Avx.Permute2x128(u0, u4, 0x31).Store(d + 4 * dstStride);
+                    Avx.Permute2x128(u1, u5, 0x31).Store(d + 5 * dstStride);
+                    Avx.Permute2x128(u2, u6, 0x31).Store(d + 6 * dstStride);
+                    Avx.Permute2x128(u3, u7, 0x31).Store(d + 7 * dstStride);
+                }
+                for (int r = r0; r < r0 + 8; r++)
+                {
+                    for (int c = c0; c < cols; c++) dst[r * dstStride + c] = src[c * srcStride + r];
+                }
+            }
+        }
+        for (int c = 0; c < cols; c++)
+        {
+            for (int r = r0; r < rows; r++) dst[r * dstStride + c] = src[c * srcStride + r];
+        }
+    }
+
     /// <summary>dst[j * stride] += src[j] for j &lt; <paramref name="count"/> (a transposed convolution's col2im row).</summary>
     /// <remarks>
     /// Stride 1: vector adds; stride 2: each vector of src interleaved with zeros (AVX-512: 16 floats into 32, AVX2: 8

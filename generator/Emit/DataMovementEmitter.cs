@@ -62,26 +62,28 @@ internal static class DataMovementEmitter
 
     public static IEnumerable<string> Remarks(StridedCopySpec c)
     {
-        yield return $"lowering: strided copy over [{string.Join("x", c.Shape)}], input strides [{string.Join(",", c.InStrides)}], offset {c.Offset}";
+        yield return $"lowering: strided copy over [{string.Join("x", c.Shape)}], input strides [{string.Join(",", c.InStrides)}], offset {c.Offset}" +
+            (IsTranspose(c) ? "; the last two axes transposed in 8x8 blocks" : "");
+    }
+
+    /// <summary>Whether the copy transposes its last two axes (the input's unit stride on the second-last), both at least 8 long.</summary>
+    private static bool IsTranspose(StridedCopySpec c)
+    {
+        int rank = c.Shape.Count;
+        return rank >= 2 && c.InStrides[rank - 2] == 1 && c.InStrides[rank - 1] > 1 && c.InStrides[rank - 1] <= int.MaxValue && c.Shape[rank - 2] >= 8 && c.Shape[rank - 1] >= 8;
     }
 
     public static void EmitStridedCopy(StridedCopySpec c, string x, string y, SourceWriter w)
     {
         int rank = c.Shape.Count;
+        if (IsTranspose(c))
+        {
+            EmitTranspose(c, x, y, w);
+            return;
+        }
         int inner = c.Shape[rank - 1];
         long innerStride = c.InStrides[rank - 1];
-        for (int i = 0; i < rank - 1; i++) w.OpenBlock($"for (int i{i} = 0; i{i} < {c.Shape[i]}; i{i}++)");
-        var src = new List<string> { EmitContext.Long(c.Offset) + "L" };
-        long outStride = inner;
-        var dst = new List<string>();
-        for (int i = rank - 2; i >= 0; i--)
-        {
-            if (c.InStrides[i] != 0) src.Add($"i{i} * {EmitContext.Long(c.InStrides[i])}L");
-            dst.Add($"i{i} * {EmitContext.Long(outStride)}L");
-            outStride *= c.Shape[i];
-        }
-        w.WriteLine($"float* xs = {x} + {string.Join(" + ", src)};");
-        w.WriteLine($"float* yd = {y}{(dst.Count == 0 ? "" : " + " + string.Join(" + ", dst))};");
+        OpenOuterLoops(c, rank - 1, inner, x, y, w);
         if (innerStride == 1)
         {
             w.WriteLine($"{MemoryCopy}(xs, yd, {EmitContext.Long((long)inner * 4)}L, {EmitContext.Long((long)inner * 4)}L);");
@@ -94,6 +96,36 @@ internal static class DataMovementEmitter
                 : $"for (int j = 0; j < {inner}; j++) yd[j] = xs[j * {EmitContext.Long(innerStride)}L];");
         }
         for (int i = 0; i < rank - 1; i++) w.CloseBlock();
+    }
+
+    /// <summary>The last two axes transposed (the input's unit stride on the second-last): blocks through StridedCopy.Transpose, per outer index.</summary>
+    private static void EmitTranspose(StridedCopySpec c, string x, string y, SourceWriter w)
+    {
+        int rank = c.Shape.Count;
+        int rows = c.Shape[rank - 2], cols = c.Shape[rank - 1];
+        OpenOuterLoops(c, rank - 2, (long)rows * cols, x, y, w);
+        w.WriteLine($"{EmitContext.RuntimeNs}.StridedCopy.Transpose(xs, {EmitContext.Long(c.InStrides[rank - 1])}L, yd, {cols}L, {rows}, {cols});");
+        for (int i = 0; i < rank - 2; i++) w.CloseBlock();
+    }
+
+    /// <summary>
+    /// Loops over the first <paramref name="outer"/> axes (closed by the caller) and, inside, <c>xs</c> and <c>yd</c>: the
+    /// input and output at that outer index (the output's inner part <paramref name="innerElements"/> long).
+    /// </summary>
+    private static void OpenOuterLoops(StridedCopySpec c, int outer, long innerElements, string x, string y, SourceWriter w)
+    {
+        for (int i = 0; i < outer; i++) w.OpenBlock($"for (int i{i} = 0; i{i} < {c.Shape[i]}; i{i}++)");
+        var src = new List<string> { EmitContext.Long(c.Offset) + "L" };
+        var dst = new List<string>();
+        long outStride = innerElements;
+        for (int i = outer - 1; i >= 0; i--)
+        {
+            if (c.InStrides[i] != 0) src.Add($"i{i} * {EmitContext.Long(c.InStrides[i])}L");
+            dst.Add($"i{i} * {EmitContext.Long(outStride)}L");
+            outStride *= c.Shape[i];
+        }
+        w.WriteLine($"float* xs = {x} + {string.Join(" + ", src)};");
+        w.WriteLine($"float* yd = {y}{(dst.Count == 0 ? "" : " + " + string.Join(" + ", dst))};");
     }
 
     public static IEnumerable<string> Remarks(GatherSpec g)

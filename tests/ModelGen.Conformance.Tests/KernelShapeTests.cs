@@ -218,6 +218,29 @@ public sealed class KernelShapeTests
         return b;
     }
 
+    public static TheoryData<string, int[], int[]> Transposes => new()
+    {
+        // name, input shape, perm: the last two axes swapped in 8x8 blocks with partial blocks on both edges (a detector's
+        // [1 x 85 x N] head output: 85 = 10 x 8 + 5, 301 = 37 x 8 + 5), under outer axes (rank 4), and the inner
+        // transpose of a permutation that also moves an outer axis.
+        { "transpose-head", new[] { 1, 85, 301 }, new[] { 0, 2, 1 } },
+        { "transpose-inner-rank4", new[] { 2, 3, 20, 13 }, new[] { 0, 1, 3, 2 } },
+        { "transpose-nchw-nhwc", new[] { 1, 24, 9, 11 }, new[] { 0, 2, 3, 1 } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Transposes))]
+    public void Transpose_matches_onnx_runtime(string name, int[] shape, int[] perm)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", shape.Cast<object>().ToArray());
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        b.Node("Transpose", new[] { "xr" }, new[] { "t" }, attributes: new[] { OnnxAttribute.Ints("perm", perm.Select(p => (long)p).ToArray()) });
+        b.Node("Relu", new[] { "t" }, new[] { "y" });
+        b.Output("y");
+        CompareWithOrt(b, name, "the last two axes transposed in 8x8 blocks");
+    }
+
     public static TheoryData<string, int, int, int, int, int, int, int> ConvTransposes => new()
     {
         // name, channels, height, width, out channels, kernel, stride, pad: the col2im scatter-add in whole vectors and a
