@@ -78,7 +78,7 @@ internal static class ChannelVectorConvEmitter
         yield return $"lowering: channel-vectorised convolution (output channels in vector lanes), {c.InChannels} -> {c.OutChannels} channels, " +
             $"{g.KernelH}x{g.KernelW} stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}, " +
             $"{g.OutH}x{g.OutW} = {g.OutH * g.OutW} output pixels; " +
-            (c.XBlocked ? $"input channel-blocked [C/16][H][W][16], read in place by the tiles, {(BlockedPixelsInner(c) ? "pixel tiles innermost (the input is smaller than the weights: each weight block read once)" : "weight blocks innermost")}"
+            (c.XBlocked ? $"input channel-blocked [C/16][H][W][16], read in place by the tiles, {(BlockedPixelsInner(c) ? "pixel tiles innermost (the input is smaller than the weights: each weight block read once" + NextBlockRemark(c, profile) + ")" : "weight blocks innermost")}"
                 : c.Pointwise ? (PacksWhole(c, profile.Isas[0], profile.ChannelTileMR[0]) ? "all pixel tiles packed channel-major into scratch first, pixel tiles innermost (each weight block read once)"
                 : "each pixel tile packed channel-major into scratch, weight blocks innermost")
                 : InputPlane.Of(g).Remark) +
@@ -313,6 +313,15 @@ internal static class ChannelVectorConvEmitter
                         ? $"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};"
                         : $"int rest = t % {panels * blocks}, pt = t / {panels * blocks};");
                     EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
+                    if (PrefetchesNextBlock(c, ctx.Profile, blocks) && isa.Prefetch("nx + l * 16") is string prefetch)
+                    {
+                        // This pixel tile's share of the next block's weight lines (the next panel: one block per panel).
+                        long blockFloats = (long)c.InChannels * c.Panel, lines = (blockFloats * sizeof(float) + 63) / 64, per = (lines + pixelTiles - 1) / pixelTiles;
+                        b.OpenBlock($"if (panel + 1 < {panels})");
+                        b.WriteLine($"float* nx = W + (long)(panel + 1) * {L(blockFloats)}L;");
+                        b.WriteLine($"for (long l = pt * {per}L, le = {EmitContext.Math}.Min(l + {per}L, {lines}L); l < le; l++) {prefetch}");
+                        b.CloseBlock();
+                    }
                     b.WriteLine(Call(PointwiseArgs(c, $"X + (long)n * {L(c.InChannels * inPlane)}L + (long)p0 * {Block}, {L(inPlane * Block)}", bias, residual)));
                     b.CloseBlock();
                 }, new[] { "n" });
@@ -396,6 +405,20 @@ internal static class ChannelVectorConvEmitter
     /// for each of the 13 pixel tiles.
     /// </summary>
     private static bool BlockedPixelsInner(ChannelVectorConvSpec c) => (long)c.Geometry.OutH * c.Geometry.OutW <= c.OutChannels;
+
+    /// <summary>
+    /// Whether a blocked-input 1x1 with the pixel tiles innermost prefetches the next weight block over each block's pixel
+    /// tiles (<see cref="TargetProfile.ChannelPrefetchNextBlockBytes"/>; one block per panel).
+    /// </summary>
+    private static string NextBlockRemark(ChannelVectorConvSpec c, TargetProfile profile)
+    {
+        var isas = Enumerable.Range(0, profile.Isas.Count).Where(i => !profile.Isas[i].IsScalar &&
+            PrefetchesNextBlock(ForIsa(c, profile, i), profile, profile.ChannelPanels[i] / (profile.ChannelTileNV[i] * profile.Isas[i].Width))).ToList();
+        return isas.Count == 0 ? "" : $", the next one prefetched over its pixel tiles ({string.Join(", ", isas.Select(i => profile.Isas[i].Name))})";
+    }
+
+    private static bool PrefetchesNextBlock(ChannelVectorConvSpec c, TargetProfile profile, int blocks) =>
+        c.XBlocked && BlockedPixelsInner(c) && blocks == 1 && c.OutChannels > c.Panel && (long)c.InChannels * c.Panel * sizeof(float) <= profile.ChannelPrefetchNextBlockBytes;
 
     /// <summary>Channels per block of the channel-blocked layout (Passes/BlockedLayout), and its log2.</summary>
     private const int Block = Passes.BlockedLayout.Block, BlockShift = 4;

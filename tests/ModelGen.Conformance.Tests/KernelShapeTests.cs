@@ -409,7 +409,8 @@ public sealed class KernelShapeTests
     /// The channel-blocked layout (Passes/BlockedLayout) across a chain of small-plane layers: a 1x1 from NCHW into blocked
     /// (13x13 = 169 pixels: partial pixel tiles), 1x1 and 3x3 depthwise blocked to blocked, a blocked residual, SiLU
     /// epilogues (1x1 and a 5x5 stride-2 depthwise with border columns on both sides), a squeeze-and-excitation gate (a
-    /// blocked Mul by a per-channel scale), a blocked value read by a global average pool and by a 1x1 back into NCHW (40
+    /// blocked Mul by a per-channel scale), a 1x1 with more output channels than pixels (64 > 49: pixel tiles innermost, the
+    /// next weight block prefetched), a blocked value read by a global average pool and by a 1x1 back into NCHW (40
     /// channels: not blockable), and tail blocks of one vector (32 channels).
     /// </summary>
     [Fact]
@@ -456,14 +457,15 @@ public sealed class KernelShapeTests
         Conv("se", "se1", 96, 16, 1, 1, 1, "Relu");
         Conv("se1", "se2", 16, 96, 1, 1, 1, "Sigmoid");
         b.Node("Mul", new[] { "se2", "f" }, new[] { "fs" });
-        Conv("fs", "g", 96, 48, 1, 1, 1, "Relu");
+        Conv("fs", "g", 96, 64, 1, 1, 1, "Relu");
         b.Node("GlobalAveragePool", new[] { "g" }, new[] { "pool" });
-        Conv("g", "h", 48, 40, 1, 1, 1, null);
-        b.Output("pool", 2, 48, 1, 1);
+        Conv("g", "h", 64, 40, 1, 1, 1, null);
+        b.Output("pool", 2, 64, 1, 1);
         b.Output("h", 2, 40, 7, 7);
         string sources = CompareWithOrt(b, "blocked-chain", "input and output channel-blocked [C/16][H][W][16]");
         Assert.Contains("epilogue (output channel-blocked", sources);
         Assert.Contains("input channel-blocked [C/16][H][W][16], read in place", sources);
+        Assert.Contains("the next one prefetched over its pixel tiles", sources);
         Assert.Contains("over the channel-blocked input", sources);
         Assert.Contains("_BlockedX_BlockedY_Bias_Res_", sources);
         Assert.Contains("Mul over [12x49x16]", sources);
