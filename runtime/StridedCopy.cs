@@ -79,6 +79,7 @@ public static unsafe class StridedCopy
         }
         for (int j = 0; j < count; j++) dst[j] = src[(long)j * stride];
     }
+
     /// <summary>
     /// dst[r * <paramref name="dstStride"/> + c] = src[c * <paramref name="srcStride"/> + r] for r &lt; <paramref name="rows"/>,
     /// c &lt; <paramref name="cols"/>: a 2-D transpose (a Transpose node, e.g. a detector's [85 x 3549] head output).

@@ -406,10 +406,7 @@ internal static class ChannelVectorConvEmitter
     /// </summary>
     private static bool BlockedPixelsInner(ChannelVectorConvSpec c) => (long)c.Geometry.OutH * c.Geometry.OutW <= c.OutChannels;
 
-    /// <summary>
-    /// Whether a blocked-input 1x1 with the pixel tiles innermost prefetches the next weight block over each block's pixel
-    /// tiles (<see cref="TargetProfile.ChannelPrefetchNextBlockBytes"/>; one block per panel).
-    /// </summary>
+    /// <summary>", the next one prefetched over its pixel tiles (ISAs)" for the ISAs whose tiles do (<see cref="PrefetchesNextBlock"/>).</summary>
     private static string NextBlockRemark(ChannelVectorConvSpec c, TargetProfile profile)
     {
         var isas = Enumerable.Range(0, profile.Isas.Count).Where(i => !profile.Isas[i].IsScalar &&
@@ -417,6 +414,10 @@ internal static class ChannelVectorConvEmitter
         return isas.Count == 0 ? "" : $", the next one prefetched over its pixel tiles ({string.Join(", ", isas.Select(i => profile.Isas[i].Name))})";
     }
 
+    /// <summary>
+    /// Whether a blocked-input 1x1 with the pixel tiles innermost prefetches the next weight block over each block's pixel
+    /// tiles (<see cref="TargetProfile.ChannelPrefetchNextBlockBytes"/>; one block per panel, at least two panels).
+    /// </summary>
     private static bool PrefetchesNextBlock(ChannelVectorConvSpec c, TargetProfile profile, int blocks) =>
         c.XBlocked && BlockedPixelsInner(c) && blocks == 1 && c.OutChannels > c.Panel && (long)c.InChannels * c.Panel * sizeof(float) <= profile.ChannelPrefetchNextBlockBytes;
 
