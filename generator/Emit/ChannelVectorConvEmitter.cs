@@ -78,8 +78,8 @@ internal static class ChannelVectorConvEmitter
         yield return $"lowering: channel-vectorised convolution (output channels in vector lanes), {c.InChannels} -> {c.OutChannels} channels, " +
             $"{g.KernelH}x{g.KernelW} stride {g.StrideH}x{g.StrideW} dilation {g.DilationH}x{g.DilationW} pads {g.PadTop},{g.PadLeft}, " +
             $"{g.OutH}x{g.OutW} = {g.OutH * g.OutW} output pixels; " +
-            (c.XBlocked ? $"input channel-blocked [C/16][H][W][16], read in place by the tiles, {(BlockedPixelsInner(c) ? "pixel tiles innermost (the input is smaller than the weights: each weight block read once" + NextBlockRemark(c, profile) + ")" : "weight blocks innermost")}"
-                : c.Pointwise ? (PacksWhole(c, profile.Isas[0], profile.ChannelTileMR[0]) ? "all pixel tiles packed channel-major into scratch first, pixel tiles innermost (each weight block read once)"
+            (c.XBlocked ? $"input channel-blocked [C/16][H][W][16], read in place by the tiles, {(BlockedPixelsInner(c) ? "pixel tiles innermost (the input is smaller than the weights: each weight block read once" + NextBlockRemark(c, profile, packed: false) + ")" : "weight blocks innermost")}"
+                : c.Pointwise ? (PacksWhole(c, profile.Isas[0], profile.ChannelTileMR[0]) ? "all pixel tiles packed channel-major into scratch first, pixel tiles innermost (each weight block read once" + NextBlockRemark(c, profile, packed: true) + ")"
                 : "each pixel tile packed channel-major into scratch, weight blocks innermost")
                 : InputPlane.Of(g).Remark) +
             $"; weights in panels of {PanelRemark(profile)} output channels" + SplitRemark(c, profile);
@@ -313,15 +313,7 @@ internal static class ChannelVectorConvEmitter
                         ? $"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};"
                         : $"int rest = t % {panels * blocks}, pt = t / {panels * blocks};");
                     EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
-                    if (PrefetchesNextBlock(c, ctx.Profile, blocks) && isa.Prefetch("nx + l * 16") is string prefetch)
-                    {
-                        // This pixel tile's share of the next block's weight lines (the next panel: one block per panel).
-                        long blockFloats = (long)c.InChannels * c.Panel, lines = (blockFloats * sizeof(float) + 63) / 64, per = (lines + pixelTiles - 1) / pixelTiles;
-                        b.OpenBlock($"if (panel + 1 < {panels})");
-                        b.WriteLine($"float* nx = W + (long)(panel + 1) * {L(blockFloats)}L;");
-                        b.WriteLine($"for (long l = pt * {per}L, le = {EmitContext.Math}.Min(l + {per}L, {lines}L); l < le; l++) {prefetch}");
-                        b.CloseBlock();
-                    }
+                    if (BlockedPixelsInner(c) && PrefetchesNextBlock(c, ctx.Profile, blocks, pixelTiles)) EmitNextBlockPrefetch(b, c, isa, panels, pixelTiles);
                     b.WriteLine(Call(PointwiseArgs(c, $"X + (long)n * {L(c.InChannels * inPlane)}L + (long)p0 * {Block}, {L(inPlane * Block)}", bias, residual)));
                     b.CloseBlock();
                 }, new[] { "n" });
@@ -330,7 +322,7 @@ internal static class ChannelVectorConvEmitter
             }
             if (PacksWhole(c, isa, mr))
             {
-                EmitWholePack(c, bias, residual, w, ctx, mr, nr, Call);
+                EmitWholePack(c, bias, residual, w, ctx, isa, mr, nr, Call);
                 w.CloseBlock();
                 return;
             }
@@ -369,7 +361,7 @@ internal static class ChannelVectorConvEmitter
     /// tiles (panel, block, pixel tile) with the pixel tiles innermost: each weight block is read from memory once and
     /// reused from L1/L2 by every pixel tile.
     /// </summary>
-    private static void EmitWholePack(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx, int mr, int nr, System.Func<string, string> call)
+    private static void EmitWholePack(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx, Isa isa, int mr, int nr, System.Func<string, string> call)
     {
         ConvGeometry g = c.Geometry;
         long inPlane = (long)g.InH * g.InW, pixels = (long)g.OutH * g.OutW, pixelTiles = (pixels + mr - 1) / mr;
@@ -393,6 +385,7 @@ internal static class ChannelVectorConvEmitter
             b.OpenBlock("for (int t = pb; t < pe; t++)");
             b.WriteLine($"int pt = t % {L(pixelTiles)}, rest = t / {L(pixelTiles)};");
             EmitTileBounds(b, c.Panel, blocks, nr, c.OutChannels, mr, pixels);
+            if (PrefetchesNextBlock(c, ctx.Profile, blocks, pixelTiles)) EmitNextBlockPrefetch(b, c, isa, panels, pixelTiles);
             b.WriteLine(call(PointwiseArgs(c, $"S + pt * {L(tileFloats)}L", bias, residual)));
             b.CloseBlock();
         }, new[] { "n" });
@@ -406,20 +399,39 @@ internal static class ChannelVectorConvEmitter
     /// </summary>
     private static bool BlockedPixelsInner(ChannelVectorConvSpec c) => (long)c.Geometry.OutH * c.Geometry.OutW <= c.OutChannels;
 
-    /// <summary>", the next one prefetched over its pixel tiles (ISAs)" for the ISAs whose tiles do (<see cref="PrefetchesNextBlock"/>).</summary>
-    private static string NextBlockRemark(ChannelVectorConvSpec c, TargetProfile profile)
+    /// <summary>Pixel tile pt's share of the next block's weight lines (the next panel: one block per panel), as prefetches.</summary>
+    private static void EmitNextBlockPrefetch(SourceWriter b, ChannelVectorConvSpec c, Isa isa, int panels, long pixelTiles)
     {
-        var isas = Enumerable.Range(0, profile.Isas.Count).Where(i => !profile.Isas[i].IsScalar &&
-            PrefetchesNextBlock(ForIsa(c, profile, i), profile, profile.ChannelPanels[i] / (profile.ChannelTileNV[i] * profile.Isas[i].Width))).ToList();
+        if (isa.Prefetch("nx + l * 16") is not string prefetch) return;
+        string L(long v) => EmitContext.Long(v);
+        long blockFloats = (long)c.InChannels * c.Panel, lines = (blockFloats * sizeof(float) + 63) / 64, per = (lines + pixelTiles - 1) / pixelTiles;
+        b.OpenBlock($"if (panel + 1 < {panels})");
+        b.WriteLine($"float* nx = W + (long)(panel + 1) * {L(blockFloats)}L;");
+        b.WriteLine($"for (long l = pt * {per}L, le = {EmitContext.Math}.Min(l + {per}L, {lines}L); l < le; l++) {prefetch}");
+        b.CloseBlock();
+    }
+
+    /// <summary>
+    /// ", the next one prefetched over its pixel tiles (ISAs)" for the vector ISAs whose tiles do (<see cref="PrefetchesNextBlock"/>),
+    /// for a 1x1 whose pixel tiles are innermost (<paramref name="packed"/>: on the ISAs that pack every tile first).
+    /// </summary>
+    private static string NextBlockRemark(ChannelVectorConvSpec c, TargetProfile profile, bool packed)
+    {
+        long pixels = (long)c.Geometry.OutH * c.Geometry.OutW;
+        var isas = Enumerable.Range(0, profile.Isas.Count).Where(i => !profile.Isas[i].IsScalar && (!packed || PacksWhole(c, profile.Isas[i], profile.ChannelTileMR[i])) &&
+            PrefetchesNextBlock(ForIsa(c, profile, i), profile, profile.ChannelPanels[i] / (profile.ChannelTileNV[i] * profile.Isas[i].Width),
+                (pixels + profile.ChannelTileMR[i] - 1) / profile.ChannelTileMR[i])).ToList();
         return isas.Count == 0 ? "" : $", the next one prefetched over its pixel tiles ({string.Join(", ", isas.Select(i => profile.Isas[i].Name))})";
     }
 
     /// <summary>
-    /// Whether a blocked-input 1x1 with the pixel tiles innermost prefetches the next weight block over each block's pixel
-    /// tiles (<see cref="TargetProfile.ChannelPrefetchNextBlockBytes"/>; one block per panel, at least two panels).
+    /// Whether a 1x1 whose pixel tiles are innermost (blocked input with fewer pixels than output channels, or every tile
+    /// packed first) prefetches the next weight block over each block's pixel tiles
+    /// (<see cref="TargetProfile.ChannelPrefetchNextBlockBytes"/>; one block per panel, at least two panels, at least 4
+    /// pixel tiles: a 1x1 plane's squeeze-and-excitation layers, one tile per block, ran 1-2 us slower with it).
     /// </summary>
-    private static bool PrefetchesNextBlock(ChannelVectorConvSpec c, TargetProfile profile, int blocks) =>
-        c.XBlocked && BlockedPixelsInner(c) && blocks == 1 && c.OutChannels > c.Panel && (long)c.InChannels * c.Panel * sizeof(float) <= profile.ChannelPrefetchNextBlockBytes;
+    private static bool PrefetchesNextBlock(ChannelVectorConvSpec c, TargetProfile profile, int blocks, long pixelTiles) =>
+        blocks == 1 && c.OutChannels > c.Panel && pixelTiles >= 4 && (long)c.InChannels * c.Panel * sizeof(float) <= profile.ChannelPrefetchNextBlockBytes;
 
     /// <summary>Channels per block of the channel-blocked layout (Passes/BlockedLayout), and its log2.</summary>
     private const int Block = Passes.BlockedLayout.Block, BlockShift = 4;

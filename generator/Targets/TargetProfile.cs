@@ -229,11 +229,12 @@ internal sealed record TargetProfile
     public long ChannelPrefetchMinBytes { get; init; }
 
     /// <summary>
-    /// 1x1 channel-vectorised layers over a blocked input that sweep the pixel tiles innermost (more output channels than
-    /// pixels) prefetch the next weight block over the current block's pixel tiles when a block (input channels x panel
-    /// floats) is at most this many bytes (0: never). x64: 32 KB. In the models (a block's weights come from L3 or memory
-    /// on each inference; its first pixel tile waited on them): EfficientNet-B0's 192 -> 1152 at 7x7 0.272 -> 0.251 ms,
-    /// MobileNetV2's 160 -> 960 0.178 -> 0.165 ms. Larger blocks (1152 -> 192: 110 KB) crowd the current block and the
+    /// 1x1 channel-vectorised layers that sweep the pixel tiles innermost (a blocked input with more output channels than
+    /// pixels, or every pixel tile packed first) prefetch the next weight block over the current block's pixel tiles when a
+    /// block (input channels x panel floats) is at most this many bytes (0: never). x64: 32 KB. In the models (a block's
+    /// weights come from L3 or memory on each inference; its first pixel tile waited on them): EfficientNet-B0's 192 ->
+    /// 1152 at 7x7 0.272 -> 0.251 ms, MobileNetV2's 160 -> 960 0.178 -> 0.165 ms, ShuffleNetV2's 232 -> 232 at 7x7 and
+    /// YOLOX's packed 128- and 256-input layers 1-3%. Larger blocks (1152 -> 192: 110 KB) crowd the current block and the
     /// input out of L2: 6% slower with a cold cache.
     /// </summary>
     public int ChannelPrefetchNextBlockBytes { get; init; }

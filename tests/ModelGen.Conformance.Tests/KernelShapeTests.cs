@@ -159,6 +159,9 @@ public sealed class KernelShapeTests
         // 1x1 with a stride (a residual network's downsample): the input's pixels copied into a compact tensor (vectorised
         // at stride 2, masked at the row ends: 25 and 23 wide), then the stride-1 GEMM with a residual, SiLU; stride 3
         // (the scalar copy); a 7x7 output plane through the channel-vectorised 1x1.
+        // A 1x1 on a 7x7 plane with every pixel tile packed first and two or more weight panels: the next panel's weights
+        // prefetched over the current one's pixel tiles.
+        { "pointwise-packed-prefetch", 64, 7, 7, 96, 1, 1, 0, 1, 1, true, "Relu", "packed channel-major into scratch first, pixel tiles innermost (each weight block read once, the next one prefetched over its pixel tiles" },
         { "pointwise-stride2-residual", 20, 26, 26, 30, 1, 2, 0, 1, 1, true, "Relu", "as a stride-1 one over the compact input" },
         { "pointwise-stride2-odd-silu", 12, 25, 23, 40, 1, 2, 0, 1, 1, false, "Silu", "as a stride-1 one over the compact input" },
         { "pointwise-stride3", 16, 20, 20, 24, 1, 3, 0, 1, 1, true, "Relu", "every 3x3th pixel copied into a compact 16x7x7 tensor" },
