@@ -76,9 +76,10 @@ public static class LayerReport
         {
             int e = l + 1;
             while (e < layers && NodeOf(model.LayerNames[e]) == NodeOf(model.LayerNames[l])) e++;
+            double sum = medianMs.Skip(l).Take(e - l).Sum();
             for (int i = l; i < e; i++)
             {
-                nodeMs[i] = medianMs.Skip(l).Take(e - l).Sum();
+                nodeMs[i] = sum;
                 nodeLayers[i] = e - l;
             }
             l = e;

@@ -27,16 +27,13 @@ internal static class GemmEmitter
         yield return $"lowering ({profile.Name}): GEMM M={g.M} N={g.N} K={g.K}" +
             (g.Groups > 1 ? $" x {g.Groups} groups" : "") + (g.Batch > 1 ? $" x batch {g.Batch}" : "") + $"; {a}; {b}";
         var tiles = new List<string>();
+        var chunks = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
         {
             GemmTile t = TileFor(g, profile, i);
             tiles.Add($"{t.Describe()} ({t.Isa.Name})");
-        }
-        var chunks = new List<string>();
-        for (int i = 0; i < profile.Isas.Count; i++)
-        {
-            int kc = KChunk(g, TileFor(g, profile, i), profile);
-            if (kc < g.K) chunks.Add($"{kc} ({profile.Isas[i].Name})");
+            int kc = KChunk(g, t, profile);
+            if (kc < g.K) chunks.Add($"{kc} ({t.Isa.Name})");
         }
         if (chunks.Count > 0) yield return $"K in chunks of {string.Join(", ", chunks)} rows (each chunk's B column panel within the profile's GemmKBlockBytes, L1), partial sums in Y";
         yield return "tiles MRxNR: " + string.Join(", ", tiles) +
