@@ -213,4 +213,32 @@ public static unsafe class StridedCopy
         }
         for (; j < count; j++) dst[(long)j * stride] += src[j];
     }
+
+    /// <summary>dst[j] = src[j / 2] for j &lt; 2 <paramref name="count"/>: each element twice (nearest 2x upsampling of a row).</summary>
+    /// <remarks>AVX2: one load, two in-lane duplicates and a cross-lane shuffle per 16 outputs; SSE: two unpacks per 8.</remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void Repeat2(float* src, float* dst, int count)
+    {
+        int j = 0;
+        if (Avx2.IsSupported)
+        {
+            for (; j + 8 <= count; j += 8)
+            {
+                Vector256<float> v = Vector256.Load(src + j);
+                Vector256<float> lo = Avx.UnpackLow(v, v), hi = Avx.UnpackHigh(v, v);
+                Avx.Permute2x128(lo, hi, 0x20).Store(dst + 2 * j);
+                Avx.Permute2x128(lo, hi, 0x31).Store(dst + 2 * j + 8);
+            }
+        }
+        if (Sse.IsSupported)
+        {
+            for (; j + 4 <= count; j += 4)
+            {
+                Vector128<float> v = Vector128.Load(src + j);
+                Sse.UnpackLow(v, v).Store(dst + 2 * j);
+                Sse.UnpackHigh(v, v).Store(dst + 2 * j + 4);
+            }
+        }
+        for (; j < count; j++) dst[2 * j] = dst[2 * j + 1] = src[j];
+    }
 }

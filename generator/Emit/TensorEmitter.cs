@@ -90,13 +90,30 @@ internal static class TensorEmitter
     {
         yield return $"lowering: resize [{string.Join("x", r.InShape)}] -> [{string.Join("x", r.OutShape)}], taps per axis [{string.Join(",", r.Taps)}] " +
             "(0 = unchanged axis); source indices and weights precomputed at build time";
+        if (IsNearestRows(r))
+        {
+            string fill = r.Taps[r.Taps.Count - 1] == 0 ? "copied" : IsRepeat2(r) ? "each element twice (vectorised)" : "gathered through the index table";
+            yield return $"nearest, by rows of the last axis: a row with the previous row's source is a copy of that output row; other rows {fill}";
+        }
+    }
+
+    /// <summary>Nearest mode without extrapolation: one source element per output element, so whole rows can be reused.</summary>
+    private static bool IsNearestRows(ResizeSpec r) =>
+        r.Taps.All(t => t <= 1) && r.Weights.All(ws => ws.Count == 0) && r.Indices.All(t => t.All(i => i >= 0));
+
+    /// <summary>The last axis upsampled 2x by nearest (source index j / 2).</summary>
+    private static bool IsRepeat2(ResizeSpec r)
+    {
+        int last = r.Taps.Count - 1;
+        return IsNearestRows(r) && r.Taps[last] == 1 && r.OutShape[last] == 2 * r.InShape[last]
+            && r.Indices[last].Select((i, j) => i == j / 2).All(b => b);
     }
 
     public static void EmitResizeTables(string method, ResizeSpec r, SourceWriter w)
     {
         for (int d = 0; d < r.Taps.Count; d++)
         {
-            if (r.Taps[d] == 0) continue;
+            if (r.Taps[d] == 0 || (d == r.Taps.Count - 1 && IsRepeat2(r))) continue;
             w.WriteLine($"private static global::System.ReadOnlySpan<int> {method}_Index{d} => new int[] {{ {string.Join(", ", r.Indices[d])} }};");
             if (r.Weights[d].Count > 0)
                 w.WriteLine($"private static global::System.ReadOnlySpan<float> {method}_Weight{d} => new float[] {{ {string.Join(", ", r.Weights[d])} }};");
@@ -105,6 +122,11 @@ internal static class TensorEmitter
 
     public static void EmitResize(string method, ResizeSpec r, string x, string y, SourceWriter w)
     {
+        if (IsNearestRows(r))
+        {
+            EmitNearestRows(method, r, x, y, w);
+            return;
+        }
         int rank = r.InShape.Count;
         long[] inStrides = Ir.Shapes.Strides(r.InShape.ToArray());
         bool extrapolate = r.Indices.Any(t => t.Any(i => i < 0));
@@ -143,5 +165,58 @@ internal static class TensorEmitter
         for (int i = 0; i < opened; i++) w.CloseBlock();
         w.WriteLine(extrapolate ? $"{y}[o++] = outside ? {LoweringContext.FloatLiteral(r.Extrapolation)} : acc;" : $"{y}[o++] = acc;");
         for (int d = 0; d < rank; d++) w.CloseBlock();
+    }
+
+    /// <summary>
+    /// Nearest mode by rows of the last axis: an output row reads one source row, and consecutive output rows with the
+    /// same source row (upsampling along the other axes) are copies of the row before; a row is its source copied (last
+    /// axis unchanged), each source element twice (2x), or gathered through the index table.
+    /// </summary>
+    private static void EmitNearestRows(string method, ResizeSpec r, string x, string y, SourceWriter w)
+    {
+        int rank = r.InShape.Count, last = rank - 1;
+        long[] inStrides = Ir.Shapes.Strides(r.InShape.ToArray());
+        int wIn = r.InShape[last], wOut = r.OutShape[last];
+        long rowBytes = (long)wOut * 4;
+        w.WriteLine("long previous = -1;");
+        w.WriteLine($"float* row = {y};");
+        var offsets = new List<string>();
+        for (int d = 0; d < last; d++)
+        {
+            w.OpenBlock($"for (int o{d} = 0; o{d} < {r.OutShape[d]}; o{d}++)");
+            if (r.Taps[d] == 0)
+            {
+                offsets.Add($"o{d} * {EmitContext.Long(inStrides[d])}L");
+                continue;
+            }
+            w.WriteLine($"int i{d} = {method}_Index{d}[o{d}];");
+            offsets.Add($"i{d} * {EmitContext.Long(inStrides[d])}L");
+        }
+        w.WriteLine($"long source = {(offsets.Count == 0 ? "0L" : string.Join(" + ", offsets))};");
+        w.OpenBlock("if (source == previous)");
+        w.WriteLine($"global::System.Buffer.MemoryCopy(row - {wOut}, row, {EmitContext.Long(rowBytes)}L, {EmitContext.Long(rowBytes)}L);");
+        w.CloseBlock();
+        if (r.Taps[last] == 0)
+        {
+            w.OpenBlock("else");
+            w.WriteLine($"global::System.Buffer.MemoryCopy({x} + source, row, {EmitContext.Long(rowBytes)}L, {EmitContext.Long(rowBytes)}L);");
+            w.CloseBlock();
+        }
+        else if (IsRepeat2(r))
+        {
+            w.OpenBlock("else");
+            w.WriteLine($"{EmitContext.RuntimeNs}.StridedCopy.Repeat2({x} + source, row, {wIn});");
+            w.CloseBlock();
+        }
+        else
+        {
+            w.OpenBlock("else");
+            w.WriteLine($"float* xs = {x} + source;");
+            w.WriteLine($"for (int j = 0; j < {wOut}; j++) row[j] = xs[{method}_Index{last}[j]];");
+            w.CloseBlock();
+        }
+        w.WriteLine("previous = source;");
+        w.WriteLine($"row += {wOut};");
+        for (int d = 0; d < last; d++) w.CloseBlock();
     }
 }

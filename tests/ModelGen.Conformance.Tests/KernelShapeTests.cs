@@ -244,6 +244,36 @@ public sealed class KernelShapeTests
         CompareWithOrt(b, name, "the last two axes transposed in 8x8 blocks");
     }
 
+    public static TheoryData<string, int[], float[], string> NearestResizes => new()
+    {
+        // name, input shape, scales, lowering: a detector neck's 2x upsampling (rows repeated, elements twice; 13 = 8 + 4 + 1
+        // so the AVX2, SSE and scalar steps all run), 3x (rows gathered through the table), a non-integer scale, a
+        // downsampling, and a resize of the rows only (the last axis copied).
+        { "resize-nearest-2x", new[] { 1, 5, 13, 13 }, new[] { 1f, 1f, 2f, 2f }, "other rows each element twice" },
+        { "resize-nearest-3x", new[] { 1, 3, 7, 9 }, new[] { 1f, 1f, 3f, 3f }, "other rows gathered through the index table" },
+        { "resize-nearest-fractional", new[] { 1, 2, 10, 13 }, new[] { 1f, 1f, 1.5f, 1.7f }, "other rows gathered through the index table" },
+        { "resize-nearest-down", new[] { 1, 4, 16, 18 }, new[] { 1f, 1f, 0.5f, 0.5f }, "other rows gathered through the index table" },
+        { "resize-nearest-rows", new[] { 2, 3, 5, 11 }, new[] { 1f, 1f, 2f, 1f }, "other rows copied" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NearestResizes))]
+    public void Nearest_resize_matches_onnx_runtime(string name, int[] shape, float[] scales, string lowering)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", shape.Cast<object>().ToArray());
+        b.Initializer(OnnxTensor.Floats("scales", new long[] { scales.Length }, scales));
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        b.Node("Resize", new[] { "xr", "", "scales" }, new[] { "r" }, attributes: new[]
+        {
+            OnnxAttribute.String("mode", "nearest"), OnnxAttribute.String("coordinate_transformation_mode", "asymmetric"),
+            OnnxAttribute.String("nearest_mode", "floor"),
+        });
+        b.Node("Relu", new[] { "r" }, new[] { "y" });
+        b.Output("y");
+        CompareWithOrt(b, name, lowering);
+    }
+
     public static TheoryData<string, int, int, int, int, int, int, int> ConvTransposes => new()
     {
         // name, channels, height, width, out channels, kernel, stride, pad: the col2im scatter-add in whole vectors and a

@@ -1,6 +1,6 @@
 // Licensed under the MIT license.
-// The runtime's strided row copies (phase planes of strided convolutions) and scatter-adds (col2im of transposed
-// convolutions): every count from 1 to a few vectors, so the whole vectors, the masked last vector and a count below one
+// The runtime's strided row copies (phase planes of strided convolutions), row repeats (nearest 2x upsampling) and
+// scatter-adds (col2im of transposed convolutions): every count from 1 to a few vectors, so the whole vectors, the masked last vector and a count below one
 // vector are all covered, with nothing written past the row.
 // Run on every vector path the machine has (CI: AVX-512; by hand with DOTNET_EnableAVX512F=0 and DOTNET_EnableAVX2=0).
 
@@ -32,6 +32,23 @@ public sealed unsafe class StridedCopyTests
             }
         }
     }
+
+    [Fact]
+    public void Repeats_every_element_twice_and_writes_nothing_past_the_row()
+    {
+        for (int count = 1; count <= 40; count++)
+        {
+            float[] src = Enumerable.Range(0, count).Select(i => i * 0.5f + 1f).ToArray();
+            float[] dst = Enumerable.Repeat(Sentinel, 2 * count + 20).ToArray();
+            fixed (float* s = src, d = dst) StridedCopy.Repeat2(s, d, count);
+            for (int j = 0; j < dst.Length; j++)
+            {
+                float expected = j < 2 * count ? src[j / 2] : Sentinel;
+                Assert.True(expected == dst[j], $"count {count}: dst[{j}] = {dst[j]}, expected {expected}");
+            }
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
