@@ -1,9 +1,11 @@
 // Licensed under the MIT license.
 // Slice — https://onnx.ai/onnx/operators/onnx__Slice.html (opsets 1, 10, 11, 13). starts/ends/axes are attributes before
 // 10 and build-time constant inputs (plus steps) from 10. Clamping follows the spec (start in [0, d] for positive
-// steps, [0, d-1] for negative; end in [0, d] or [-1, d-1]). Folded on constants, else a strided copy.
+// steps, [0, d-1] for negative; end in [0, d] or [-1, d-1]). Folded on constants, else a strided copy; a slice read
+// only by another slice is composed into that one's copy (a detector's space-to-depth stem: rows, then columns).
 
 using System;
+using System.Collections.Generic;
 using ModelGen.Generator.Ir;
 using ModelGen.Generator.Ops.Shared;
 using ModelGen.Generator.Passes;
@@ -95,8 +97,46 @@ internal sealed class Slice : OpHandler
 
     public override void Lower(Node node, LoweringContext ctx)
     {
+        // A slice read only by another slice is not computed: the reader copies straight from this one's input.
+        if (ComposesInto(node) is not null) return;
+        (Value source, int[] shape, long[] strides, long offset, List<string> composed) = Composed(node, ctx.Model);
+        IEnumerable<string>? remarks = composed.Count == 0 ? null : new[]
+        {
+            $"composed with {string.Join(", ", composed)} (read by this slice alone, not computed): copies from '{source.Name}' directly",
+        };
+        CopyLowering.StridedCopy(node, ctx, source, node.Outputs[0], shape, strides, offset, remarks);
+    }
+
+    /// <summary>The slice that reads <paramref name="node"/>'s output, when it is that output's only reader (and the output is not a graph output).</summary>
+    private static Node? ComposesInto(Node node)
+    {
+        Value y = node.Outputs[0];
+        return !y.IsGraphOutput && y.Consumers.Count == 1 && y.Consumers[0] is { Domain.Length: 0, OpType: "Slice" } reader && reader.Inputs[0] == y
+            ? reader
+            : null;
+    }
+
+    /// <summary>
+    /// The node's copy as one strided view of the first input not produced by a composing slice: y[j] = source[offset +
+    /// sum_d j_d strides_d]. A slice of a contiguous [s1] tensor at per-axis start a_d and step t_d, of a view with strides
+    /// r_d and offset o, is the view with strides r_d t_d and offset o + sum_d a_d r_d.
+    /// </summary>
+    private static (Value Source, int[] Shape, long[] Strides, long Offset, List<string> Composed) Composed(Node node, byte[] model)
+    {
         Value x = node.Inputs[0]!;
-        (int[] shape, long[] strides, long offset) = Plan(node, ctx.Model, x.Shape!, null);
-        CopyLowering.StridedCopy(node, ctx, x, node.Outputs[0], shape, strides, offset);
+        (int[] shape, long[] strides, long offset) = Plan(node, model, x.Shape!, null);
+        if (x.Producer is not { Domain.Length: 0, OpType: "Slice" } producer || ComposesInto(producer) != node) return (x, shape, strides, offset, new List<string>());
+        (Value source, int[] _, long[] outer, long outerOffset, List<string> composed) = Composed(producer, model);
+        long[] contiguous = Shapes.Strides(x.Shape!);
+        var st = new long[shape.Length];
+        long off = outerOffset;
+        for (int d = 0; d < shape.Length; d++)
+        {
+            long start = offset / contiguous[d] % x.Shape![d];
+            st[d] = strides[d] / contiguous[d] * outer[d];
+            off += start * outer[d];
+        }
+        composed.Add($"Slice '{producer.Name}'");
+        return (source, shape, st, off, composed);
     }
 }

@@ -8,6 +8,7 @@
 
 using ModelGen.Runtime;
 using ModelGen.TestSupport;
+using System.Text.RegularExpressions;
 using Xunit;
 
 namespace ModelGen.Conformance.Tests;
@@ -413,6 +414,53 @@ public sealed class KernelShapeTests
 
     [Fact]
     public void Concatenations_in_place_match_onnx_runtime() => CompareWithOrt(ConcatModel(), "concat-in-place", null);
+
+    /// <summary>
+    /// Slices read only by another slice are composed into its copy: a detector's space-to-depth stem (rows at step 2, then
+    /// columns, four times, into an in-place concatenation), a chain of three (a negative step between two positive ones,
+    /// on different axes), and a slice with a second reader, which is still computed.
+    /// </summary>
+    [Fact]
+    public void Composed_slices_match_onnx_runtime()
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, 3, 18, 22);
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        void Slice(string input, string output, long start, long end, long axis, long step)
+        {
+            string p = output + "_";
+            b.Initializer(OnnxTensor.Int64s(p + "s", new long[] { 1 }, new[] { start }));
+            b.Initializer(OnnxTensor.Int64s(p + "e", new long[] { 1 }, new[] { end }));
+            b.Initializer(OnnxTensor.Int64s(p + "a", new long[] { 1 }, new[] { axis }));
+            b.Initializer(OnnxTensor.Int64s(p + "t", new long[] { 1 }, new[] { step }));
+            b.Node("Slice", new[] { input, p + "s", p + "e", p + "a", p + "t" }, new[] { output });
+        }
+        var parts = new List<string>();
+        for (int i = 0; i < 4; i++)
+        {
+            Slice("xr", $"r{i}", i % 2, long.MaxValue, 2, 2);
+            Slice($"r{i}", $"c{i}", i / 2, long.MaxValue, 3, 2);
+            parts.Add($"c{i}");
+        }
+        b.Node("Concat", parts.ToArray(), new[] { "focus" }, attributes: OnnxAttribute.Int("axis", 1));
+        b.Node("Sigmoid", new[] { "focus" }, new[] { "y1" });
+        Slice("xr", "k0", 1, 17, 3, 1);
+        Slice("k0", "k1", -2, 0, 2, -3);
+        Slice("k1", "k2", 0, 3, 1, 2);
+        b.Node("Sigmoid", new[] { "k2" }, new[] { "y2" });
+        Slice("xr", "m0", 2, 20, 3, 3);
+        Slice("m0", "m1", 1, 5, 3, 1);
+        b.Node("Sigmoid", new[] { "m1" }, new[] { "y3" });
+        b.Node("Tanh", new[] { "m0" }, new[] { "y4" });
+        b.Output("y1", 1, 12, 9, 11);
+        b.Output("y2", 1, 2, 6, 16);
+        b.Output("y3", 1, 3, 18, 4);
+        b.Output("y4", 1, 3, 18, 6);
+        string sources = CompareWithOrt(b, "slices-composed", "composed with Slice");
+        // Four stem slices and the three-slice chain's first two are composed; m0, with a second reader, is computed.
+        Assert.Equal(4 + 1, Regex.Matches(sources, "composed with Slice").Count);
+        Assert.Single(Regex.Matches(sources, "composed with Slice '[^']*', Slice '[^']*' "));
+    }
 
     /// <summary>Nested in-place concatenations with graph outputs on both sides of the slicing.</summary>
     internal static OnnxBuilder ConcatModel()
