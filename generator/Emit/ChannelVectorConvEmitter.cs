@@ -60,6 +60,16 @@ internal static class ChannelVectorConvEmitter
     /// <summary>The budget of a whole-plane 1x1 pack: it stays in L2 beside the weight panel being swept.</summary>
     private const long WholePackBudgetBytes = 256 << 10;
 
+    /// <summary>
+    /// The budget of a whole-plane 1x1 pack when the weights outgrow L1 (<see cref="WholePackMinWeightBytes"/>): streaming
+    /// them from L2 for every pixel tile costs more than sweeping the pack once per weight panel, even a pack past L2.
+    /// Measured in YOLOX-nano against per-tile packs (in the model, 5 alternated runs): 512 -&gt; 256 at 13x13 (512 KB of
+    /// weights, 352 KB pack) 0.57-0.59 -&gt; 0.51-0.55 ms, 128 -&gt; 128 at 26x26 (64 KB, 346 KB) 0.32-0.33 -&gt; 0.29-0.30, 128 -&gt;
+    /// 64 3% faster; with 4-16 KB of weights (32 -&gt; 64 and 64 -&gt; 64 at 52x52, 1.4-2.8 MB packs) 1-5% slower, hence the floor.
+    /// </summary>
+    private const long WholePackLargeBudgetBytes = 2 << 20;
+    private const long WholePackMinWeightBytes = 24 << 10;
+
     /// <summary>Floats of every pixel tile of a 1x1 layer packed channel-major, tile after tile.</summary>
     private static long WholePackFloats(ChannelVectorConvSpec c, int mr) =>
         ((long)c.Geometry.OutH * c.Geometry.OutW + mr - 1) / mr * c.InChannels * PackStride(mr);
@@ -70,7 +80,8 @@ internal static class ChannelVectorConvEmitter
     /// panel re-read per pixel tile streamed them 7-28 times through L2.
     /// </summary>
     private static bool PacksWhole(ChannelVectorConvSpec c, Isa isa, int mr) =>
-        c.Pointwise && !isa.IsScalar && isa.HasMaskedMemory && PackStride(mr) is 4 or 8 && WholePackFloats(c, mr) * 4 <= WholePackBudgetBytes;
+        c.Pointwise && !isa.IsScalar && isa.HasMaskedMemory && PackStride(mr) is 4 or 8 &&
+        WholePackFloats(c, mr) * 4 <= ((long)c.InChannels * c.OutChannels * sizeof(float) >= WholePackMinWeightBytes ? WholePackLargeBudgetBytes : WholePackBudgetBytes);
 
     public static IEnumerable<string> Remarks(ChannelVectorConvSpec c, TargetProfile profile)
     {

@@ -91,9 +91,9 @@ public sealed class KernelShapeTests
         { "channels-7x7-residual", 6, 7, 7, 90, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
         { "channels-stride2", 24, 14, 14, 96, 3, 2, 1, 1, 1, false, "Relu", "lowering: channel-vectorised" },
         { "channels-pointwise-silu", 40, 7, 7, 96, 1, 1, 0, 1, 1, true, "Silu", "all pixel tiles packed channel-major into scratch first" },
-        // 1x1 whose whole-plane pack is past the budget (AVX-512: 7 tiles x 1300 channels x 8 floats = 291 KB; AVX2: 13 x
-        // 1300 x 4 = 270 KB): one tile at a time.
-        { "channels-pointwise-tile-pack", 1300, 7, 7, 48, 1, 1, 0, 1, 1, true, "Relu", "each pixel tile packed channel-major into scratch" },
+        // 1x1 whose whole-plane pack is past the small budget (AVX-512: 7 tiles x 1300 channels x 8 floats = 291 KB; AVX2:
+        // 13 x 1300 x 4 = 270 KB) but whose weights (244 KB) are past L1: packed whole all the same.
+        { "channels-pointwise-large-weights", 1300, 7, 7, 48, 1, 1, 0, 1, 1, true, "Relu", "all pixel tiles packed channel-major into scratch first" },
         // 14x14 = 196 pixels: 28 whole tiles of 7, one panel of 48 and a two-vector tail block (80 channels).
         { "channels-pointwise-14x14", 64, 14, 14, 80, 1, 1, 0, 1, 1, false, "Silu", "all pixel tiles packed channel-major into scratch first" },
         { "channels-5x5", 16, 5, 5, 48, 1, 1, 0, 1, 1, false, "Relu", "lowering: channel-vectorised" },
@@ -484,6 +484,41 @@ public sealed class KernelShapeTests
         b.Output("a", 1, 5, 16, 16);
         b.Output("s3", 1, 13, 16, 16);
         return b;
+    }
+
+    /// <summary>
+    /// A 1x1 at the edge of a blocked region (NCHW in, blocked out, to a depthwise convolution and back): 8 KB of weights
+    /// with a 692 KB pack (each pixel tile packed on its own, the weights read from L1 per tile), and 64 KB of weights with
+    /// the same pack (every pixel tile packed first, past the small budget: the weights read once).
+    /// </summary>
+    [Theory]
+    [InlineData("blocked-edge-tile-pack", 64, 32, 52, "Relu", "each pixel tile packed channel-major into scratch, weight blocks innermost")]
+    [InlineData("blocked-edge-whole-pack", 256, 64, 26, "Silu", "all pixel tiles packed channel-major into scratch first")]
+    public void Blocked_edge_pointwise_matches_onnx_runtime(string name, int c, int oc, int hw, string act, string lowering)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, c, hw, hw);
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        b.Initializer(OnnxTensor.RandomFloats("w1", new long[] { oc, c, 1, 1 }, 61));
+        b.Initializer(OnnxTensor.RandomFloats("b1", new long[] { oc }, 62));
+        b.Node("Conv", new[] { "xr", "w1", "b1" }, new[] { "y1" });
+        if (act == "Silu")
+        {
+            b.Node("Sigmoid", new[] { "y1" }, new[] { "s1" });
+            b.Node("Mul", new[] { "y1", "s1" }, new[] { "a1" });
+        }
+        else
+        {
+            b.Node(act, new[] { "y1" }, new[] { "a1" });
+        }
+        b.Initializer(OnnxTensor.RandomFloats("w2", new long[] { oc, 1, 3, 3 }, 63));
+        b.Node("Conv", new[] { "a1", "w2" }, new[] { "y2" }, attributes: new[] { OnnxAttribute.Ints("pads", 1, 1, 1, 1), OnnxAttribute.Int("group", oc) });
+        b.Node("Relu", new[] { "y2" }, new[] { "a2" });
+        b.Initializer(OnnxTensor.RandomFloats("w3", new long[] { 24, oc, 1, 1 }, 64));
+        b.Node("Conv", new[] { "a2", "w3" }, new[] { "y" });
+        b.Output("y", 1, 24, hw, hw);
+        string sources = CompareWithOrt(b, name, lowering);
+        Assert.Contains("epilogue (output channel-blocked", sources);
     }
 
     /// <summary>
