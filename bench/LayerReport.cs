@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
 // bench --layers: times every generated layer (IProfiledModel.RunProfiled) and prints its share of the run, its
-// GMAC/s and its share of the machine's measured peak, so the slowest layers are visible.
+// GMAC/s and its share of the machine's measured peak, so the slowest layers are visible; with one thread, ONNX Runtime's
+// profiled time for the ONNX nodes each layer computes beside it, so the layers it runs faster are visible too.
 
 using System.Diagnostics;
 using System.Globalization;
@@ -17,7 +18,8 @@ public static class LayerReport
     /// <summary>The ONNX node part of a layer name (<c>L007_Conv_Name</c> -&gt; <c>Conv_Name</c>).</summary>
     private static string NodeOf(string layer) => layer.IndexOf('_') is int i and >= 0 ? layer.Substring(i + 1) : layer;
 
-    public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1, int maxRows = int.MaxValue)
+    /// <param name="compareOrt">With one thread, ONNX Runtime's per-node profile of the same model and input beside each layer.</param>
+    public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1, int maxRows = int.MaxValue, bool compareOrt = true)
     {
         using var model = (IProfiledModel)m.Create(threads);
         byte[][] inputs = m.RandomInputs(model.Inputs).Select(f =>
@@ -65,13 +67,14 @@ public static class LayerReport
         CultureInfo c = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(c, $"## {m.Name} ({threads} thread{(threads > 1 ? "s" : "")}): {layers} layers, {total:F3} ms (sum of per-layer medians over {runs} runs), {macs / 1e9:F3} GMAC, {macs / 1e9 / (total / 1000):F1} GMAC/s overall; peak {PeakGmacPerCore:F1} GMAC/s per core ({MachinePeak.Isa})"));
         output.WriteLine();
-        output.WriteLine("| layer | ms | share | GMAC | GMAC/s | % of peak |");
-        output.WriteLine("|---|---:|---:|---:|---:|---:|");
+        bool ort = compareOrt && threads == 1;
+        output.WriteLine("| layer | ms | share | GMAC | GMAC/s | % of peak |" + (ort ? " ONNX Runtime ms | ORT / ModelGen |" : ""));
+        output.WriteLine("|---|---:|---:|---:|---:|---:|" + (ort ? "---:|---:|" : ""));
         // A node lowered to several consecutive layers (steps: a strided 1x1 convolution's input copy, a transposed
         // convolution's GEMM and col2im) is rated over all its steps' time: its MAC-carrying layer's GMAC/s and % of peak
         // count the other steps too (marked *).
         double[] nodeMs = new double[layers];
-        int[] nodeLayers = new int[layers];
+        int[] nodeLayers = new int[layers], nodeStart = new int[layers];
         for (int l = 0; l < layers;)
         {
             int e = l + 1;
@@ -81,9 +84,11 @@ public static class LayerReport
             {
                 nodeMs[i] = sum;
                 nodeLayers[i] = e - l;
+                nodeStart[i] = l;
             }
             l = e;
         }
+        (double[] Ms, List<(string Name, string Op, double Ms)> Unmatched, int Nodes)? ortNodes = ort ? OrtBeside(m, model, nodeStart, runs) : null;
         bool steps = false;
         foreach (int l in Enumerable.Range(0, layers).OrderByDescending(l => medianMs[l]).Take(maxRows))
         {
@@ -91,7 +96,27 @@ public static class LayerReport
             double rate = nodeMs[l] > 0 ? gmac / (nodeMs[l] / 1000) : 0;
             string mark = gmac > 0 && nodeLayers[l] > 1 ? "*" : "";
             steps |= mark.Length > 0;
-            output.WriteLine(string.Create(c, $"| {model.LayerNames[l]} | {medianMs[l]:F3} | {medianMs[l] / total * 100:F1}% | {gmac:F4} | {(gmac > 0 ? rate.ToString("F1", c) + mark : "")} | {(gmac > 0 ? (rate / (PeakGmacPerCore * threads) * 100).ToString("F0", c) + "%" + mark : "")} |"));
+            string ortCells = "";
+            if (ortNodes is { } o)
+            {
+                // ONNX Runtime's time for the node goes on its first layer, against all its layers' time.
+                double ortMs = o.Ms[l];
+                ortCells = nodeStart[l] != l || ortMs == 0 ? " | |" : string.Create(c, $" {ortMs:F3} | {ortMs / nodeMs[l]:F2}{(nodeLayers[l] > 1 ? "*" : "")} |");
+            }
+            output.WriteLine(string.Create(c, $"| {model.LayerNames[l]} | {medianMs[l]:F3} | {medianMs[l] / total * 100:F1}% | {gmac:F4} | {(gmac > 0 ? rate.ToString("F1", c) + mark : "")} | {(gmac > 0 ? (rate / (PeakGmacPerCore * threads) * 100).ToString("F0", c) + "%" + mark : "")} |{ortCells}"));
+        }
+        if (ortNodes is { } on)
+        {
+            int compared = Enumerable.Range(0, layers).Count(l => nodeStart[l] == l && on.Ms[l] > 0);
+            int slower = Enumerable.Range(0, layers).Count(l => nodeStart[l] == l && on.Ms[l] > 0 && on.Ms[l] < nodeMs[l]);
+            double unmatchedMs = on.Unmatched.Sum(u => u.Ms);
+            output.WriteLine();
+            output.WriteLine(string.Create(c, $"ONNX Runtime beside each layer: its profiler's per-node medians over {runs} runs, same input, its nodes mapped to the ONNX nodes each layer computes (fused activations, residual Adds and BatchNormalizations included). {compared} layers compared, ONNX Runtime faster on {slower}; {on.Nodes - on.Unmatched.Count} of its {on.Nodes} nodes mapped, {(on.Ms.Sum() + unmatchedMs):F3} ms in all."));
+            if (on.Unmatched.Count > 0)
+            {
+                output.WriteLine(string.Create(c, $"Its nodes with no layer here ({on.Unmatched.Count}, {unmatchedMs:F3} ms; layout reorders, concatenations ModelGen does in place, fusions it names its own way): ") +
+                    string.Join(", ", on.Unmatched.OrderByDescending(u => u.Ms).Take(6).Select(u => string.Create(c, $"{u.Name} ({u.Op}) {u.Ms:F3}"))) + (on.Unmatched.Count > 6 ? ", ..." : "") + ".");
+            }
         }
         if (steps)
         {
@@ -99,5 +124,27 @@ public static class LayerReport
             output.WriteLine("\\* rated over all the layers of its ONNX node (e.g. a strided 1x1 convolution's input copy, step 1 of 2, and the convolution, step 2).");
         }
         output.WriteLine();
+    }
+
+    /// <summary>
+    /// ONNX Runtime's per-node times on the same model, each on the first layer of the ONNX node it stands for
+    /// (<see cref="OrtLayerReport.OnnxNodesOf"/>); the nodes no layer computes (layout reorders, ...) apart.
+    /// </summary>
+    private static (double[] Ms, List<(string Name, string Op, double Ms)> Unmatched, int Nodes) OrtBeside(BenchModel m, IProfiledModel model, int[] nodeStart, int runs)
+    {
+        IReadOnlyDictionary<string, string> producers = OnnxGraphInfo.ProducerNames(m.Path);
+        var layerOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int l = 0; l < model.LayerNodes.Count; l++)
+            foreach (string n in model.LayerNodes[l]) layerOf.TryAdd(OnnxGraphInfo.OrtName(n), nodeStart[l]);
+        var ms = new double[model.LayerNodes.Count];
+        var unmatched = new List<(string Name, string Op, double Ms)>();
+        var nodes = OrtLayerReport.Measure(m, runs);
+        foreach (var node in nodes)
+        {
+            int layer = OrtLayerReport.OnnxNodesOf(node.Name, producers).Select(n => layerOf.TryGetValue(n, out int i) ? i : -1).FirstOrDefault(i => i >= 0, -1);
+            if (layer >= 0) ms[layer] += node.Ms;
+            else unmatched.Add(node);
+        }
+        return (ms, unmatched, nodes.Count);
     }
 }

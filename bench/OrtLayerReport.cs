@@ -15,6 +15,20 @@ public static class OrtLayerReport
 
     public static void Print(BenchModel m, int runs, TextWriter output)
     {
+        var rows = Measure(m, runs);
+        double total = rows.Sum(r => r.Ms);
+        CultureInfo c = CultureInfo.InvariantCulture;
+        output.WriteLine(string.Create(c, $"## {m.Name}, ONNX Runtime 1 thread: {rows.Count} nodes after its graph optimisations, {total:F3} ms (sum of per-node medians over {runs} runs)"));
+        output.WriteLine();
+        output.WriteLine("| node | op | ms | share |");
+        output.WriteLine("|---|---|---:|---:|");
+        foreach (var r in rows) output.WriteLine(string.Create(c, $"| {r.Name} | {r.Op} | {r.Ms:F3} | {r.Ms / total * 100:F1}% |"));
+        output.WriteLine();
+    }
+
+    /// <summary>ONNX Runtime's nodes (after its graph optimisations) with their median time over <paramref name="runs"/> profiled runs, slowest first.</summary>
+    public static List<(string Name, string Op, double Ms)> Measure(BenchModel m, int runs)
+    {
         string prefix = Path.Combine(Path.GetTempPath(), $"modelgen-ort-profile-{Environment.ProcessId}-{m.Name}");
         var durations = new Dictionary<string, (string Op, List<long> Us)>();
         using var model = m.Create();
@@ -44,18 +58,24 @@ public static class OrtLayerReport
             }
         }
         // The first runs are warm-up (allocation, first-touch): keep the last `runs` samples of each node.
-        var rows = durations.Select(kv =>
+        return durations.Select(kv =>
         {
             var us = kv.Value.Us.Skip(Math.Max(0, kv.Value.Us.Count - runs)).OrderBy(x => x).ToArray();
             return (Name: kv.Key, kv.Value.Op, Ms: us[us.Length / 2] / 1000.0);
         }).OrderByDescending(r => r.Ms).ToList();
-        double total = rows.Sum(r => r.Ms);
-        CultureInfo c = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(c, $"## {m.Name}, ONNX Runtime 1 thread: {rows.Count} nodes after its graph optimisations, {total:F3} ms (sum of per-node medians over {runs} runs)"));
-        output.WriteLine();
-        output.WriteLine("| node | op | ms | share |");
-        output.WriteLine("|---|---|---:|---:|");
-        foreach (var r in rows) output.WriteLine(string.Create(c, $"| {r.Name} | {r.Op} | {r.Ms:F3} | {r.Ms / total * 100:F1}% |"));
-        output.WriteLine();
+    }
+
+    /// <summary>
+    /// The ONNX node names an ONNX Runtime node may stand for, most likely first: its own name; the node that produced the
+    /// value it is named after (its NCHWc transformer names a node after its output, <c>{value}_nchwc</c>); the node a
+    /// fusion was named after (<c>{node}/QuickGeluFusion/</c>, SiLU as Sigmoid and Mul).
+    /// </summary>
+    public static IEnumerable<string> OnnxNodesOf(string ortName, IReadOnlyDictionary<string, string> producers)
+    {
+        yield return ortName;
+        string value = ortName.EndsWith("_nchwc", StringComparison.Ordinal) ? ortName[..^"_nchwc".Length] : ortName;
+        if (producers.TryGetValue(value, out string? producer)) yield return producer;
+        int fusion = ortName.IndexOf("/QuickGeluFusion", StringComparison.Ordinal);
+        if (fusion > 0) yield return ortName[..fusion];
     }
 }

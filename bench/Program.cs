@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
 // dotnet run --project bench -c Release [-- --models a,b] : BenchmarkDotNet, ONNX Runtime vs ModelGen, writes docs/performance.md
 // dotnet run --project bench -c Release -- --layers [--threads N] [model...] : per-layer timings of the generated code
+//   (one thread: ONNX Runtime's profiled time for the same ONNX nodes beside each layer)
 // dotnet run --project bench -c Release -- --ort-layers [model...] : per-node timings of ONNX Runtime (its profiler), same input
 // dotnet run --project bench -c Release -- --startup [model...] : construct + dispose times (median of 20, printed)
 // dotnet run --project bench -c Release -- --scaling : 1 vs 2 threads and construction time only (printed)
@@ -76,7 +77,7 @@ string paired = PairedReport.Write(ModelBenchmarks.ModelNames.Select(n => Paired
 var layers = new StringWriter();
 layers.WriteLine("## Per-layer figures");
 layers.WriteLine();
-layers.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The slowest layers of two models, one thread (median of 30 profiled runs; GMAC/s against this machine's peak of {LayerReport.PeakGmacPerCore:F1} GMAC/s per core, measured at start-up with {MachinePeak.Isa} chains, see bench/MachinePeak.cs). All layers of any model: `dotnet run --project bench -c Release -- --layers <model>`."));
+layers.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The slowest layers of two models, one thread (median of 30 profiled runs; GMAC/s against this machine's peak of {LayerReport.PeakGmacPerCore:F1} GMAC/s per core, measured at start-up with {MachinePeak.Isa} chains, see bench/MachinePeak.cs), and ONNX Runtime's time for the same ONNX nodes (its profiler, same input). All layers of any model: `dotnet run --project bench -c Release -- --layers <model>`."));
 layers.WriteLine();
 foreach (string name in new[] { "tv-resnet18", "squeezenet1.1" }) LayerReport.Print(BenchModels.Find(name), runs: 30, layers, threads: 1, maxRows: 12);
 string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling) + Environment.NewLine + paired + Environment.NewLine + layers;

@@ -97,6 +97,9 @@ public interface IProfiledModel : ICompiledModel
     /// <summary>Multiply-accumulates of each layer (0 for layers that only move data or are element-wise).</summary>
     IReadOnlyList<long> LayerMacs { get; }
 
+    /// <summary>The ONNX nodes each layer computes (its node, then the ones fused into it: activations, residual Add, BatchNormalization).</summary>
+    IReadOnlyList<IReadOnlyList<string>> LayerNodes { get; }
+
     /// <summary>Runs one inference, recording each layer's duration in <see cref="System.Diagnostics.Stopwatch"/> ticks.</summary>
     /// <param name="inputs">As for <see cref="ICompiledModel.Run(ReadOnlySpan{ReadOnlyMemory{float}}, ReadOnlySpan{Memory{float}})"/>.</param>
     /// <param name="outputs">As for <see cref="ICompiledModel.Run(ReadOnlySpan{ReadOnlyMemory{float}}, ReadOnlySpan{Memory{float}})"/>.</param>

@@ -60,6 +60,8 @@ internal sealed class Node
     public Activation? FusedActivation { get; set; }
     /// <summary>Names of the nodes folded into this one (for the generated comments).</summary>
     public List<string> FusedNodes { get; } = new();
+    /// <summary>The ONNX names of the nodes folded into this one, in order (the per-layer report maps ONNX Runtime's nodes by them).</summary>
+    public List<string> FusedNodeNames { get; } = new();
 
     public Value? Input(int i) => i < Inputs.Count ? Inputs[i] : null;
 

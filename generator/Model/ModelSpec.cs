@@ -125,6 +125,8 @@ internal sealed record LayerSpec
     public required string MethodName { get; init; }
     /// <summary>The ONNX node(s), op, attributes and shapes, for the generated remarks.</summary>
     public required EquatableArray<string> Remarks { get; init; }
+    /// <summary>The ONNX nodes this layer computes: its node, then the ones fused into it.</summary>
+    public EquatableArray<string> Nodes { get; init; } = EquatableArray<string>.Empty;
     public required EquatableArray<Operand> Operands { get; init; }
     public required KernelSpec Kernel { get; init; }
     /// <summary>Multiply-accumulates the layer performs (for the per-layer performance report).</summary>

@@ -100,6 +100,7 @@ internal sealed class Slice : OpHandler
         // A slice read only by another slice is not computed: the reader copies straight from this one's input.
         if (ComposesInto(node) is not null) return;
         (Value source, int[] shape, long[] strides, long offset, List<string> composed) = Composed(node, ctx.Model);
+        for (Node? p = node.Inputs[0]!.Producer; p is { Domain.Length: 0, OpType: "Slice" } && ComposesInto(p) is not null; p = p.Inputs[0]!.Producer) node.FusedNodeNames.Add(p.Name);
         IEnumerable<string>? remarks = composed.Count == 0 ? null : new[]
         {
             $"composed with {string.Join(", ", composed)} (read by this slice alone, not computed): copies from '{source.Name}' directly",

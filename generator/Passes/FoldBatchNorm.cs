@@ -55,6 +55,7 @@ internal static class FoldBatchNorm
         conv.Outputs[0] = y;
         y.Producer = conv;
         conv.FusedNodes.Add(label);
+        conv.FusedNodeNames.Add(folded.Name);
     }
 
     internal static void SetInput(Node node, int index, Value value)

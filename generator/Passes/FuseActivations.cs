@@ -29,6 +29,7 @@ internal static class FuseActivations
             producer.Outputs[producer.Outputs.IndexOf(x)] = y;
             y.Producer = producer;
             producer.FusedNodes.Add($"{act.OpType} '{act.Name}'");
+            producer.FusedNodeNames.Add(act.Name);
         }
     }
 
@@ -56,6 +57,7 @@ internal static class FuseActivations
                 conv.Outputs[0] = y;
                 y.Producer = conv;
                 conv.FusedNodes.Add($"Add '{add.Name}' (residual)");
+                conv.FusedNodeNames.Add(add.Name);
                 break;
             }
         }
@@ -81,6 +83,8 @@ internal static class FuseActivations
                 producer.Outputs[producer.Outputs.IndexOf(y)] = z;
                 z.Producer = producer;
                 producer.FusedNodes.Add($"Sigmoid '{sigmoid.Name}' * Mul '{mul.Name}' (SiLU)");
+                producer.FusedNodeNames.Add(sigmoid.Name);
+                producer.FusedNodeNames.Add(mul.Name);
                 break;
             }
         }

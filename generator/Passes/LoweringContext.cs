@@ -294,10 +294,10 @@ internal sealed class LoweringContext
     {
         var remarks = new List<string>(Remarks.ForNode(node));
         if (extraRemarks is not null) remarks.AddRange(extraRemarks);
-        AddLayer(node.OpType, node.Name, kernel, operands, remarks);
+        AddLayer(node.OpType, node.Name, kernel, operands, remarks, new[] { node.Name }.Concat(node.FusedNodeNames));
     }
 
-    public void AddLayer(string opType, string nodeName, KernelSpec kernel, IEnumerable<Operand> operands, IEnumerable<string> remarks)
+    public void AddLayer(string opType, string nodeName, KernelSpec kernel, IEnumerable<Operand> operands, IEnumerable<string> remarks, IEnumerable<string>? nodes = null)
     {
         int index = Layers.Count;
         Layers.Add(new LayerSpec
@@ -305,6 +305,7 @@ internal sealed class LoweringContext
             Index = index,
             MethodName = Identifiers.LayerMethodName(index, opType, nodeName),
             Remarks = remarks.ToEquatableArray(),
+            Nodes = (nodes ?? new[] { nodeName }).ToEquatableArray(),
             Operands = operands.ToEquatableArray(),
             Kernel = kernel,
             Macs = MacsOf(kernel),

@@ -53,6 +53,28 @@ public sealed class RuntimeContractTests : IClassFixture<RuntimeContractTests.Sq
     }
 
     [Fact]
+    public void Profiled_runs_name_each_layers_onnx_nodes_and_time_every_layer()
+    {
+        using var model = (IProfiledModel)_fixture.Create();
+        int layers = model.LayerNames.Count;
+        Assert.Equal(layers, model.LayerMacs.Count);
+        Assert.Equal(layers, model.LayerNodes.Count);
+        // SqueezeNet's nodes are unnamed: the generator names them "{op}#{index} -> {output}", ONNX Runtime "{op}_{index}".
+        Assert.Equal(new[] { "Conv#0 -> conv1_1", "Relu#1 -> conv1_2" }, model.LayerNodes[0]);
+        Assert.Equal("Conv_0", OnnxGraphInfo.OrtName(model.LayerNodes[0][0]));
+        Assert.Equal("conv_named", OnnxGraphInfo.OrtName("conv_named"));
+        Assert.All(model.LayerNodes, nodes => Assert.NotEmpty(nodes));
+        // Every convolution has its Relu fused.
+        Assert.All(model.LayerNodes.Where(n => n[0].StartsWith("Conv#", StringComparison.Ordinal)), n => Assert.StartsWith("Relu#", n[1]));
+        var input = new byte[model.Inputs[0].ByteCount];
+        var output = new byte[model.Outputs[0].ByteCount];
+        var ticks = new long[layers];
+        model.RunProfiled(new ReadOnlyMemory<byte>[] { input }, new Memory<byte>[] { output }, ticks);
+        Assert.All(ticks, t => Assert.True(t >= 0));
+        Assert.True(ticks.Sum() > 0);
+    }
+
+    [Fact]
     public void Tensor_info_and_constants_describe_the_model()
     {
         using ICompiledModel model = _fixture.Create();
