@@ -1,6 +1,7 @@
 // Licensed under the MIT license.
 // Vectorised strided gathers used by generated kernels to split stride-2 rows into phases (pooling, depthwise
-// convolution, im2col of strided convolutions), and the strided scatter-add of a transposed convolution's col2im.
+// convolution, im2col of strided convolutions), transposes, the row repeat of a nearest 2x upsampling, and the strided
+// scatter-add of a transposed convolution's col2im.
 
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
