@@ -487,14 +487,16 @@ public sealed class KernelShapeTests
     }
 
     /// <summary>
-    /// A 1x1 at the edge of a blocked region (NCHW in, blocked out, to a depthwise convolution and back): 8 KB of weights
+    /// A 1x1 at the edge of a blocked region (NCHW in, blocked out, to a depthwise convolution and back): 12 KB of weights
     /// with a 692 KB pack (each pixel tile packed on its own, the weights read from L1 per tile), and 64 KB of weights with
-    /// the same pack (every pixel tile packed first, past the small budget: the weights read once).
+    /// the same pack (every pixel tile packed first, past the small budget: the weights read once). With fewer output
+    /// channels than a weight panel (32 < 48) no region starts there: the 1x1 is a GEMM and the depthwise reads NCHW.
     /// </summary>
     [Theory]
-    [InlineData("blocked-edge-tile-pack", 64, 32, 52, "Relu", "each pixel tile packed channel-major into scratch, weight blocks innermost")]
-    [InlineData("blocked-edge-whole-pack", 256, 64, 26, "Silu", "all pixel tiles packed channel-major into scratch first")]
-    public void Blocked_edge_pointwise_matches_onnx_runtime(string name, int c, int oc, int hw, string act, string lowering)
+    [InlineData("blocked-edge-tile-pack", 64, 48, 52, "Relu", "each pixel tile packed channel-major into scratch, weight blocks innermost", true)]
+    [InlineData("blocked-edge-whole-pack", 256, 64, 26, "Silu", "all pixel tiles packed channel-major into scratch first", true)]
+    [InlineData("blocked-edge-partial-panel", 64, 32, 52, "Relu", "lowering (x64): GEMM M=32 N=2704 K=64", false)]
+    public void Blocked_edge_pointwise_matches_onnx_runtime(string name, int c, int oc, int hw, string act, string lowering, bool blockedOut)
     {
         var b = new OnnxBuilder();
         b.Input("x", 1, c, hw, hw);
@@ -518,7 +520,7 @@ public sealed class KernelShapeTests
         b.Node("Conv", new[] { "a2", "w3" }, new[] { "y" });
         b.Output("y", 1, 24, hw, hw);
         string sources = CompareWithOrt(b, name, lowering);
-        Assert.Contains("epilogue (output channel-blocked", sources);
+        Assert.Equal(blockedOut, sources.Contains("epilogue (output channel-blocked"));
     }
 
     /// <summary>
@@ -562,7 +564,9 @@ public sealed class KernelShapeTests
                 b.Node(act, new[] { y }, new[] { output });
             }
         }
-        Conv("xr", "a", 24, 32, 1, 1, 1, "Relu");
+        // The region starts at a whole panel (48 channels): a 1x1 from NCHW with fewer output channels stays NCHW.
+        Conv("xr", "a0", 24, 48, 1, 1, 1, "Relu");
+        Conv("a0", "a", 48, 32, 1, 1, 1, "Relu");
         Conv("a", "p", 32, 96, 1, 1, 1, "Relu");
         Conv("p", "q", 96, 96, 3, 1, 96, "Relu");
         Conv("q", "d", 96, 32, 1, 1, 1, null, residual: "a");
