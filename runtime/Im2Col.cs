@@ -83,6 +83,10 @@ public static unsafe class Im2Col
         }
     }
 
+    /// <summary>
+    /// dst[j] = src[j] for j &lt; <paramref name="count"/>, inlined: runs are 4-64 floats, and a call per run costs more than
+    /// the copy (Buffer.MemoryCopy per channel, as StridedCopy.Strided does at stride 1: 13.6 us for the 11 panels above, this 6.8).
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void CopyRun(float* src, float* dst, int count)
     {

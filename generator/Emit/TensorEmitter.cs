@@ -193,28 +193,25 @@ internal static class TensorEmitter
             offsets.Add($"i{d} * {EmitContext.Long(inStrides[d])}L");
         }
         w.WriteLine($"long source = {(offsets.Count == 0 ? "0L" : string.Join(" + ", offsets))};");
+        string bytes = EmitContext.Long(rowBytes) + "L";
         w.OpenBlock("if (source == previous)");
-        w.WriteLine($"global::System.Buffer.MemoryCopy(row - {wOut}, row, {EmitContext.Long(rowBytes)}L, {EmitContext.Long(rowBytes)}L);");
+        w.WriteLine($"global::System.Buffer.MemoryCopy(row - {wOut}, row, {bytes}, {bytes});");
         w.CloseBlock();
+        w.OpenBlock("else");
         if (r.Taps[last] == 0)
         {
-            w.OpenBlock("else");
-            w.WriteLine($"global::System.Buffer.MemoryCopy({x} + source, row, {EmitContext.Long(rowBytes)}L, {EmitContext.Long(rowBytes)}L);");
-            w.CloseBlock();
+            w.WriteLine($"global::System.Buffer.MemoryCopy({x} + source, row, {bytes}, {bytes});");
         }
         else if (IsRepeat2(r))
         {
-            w.OpenBlock("else");
             w.WriteLine($"{EmitContext.RuntimeNs}.StridedCopy.Repeat2({x} + source, row, {wIn});");
-            w.CloseBlock();
         }
         else
         {
-            w.OpenBlock("else");
             w.WriteLine($"float* xs = {x} + source;");
             w.WriteLine($"for (int j = 0; j < {wOut}; j++) row[j] = xs[{method}_Index{last}[j]];");
-            w.CloseBlock();
         }
+        w.CloseBlock();
         w.WriteLine("previous = source;");
         w.WriteLine($"row += {wOut};");
         for (int d = 0; d < last; d++) w.CloseBlock();

@@ -63,6 +63,13 @@ internal sealed class Node
     /// <summary>The ONNX names of the nodes folded into this one, in order (the per-layer report maps ONNX Runtime's nodes by them).</summary>
     public List<string> FusedNodeNames { get; } = new();
 
+    /// <summary>Records nodes folded into this one: their label for the remarks and their ONNX names.</summary>
+    public void Absorbed(string label, params string[] names)
+    {
+        FusedNodes.Add(label);
+        FusedNodeNames.AddRange(names);
+    }
+
     public Value? Input(int i) => i < Inputs.Count ? Inputs[i] : null;
 
     public string Describe() => $"{OpType} '{Name}'";

@@ -6,6 +6,7 @@
 
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ModelGen.Generator.Ir;
 using ModelGen.Generator.Ops.Shared;
 using ModelGen.Generator.Passes;
@@ -99,12 +100,17 @@ internal sealed class Slice : OpHandler
     {
         // A slice read only by another slice is not computed: the reader copies straight from this one's input.
         if (ComposesInto(node) is not null) return;
-        (Value source, int[] shape, long[] strides, long offset, List<string> composed) = Composed(node, ctx.Model);
-        for (Node? p = node.Inputs[0]!.Producer; p is { Domain.Length: 0, OpType: "Slice" } && ComposesInto(p) is not null; p = p.Inputs[0]!.Producer) node.FusedNodeNames.Add(p.Name);
-        IEnumerable<string>? remarks = composed.Count == 0 ? null : new[]
+        (Value source, int[] shape, long[] strides, long offset, List<Node> composed) = Composed(node, ctx.Model);
+        IEnumerable<string>? remarks = null;
+        if (composed.Count > 0)
         {
-            $"composed with {string.Join(", ", composed)} (read by this slice alone, not computed): copies from '{source.Name}' directly",
-        };
+            // Nearest first (the slice this one reads, then the one that one reads); the remark names them in copy order.
+            node.FusedNodeNames.AddRange(Enumerable.Reverse(composed).Select(p => p.Name));
+            remarks = new[]
+            {
+                $"composed with {string.Join(", ", composed.Select(p => p.Describe()))} (read by this slice alone, not computed): copies from '{source.Name}' directly",
+            };
+        }
         CopyLowering.StridedCopy(node, ctx, source, node.Outputs[0], shape, strides, offset, remarks);
     }
 
@@ -122,12 +128,12 @@ internal sealed class Slice : OpHandler
     /// sum_d j_d strides_d]. A slice of a contiguous [s1] tensor at per-axis start a_d and step t_d, of a view with strides
     /// r_d and offset o, is the view with strides r_d t_d and offset o + sum_d a_d r_d.
     /// </summary>
-    private static (Value Source, int[] Shape, long[] Strides, long Offset, List<string> Composed) Composed(Node node, byte[] model)
+    private static (Value Source, int[] Shape, long[] Strides, long Offset, List<Node> Composed) Composed(Node node, byte[] model)
     {
         Value x = node.Inputs[0]!;
         (int[] shape, long[] strides, long offset) = Plan(node, model, x.Shape!, null);
-        if (x.Producer is not { Domain.Length: 0, OpType: "Slice" } producer || ComposesInto(producer) != node) return (x, shape, strides, offset, new List<string>());
-        (Value source, int[] _, long[] outer, long outerOffset, List<string> composed) = Composed(producer, model);
+        if (x.Producer is not { Domain.Length: 0, OpType: "Slice" } producer || ComposesInto(producer) != node) return (x, shape, strides, offset, new List<Node>());
+        (Value source, int[] _, long[] outer, long outerOffset, List<Node> composed) = Composed(producer, model);
         long[] contiguous = Shapes.Strides(x.Shape!);
         var st = new long[shape.Length];
         long off = outerOffset;
@@ -137,7 +143,7 @@ internal sealed class Slice : OpHandler
             st[d] = strides[d] / contiguous[d] * outer[d];
             off += start * outer[d];
         }
-        composed.Add($"Slice '{producer.Name}'");
+        composed.Add(producer);
         return (source, shape, st, off, composed);
     }
 }

@@ -54,8 +54,7 @@ internal static class FoldBatchNorm
         graph.RemoveNode(folded);
         conv.Outputs[0] = y;
         y.Producer = conv;
-        conv.FusedNodes.Add(label);
-        conv.FusedNodeNames.Add(folded.Name);
+        conv.Absorbed(label, folded.Name);
     }
 
     internal static void SetInput(Node node, int index, Value value)

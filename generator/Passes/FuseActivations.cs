@@ -28,8 +28,7 @@ internal static class FuseActivations
             graph.RemoveNode(act);
             producer.Outputs[producer.Outputs.IndexOf(x)] = y;
             y.Producer = producer;
-            producer.FusedNodes.Add($"{act.OpType} '{act.Name}'");
-            producer.FusedNodeNames.Add(act.Name);
+            producer.Absorbed($"{act.OpType} '{act.Name}'", act.Name);
         }
     }
 
@@ -56,8 +55,7 @@ internal static class FuseActivations
                 r.Consumers.Add(conv);
                 conv.Outputs[0] = y;
                 y.Producer = conv;
-                conv.FusedNodes.Add($"Add '{add.Name}' (residual)");
-                conv.FusedNodeNames.Add(add.Name);
+                conv.Absorbed($"Add '{add.Name}' (residual)", add.Name);
                 break;
             }
         }
@@ -82,9 +80,7 @@ internal static class FuseActivations
                 graph.RemoveNode(mul);
                 producer.Outputs[producer.Outputs.IndexOf(y)] = z;
                 z.Producer = producer;
-                producer.FusedNodes.Add($"Sigmoid '{sigmoid.Name}' * Mul '{mul.Name}' (SiLU)");
-                producer.FusedNodeNames.Add(sigmoid.Name);
-                producer.FusedNodeNames.Add(mul.Name);
+                producer.Absorbed($"Sigmoid '{sigmoid.Name}' * Mul '{mul.Name}' (SiLU)", sigmoid.Name, mul.Name);
                 break;
             }
         }
