@@ -69,6 +69,10 @@ internal static class Identifiers
         return $"L{index.ToString("D3", CultureInfo.InvariantCulture)}_{PascalCase(opType)}" + (nodeName.Length > 0 ? "_" + tail : "");
     }
 
+    /// <summary>A layer method name (<see cref="LayerMethodName"/>) with its index replaced (layers renumbered after a fusion).</summary>
+    public static string RenumberLayerMethod(string name, int index) =>
+        $"L{index.ToString("D3", CultureInfo.InvariantCulture)}{name.Substring(name.IndexOf('_'))}";
+
     public static bool IsValidIdentifier(string s)
     {
         if (s.Length == 0 || !IsIdentifierStart(s[0]) || s_keywords.Contains(s)) return false;

@@ -85,79 +85,116 @@ internal static class DepthwiseRowsEmitter
     public static void Emit(PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)
     {
         ConvGeometry g = f.Geometry;
-        int k = g.KernelH * g.KernelW;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
         outer.WriteLine("// planes: batch x channels, row by row from the input (S: each worker's zero row for the padding rows)");
         ctx.ParallelForPerIsa(outer, (long)f.Batch * f.Channels, (w, isa) =>
         {
-            w.WriteLine($"new global::System.Span<float>(S, {ScratchFloats(f)}).Clear();");
-            int width = isa.Width;
-            // Masks of the edge vectors, hoisted out of the loops.
-            var masks = new Dictionary<(int, int), string>();
-            var edges = new List<int>();
-            int va = 0, vb = 0;
-            if (!isa.IsScalar)
-            {
-                int vectors = (g.OutW + width - 1) / width;
-                var clean = Enumerable.Range(0, vectors).Where(v => Clean(g, width, v * width)).ToList();
-                va = clean.Count > 0 ? clean[0] : vectors;
-                vb = clean.Count > 0 ? clean[clean.Count - 1] + 1 : vectors;
-                if (vb - va != clean.Count) va = vb = vectors; // not one run: every vector on its own
-                edges = Enumerable.Range(0, vectors).Where(v => v < va || v >= vb).ToList();
-                foreach (int v in edges)
-                {
-                    foreach (RowLoad l in Loads(g, width, v * width))
-                    {
-                        if (!l.Full(width) && !l.Empty && !masks.ContainsKey((l.From, l.To))) masks[(l.From, l.To)] = $"m{masks.Count}";
-                    }
-                    int lanes = g.OutW - v * width;
-                    if (lanes < width && !masks.ContainsKey((0, lanes))) masks[(0, lanes)] = $"m{masks.Count}";
-                }
-                foreach (var m in masks) w.WriteLine($"var {m.Value} = {isa.LaneMask(m.Key.Item1, m.Key.Item2)};");
-                string? pro = ActivationEmitter.IsHeavy(f.Activation) ? null : ActivationEmitter.Prologue(f.Activation, isa);
-                if (pro is not null) w.WriteLine(pro);
-            }
+            RowPlan plan = EmitPrologue(f, w, isa, "S");
             w.OpenBlock("for (int t = pb; t < pe; t++)");
             w.WriteLine($"int c = t % {f.Channels};");
             w.WriteLine($"float* xp = X + (long)t * {EmitContext.Long(inPlane)}L;");
             w.WriteLine($"float* yp = Y + (long)t * {EmitContext.Long(outPlane)}L;");
-            w.WriteLine($"float* wp = W + (long)c * {k};");
-            string bias = f.HasBias ? "B[c]" : "0f";
-            if (!isa.IsScalar)
-            {
-                for (int i = 0; i < k; i++) w.WriteLine($"var w{i} = {isa.Broadcast($"wp[{i}]")};");
-                w.WriteLine($"var bias = {isa.Broadcast(bias)};");
-            }
-            else
-            {
-                w.WriteLine($"float bias = {bias};");
-            }
-            w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-            w.WriteLine($"int y0 = oy * {g.StrideH} - {g.PadTop};");
-            for (int kh = 0; kh < g.KernelH; kh++)
-                w.WriteLine($"float* r{kh} = (uint)(y0 + {kh}) < {g.InH}u ? xp + (y0 + {kh}) * {g.InW} : S;");
-            w.WriteLine($"float* yr = yp + oy * {g.OutW};");
-            if (isa.IsScalar)
-            {
-                EmitScalarRow(f, w);
-            }
-            else
-            {
-                foreach (int v in edges.Where(v => v < va)) EmitVector(f, w, isa, masks, v * width);
-                if (va < vb)
-                {
-                    w.OpenBlock($"for (int ox = {va * width}; ox < {vb * width}; ox += {width})");
-                    EmitVector(f, w, isa, masks, null);
-                    w.CloseBlock();
-                }
-                foreach (int v in edges.Where(v => v >= vb)) EmitVector(f, w, isa, masks, v * width);
-            }
-            w.CloseBlock();
-            // Exp-based activations once over the finished plane: one call instead of one per vector (each call
-            // would clobber the broadcast weights held in registers).
-            if (!isa.IsScalar && ActivationEmitter.IsHeavy(f.Activation)) w.WriteLine(ActivationEmitter.InPlace(f.Activation, "yp", EmitContext.Long(outPlane)));
+            EmitPlaneRows(f, w, isa, plan, "W", f.HasBias ? "B" : null, y => $"xp + ({y}) * {g.InW}", "0", EmitContext.Long(g.OutH));
             w.CloseBlock();
         }, privateScratch: "S");
+    }
+
+    /// <summary>The masks and activation constants of one ISA's row loops, declared before the plane loop.</summary>
+    internal sealed class RowPlan
+    {
+        public Dictionary<(int, int), string> Masks { get; } = new();
+        public List<int> Edges { get; } = new();
+        public int CleanFrom { get; set; }
+        public int CleanTo { get; set; }
+        public string ZeroRow { get; set; } = "S";
+    }
+
+    /// <summary>
+    /// Clears the zero row (<paramref name="zeroRow"/>, <see cref="ScratchFloats"/> floats) and declares the edge masks and
+    /// the activation's constants; returns the plan <see cref="EmitPlaneRows"/> reads.
+    /// </summary>
+    internal static RowPlan EmitPrologue(PlaneFilterSpec f, SourceWriter w, Isa isa, string zeroRow)
+    {
+        ConvGeometry g = f.Geometry;
+        var plan = new RowPlan { ZeroRow = zeroRow };
+        w.WriteLine($"new global::System.Span<float>({zeroRow}, {ScratchFloats(f)}).Clear();");
+        int width = isa.Width;
+        if (isa.IsScalar) return plan;
+        // Masks of the edge vectors, hoisted out of the loops.
+        int vectors = (g.OutW + width - 1) / width;
+        var clean = Enumerable.Range(0, vectors).Where(v => Clean(g, width, v * width)).ToList();
+        int va = clean.Count > 0 ? clean[0] : vectors;
+        int vb = clean.Count > 0 ? clean[clean.Count - 1] + 1 : vectors;
+        if (vb - va != clean.Count) va = vb = vectors; // not one run: every vector on its own
+        plan.CleanFrom = va;
+        plan.CleanTo = vb;
+        plan.Edges.AddRange(Enumerable.Range(0, vectors).Where(v => v < va || v >= vb));
+        foreach (int v in plan.Edges)
+        {
+            foreach (RowLoad l in Loads(g, width, v * width))
+            {
+                if (!l.Full(width) && !l.Empty && !plan.Masks.ContainsKey((l.From, l.To))) plan.Masks[(l.From, l.To)] = $"m{plan.Masks.Count}";
+            }
+            int lanes = g.OutW - v * width;
+            if (lanes < width && !plan.Masks.ContainsKey((0, lanes))) plan.Masks[(0, lanes)] = $"m{plan.Masks.Count}";
+        }
+        foreach (var m in plan.Masks) w.WriteLine($"var {m.Value} = {isa.LaneMask(m.Key.Item1, m.Key.Item2)};");
+        string? pro = ActivationEmitter.IsHeavy(f.Activation) ? null : ActivationEmitter.Prologue(f.Activation, isa);
+        if (pro is not null) w.WriteLine(pro);
+        return plan;
+    }
+
+    /// <summary>
+    /// Output rows [<paramref name="oyBegin"/>, <paramref name="oyEnd"/>) of channel <c>c</c> into the plane at <c>yp</c>:
+    /// input row y (within the plane) is at <paramref name="row"/>(y), rows outside the plane read the zero row. Weights
+    /// at <paramref name="weights"/> + c * taps, bias <paramref name="bias"/>[c] (null: none).
+    /// </summary>
+    internal static void EmitPlaneRows(PlaneFilterSpec f, SourceWriter w, Isa isa, RowPlan plan, string weights, string? bias,
+        System.Func<string, string> row, string oyBegin, string oyEnd)
+    {
+        ConvGeometry g = f.Geometry;
+        int k = g.KernelH * g.KernelW;
+        w.WriteLine($"float* wp = {weights} + (long)c * {k};");
+        string biasValue = bias is not null ? $"{bias}[c]" : "0f";
+        if (!isa.IsScalar)
+        {
+            for (int i = 0; i < k; i++) w.WriteLine($"var w{i} = {isa.Broadcast($"wp[{i}]")};");
+            w.WriteLine($"var bias = {isa.Broadcast(biasValue)};");
+        }
+        else
+        {
+            w.WriteLine($"float bias = {biasValue};");
+        }
+        w.OpenBlock($"for (int oy = {oyBegin}; oy < {oyEnd}; oy++)");
+        w.WriteLine($"int y0 = oy * {g.StrideH} - {g.PadTop};");
+        for (int kh = 0; kh < g.KernelH; kh++)
+            w.WriteLine($"float* r{kh} = (uint)(y0 + {kh}) < {g.InH}u ? {row($"y0 + {kh}")} : {plan.ZeroRow};");
+        w.WriteLine($"float* yr = yp + oy * {g.OutW};");
+        if (isa.IsScalar)
+        {
+            EmitScalarRow(f, w);
+        }
+        else
+        {
+            int width = isa.Width, va = plan.CleanFrom, vb = plan.CleanTo;
+            foreach (int v in plan.Edges.Where(v => v < va)) EmitVector(f, w, isa, plan.Masks, v * width);
+            if (va < vb)
+            {
+                w.OpenBlock($"for (int ox = {va * width}; ox < {vb * width}; ox += {width})");
+                EmitVector(f, w, isa, plan.Masks, null);
+                w.CloseBlock();
+            }
+            foreach (int v in plan.Edges.Where(v => v >= vb)) EmitVector(f, w, isa, plan.Masks, v * width);
+        }
+        w.CloseBlock();
+        // Exp-based activations once over the finished rows: one call instead of one per vector (each call would clobber
+        // the broadcast weights held in registers).
+        if (!isa.IsScalar && ActivationEmitter.IsHeavy(f.Activation))
+        {
+            bool whole = oyBegin == "0" && oyEnd == EmitContext.Long(g.OutH);
+            w.WriteLine(whole ? ActivationEmitter.InPlace(f.Activation, "yp", EmitContext.Long((long)g.OutH * g.OutW))
+                : ActivationEmitter.InPlace(f.Activation, $"yp + ({oyBegin}) * {g.OutW}", $"(({oyEnd}) - ({oyBegin})) * {g.OutW}"));
+        }
     }
 
     /// <summary>One vector of outputs at <paramref name="ox0"/> (a constant), or at the loop's <c>ox</c> when null.</summary>

@@ -50,7 +50,7 @@ internal static class GemmEmitter
     /// The profile's tile, with fewer rows when A is row-major and has fewer rows than MR (a fully connected layer at
     /// batch 1 is a GEMV: clamped duplicate rows would multiply the work by MR for nothing).
     /// </summary>
-    private static GemmTile TileFor(GemmSpec g, TargetProfile profile, int isaIndex)
+    internal static GemmTile TileFor(GemmSpec g, TargetProfile profile, int isaIndex)
     {
         // Packed weights come in panels of g.MR rows (the profile's GemmMR or its AltGemmMR).
         GemmTile tile = g.ALayout == GemmALayout.Packed ? profile.Tile(isaIndex, g.MR) : profile.Tile(isaIndex);

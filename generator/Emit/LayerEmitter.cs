@@ -65,7 +65,7 @@ internal static class LayerEmitter
     /// <summary>Whether the layer splits its work across the instance's workers (a kernel family that partitions, and enough work).</summary>
     public static bool IsParallel(LayerSpec layer, Targets.TargetProfile profile) => layer.Kernel switch
     {
-        DirectConvSpec or GemmSpec or WinogradConvSpec or ChannelVectorConvSpec => layer.Macs >= profile.ParallelMinMacs,
+        DirectConvSpec or GemmSpec or WinogradConvSpec or ChannelVectorConvSpec or ExpandDepthwiseSpec => layer.Macs >= profile.ParallelMinMacs,
         // The scatter-add of a transposed convolution: one add per column element.
         Col2ImSpec c => (long)c.Batch * c.Groups * c.OutChannelsPerGroup * c.Geometry.KernelH * c.Geometry.KernelW * c.Geometry.InH * c.Geometry.InW >= profile.ParallelMinMacs,
         // Pooling has no MACs: count its window reads.
@@ -78,7 +78,7 @@ internal static class LayerEmitter
     {
         if (!IsParallel(layer, profile)) return 0;
         bool isPrivate = layer.Kernel is PlaneFilterSpec || layer.Kernel is GemmSpec { BLayout: GemmBLayout.Im2ColPanel }
-            || layer.Kernel is ChannelVectorConvSpec { Pointwise: true } || layer.Kernel is DirectConvSpec { BandRows: > 0 }
+            || layer.Kernel is ChannelVectorConvSpec { Pointwise: true } || layer.Kernel is DirectConvSpec { BandRows: > 0 } || layer.Kernel is ExpandDepthwiseSpec
             || layer.Kernel is WinogradConvSpec wc && WinogradEmitter.IsBanded(wc);
         Operand? s = layer.Operands.FirstOrDefault(o => o.Parameter == "S");
         return isPrivate && s is not null ? spec.Tensors[s.Id].ElementCount * 4 : 0;
@@ -120,6 +120,7 @@ internal static class LayerEmitter
         DirectConvSpec d => DirectConvEmitter.Remarks(d, ctx.Profile),
         WinogradConvSpec wc => WinogradEmitter.Remarks(wc, ctx.Profile),
         ChannelVectorConvSpec cv => ChannelVectorConvEmitter.Remarks(cv, ctx.Profile),
+        ExpandDepthwiseSpec e => ExpandDepthwiseEmitter.Remarks(e, ctx.Profile),
         RuntimeTransformSpec t => new[] { $"lowering: WeightTransforms.{t.Transform} at run time (the weights are a graph input)" },
         ResizeSpec r => TensorEmitter.Remarks(r),
         InstanceNormSpec n => NormalizationEmitter.Remarks(n),
@@ -199,6 +200,9 @@ internal static class LayerEmitter
                 break;
             case PlaneFilterSpec f:
                 PlaneFilterEmitter.Emit(layer.MethodName, f, w, ctx);
+                break;
+            case ExpandDepthwiseSpec e:
+                ExpandDepthwiseEmitter.Emit(e, P("C"), P("B"), w, ctx);
                 break;
             case PadSpec p:
                 TensorEmitter.EmitPad(layer.MethodName, p, "X", "Y", w);

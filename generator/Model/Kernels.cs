@@ -281,3 +281,12 @@ internal sealed record ChannelVectorConvSpec(
     /// <summary>Y (and R) channel-blocked: the tiles store their channel vectors as they are, no transposes.</summary>
     public bool YBlocked { get; init; }
 }
+
+/// <summary>
+/// A 1x1 convolution (a GEMM over NCHW planes) fused with the depthwise convolution that alone reads its output
+/// (Passes/ExpandDepthwise): bands of the expansion's rows go into a ring of <paramref name="RingRows"/> rows per channel
+/// (each worker's scratch), and the depthwise rows read them there, so the expanded tensor never reaches memory.
+/// Operands X (the expansion's input), A (its packed weights), C (its bias), W and B (the depthwise weights and bias), Y,
+/// S (ring, then the zero row). <paramref name="BandRows"/> output rows per band.
+/// </summary>
+internal sealed record ExpandDepthwiseSpec(GemmSpec Expand, PlaneFilterSpec Depthwise, int BandRows, int RingRows) : KernelSpec;

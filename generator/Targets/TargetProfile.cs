@@ -242,6 +242,14 @@ internal sealed record TargetProfile
     /// <summary>Pixel tiles per group of a split channel-vectorised convolution (their partial sums stay in L1).</summary>
     public int ChannelSplitTiles { get; init; }
 
+    /// <summary>
+    /// A 1x1 convolution whose output of at least this many bytes only a row-kernel depthwise convolution reads is fused
+    /// with it (Passes/ExpandDepthwise; 0: never): the expansion's rows are computed a band at a time into a ring of rows
+    /// per channel of at most about <see cref="ExpandDepthwiseRingBytes"/>, and the depthwise rows read them there.
+    /// </summary>
+    public long ExpandDepthwiseMinBytes { get; init; }
+    public long ExpandDepthwiseRingBytes { get; init; }
+
     public static readonly TargetProfile X64 = new()
     {
         Name = "x64",
@@ -310,6 +318,8 @@ internal sealed record TargetProfile
         ChannelSplitTiles = 16,
         ChannelPrefetchMinBytes = 1 << 20,
         ChannelPrefetchNextBlockBytes = 32 << 10,
+        ExpandDepthwiseMinBytes = 2 << 20,
+        ExpandDepthwiseRingBytes = 256 << 10,
     };
 
     public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };

@@ -591,6 +591,75 @@ public sealed class KernelShapeTests
         Assert.Contains("Mul over [12x49x16]", sources);
     }
 
+    /// <summary>
+    /// A 1x1 expansion whose large output (at least 2 MB) only a depthwise convolution reads is fused with it
+    /// (Passes/ExpandDepthwise): its rows go band by band into a ring per channel that the depthwise rows read. Cases: stride
+    /// 2 with Clip(0, 6) (MobileNetV2's first block); stride 1 with SiLU on both layers, no depthwise bias, and a height
+    /// that leaves a partial last band and runs of rows that wrap around the ring; a 5x5 stride-2 window on odd sizes; and
+    /// the same pair not fused when the expanded tensor has a second reader. The arena must then hold the expanded tensor,
+    /// and must not when fused. CompareWithOrt also runs 2 threads (the channels split in two shares).
+    /// </summary>
+    [Theory]
+    [InlineData("fused-expand-stride2-clip", 16, 112, 112, 96, 3, 2, "Clip", true, false)]
+    [InlineData("fused-expand-stride1-silu", 8, 101, 77, 80, 3, 1, "Silu", false, false)]
+    [InlineData("fused-expand-5x5-stride2", 12, 97, 90, 64, 5, 2, "Relu", true, false)]
+    [InlineData("unfused-expand-two-readers", 8, 101, 77, 80, 3, 1, "Relu", true, true)]
+    public void Expand_depthwise_fusion_matches_onnx_runtime(string name, int c, int h, int w, int m, int k, int stride, string act, bool dwBias, bool secondReader)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, c, h, w);
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        void Activation(string y, string output)
+        {
+            switch (act)
+            {
+                case "Silu":
+                    b.Node("Sigmoid", new[] { y }, new[] { output + "_sg" });
+                    b.Node("Mul", new[] { y, output + "_sg" }, new[] { output });
+                    break;
+                case "Clip":
+                    b.Node("Clip", new[] { y, output + "_lo", output + "_hi" }, new[] { output });
+                    b.Initializer(OnnxTensor.Floats(output + "_lo", new long[0], new[] { 0f }));
+                    b.Initializer(OnnxTensor.Floats(output + "_hi", new long[0], new[] { 6f }));
+                    break;
+                default:
+                    b.Node(act, new[] { y }, new[] { output });
+                    break;
+            }
+        }
+        b.Initializer(OnnxTensor.RandomFloats("w1", new long[] { m, c, 1, 1 }, 71));
+        b.Initializer(OnnxTensor.RandomFloats("b1", new long[] { m }, 72));
+        b.Node("Conv", new[] { "xr", "w1", "b1" }, new[] { "y1" });
+        Activation("y1", "e");
+        b.Initializer(OnnxTensor.RandomFloats("w2", new long[] { m, 1, k, k }, 73));
+        b.Initializer(OnnxTensor.RandomFloats("b2", new long[] { m }, 74));
+        b.Node("Conv", dwBias ? new[] { "e", "w2", "b2" } : new[] { "e", "w2" }, new[] { "y2" }, attributes: new[]
+        {
+            OnnxAttribute.Ints("kernel_shape", k, k), OnnxAttribute.Ints("strides", stride, stride),
+            OnnxAttribute.Ints("pads", k / 2, k / 2, k / 2, k / 2), OnnxAttribute.Int("group", m),
+        });
+        Activation("y2", "d");
+        int oh = (h - 1) / stride + 1, ow = (w - 1) / stride + 1;
+        b.Output("d", 1, m, oh, ow);
+        if (secondReader)
+        {
+            b.Node("GlobalAveragePool", new[] { "e" }, new[] { "pool" });
+            b.Output("pool", 1, m, 1, 1);
+        }
+        string sources = CompareWithOrt(b, name, secondReader ? "lowering: DepthwiseConv over" : "and the depthwise convolution fused");
+        long expanded = (long)m * h * w * sizeof(float);
+        long arena = long.Parse(System.Text.RegularExpressions.Regex.Match(sources, @"activation arena: (\d+) bytes").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        if (secondReader)
+        {
+            Assert.DoesNotContain("the depthwise convolution fused", sources);
+            Assert.True(arena >= expanded, $"arena {arena} bytes: the expanded tensor ({expanded}) must be in it");
+        }
+        else
+        {
+            Assert.True(arena < expanded, $"arena {arena} bytes: the expanded tensor ({expanded}) must not be in it");
+        }
+    }
+
     /// <param name="lowering">Text the convolution layer's remarks must contain (the kernel family this case is meant to exercise).</param>
     /// <summary>
     /// ModelGenWinograd steers a layer the cost model lowers to F(4x4,3x3) (winograd4-bands-silu's shape) to F(2x2,3x3)
