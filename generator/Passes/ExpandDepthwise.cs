@@ -1,5 +1,5 @@
 // Licensed under the MIT license.
-// Pass 8 (after lowering, before the memory plan): a 1x1 convolution lowered to a GEMM over NCHW planes whose large
+// Pass 7b (the end of lowering, before the memory plan): a 1x1 convolution lowered to a GEMM over NCHW planes whose large
 // output only a depthwise convolution reads (MobileNetV2's and EfficientNet's inverted residual blocks: 16 -> 96
 // channels at 112x112 is 4.8 MB) becomes one layer that computes the expansion a band of rows at a time into a small
 // ring of rows per channel and runs the depthwise rows on them while they are in L2 (Emit/ExpandDepthwiseEmitter).
