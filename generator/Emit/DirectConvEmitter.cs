@@ -264,9 +264,9 @@ internal static class DirectConvEmitter
     }
 
     /// <summary>The kernels of a row of tiles: the main one, and a narrower one for the last column tile (when it saves whole vectors) past column Full.</summary>
-    private sealed record RowKernels(GemmTile Tile, string Main, string? Tail, int Full);
+    internal sealed record RowKernels(GemmTile Tile, string Main, string? Tail, int Full);
 
-    private static RowKernels Kernels(DirectConvSpec d, PhasePlanes p, Isa isa, int index, int width, bool residual, Activation act, EmitContext ctx)
+    internal static RowKernels Kernels(DirectConvSpec d, PhasePlanes p, Isa isa, int index, int width, bool residual, Activation act, EmitContext ctx)
     {
         GemmTile tile = ctx.Profile.Tile(index, d.MR);
         bool prefetch = PrefetchesOutput(d, p);
@@ -278,7 +278,7 @@ internal static class DirectConvEmitter
     }
 
     /// <summary>One tile's kernel call (locals a, bb, offs, bias, col, m0, nc in scope), C and R rows every <paramref name="ldc"/>.</summary>
-    private static void EmitCall(SourceWriter b, DirectConvSpec d, PhasePlanes p, RowKernels k, string c, long ldc, string? r)
+    internal static void EmitCall(SourceWriter b, DirectConvSpec d, PhasePlanes p, RowKernels k, string c, long ldc, string? r)
     {
         string L(long v) => EmitContext.Long(v);
         int taps = d.Geometry.KernelH * d.Geometry.KernelW;

@@ -65,7 +65,7 @@ internal static class LayerEmitter
     /// <summary>Whether the layer splits its work across the instance's workers (a kernel family that partitions, and enough work).</summary>
     public static bool IsParallel(LayerSpec layer, Targets.TargetProfile profile) => layer.Kernel switch
     {
-        DirectConvSpec or GemmSpec or WinogradConvSpec or ChannelVectorConvSpec or ExpandDepthwiseSpec => layer.Macs >= profile.ParallelMinMacs,
+        DirectConvSpec or GemmSpec or WinogradConvSpec or ChannelVectorConvSpec or ExpandDepthwiseSpec or ConvPoolSpec => layer.Macs >= profile.ParallelMinMacs,
         // The scatter-add of a transposed convolution: one add per column element.
         Col2ImSpec c => (long)c.Batch * c.Groups * c.OutChannelsPerGroup * c.Geometry.KernelH * c.Geometry.KernelW * c.Geometry.InH * c.Geometry.InW >= profile.ParallelMinMacs,
         // Pooling has no MACs: count its window reads.
@@ -79,8 +79,10 @@ internal static class LayerEmitter
         if (!IsParallel(layer, profile)) return 0;
         bool isPrivate = layer.Kernel is PlaneFilterSpec || layer.Kernel is GemmSpec { BLayout: GemmBLayout.Im2ColPanel }
             || layer.Kernel is ChannelVectorConvSpec { Pointwise: true } || layer.Kernel is DirectConvSpec { BandRows: > 0 } || layer.Kernel is ExpandDepthwiseSpec
-            || layer.Kernel is WinogradConvSpec wc && WinogradEmitter.IsBanded(wc);
-        Operand? s = layer.Operands.FirstOrDefault(o => o.Parameter == "S");
+            || layer.Kernel is ConvPoolSpec || layer.Kernel is WinogradConvSpec wc && WinogradEmitter.IsBanded(wc);
+        // A fused convolution and pool shares S (the phase planes) and gives each worker its own T (the ring).
+        string name = layer.Kernel is ConvPoolSpec ? "T" : "S";
+        Operand? s = layer.Operands.FirstOrDefault(o => o.Parameter == name);
         return isPrivate && s is not null ? spec.Tensors[s.Id].ElementCount * 4 : 0;
     }
 
@@ -121,6 +123,7 @@ internal static class LayerEmitter
         WinogradConvSpec wc => WinogradEmitter.Remarks(wc, ctx.Profile),
         ChannelVectorConvSpec cv => ChannelVectorConvEmitter.Remarks(cv, ctx.Profile),
         ExpandDepthwiseSpec e => ExpandDepthwiseEmitter.Remarks(e, ctx.Profile),
+        ConvPoolSpec c => ConvPoolEmitter.Remarks(c, ctx.Profile),
         RuntimeTransformSpec t => new[] { $"lowering: WeightTransforms.{t.Transform} at run time (the weights are a graph input)" },
         ResizeSpec r => TensorEmitter.Remarks(r),
         InstanceNormSpec n => NormalizationEmitter.Remarks(n),
@@ -203,6 +206,9 @@ internal static class LayerEmitter
                 break;
             case ExpandDepthwiseSpec e:
                 ExpandDepthwiseEmitter.Emit(e, P("C"), P("B"), w, ctx);
+                break;
+            case ConvPoolSpec c:
+                ConvPoolEmitter.Emit(c, P("B"), w, ctx);
                 break;
             case PadSpec p:
                 TensorEmitter.EmitPad(layer.MethodName, p, "X", "Y", w);

@@ -283,88 +283,108 @@ internal static class PlaneFilterEmitter
     private static void EmitMaxPoolRows(PlaneFilterSpec f, SourceWriter outer, EmitContext ctx)
     {
         ConvGeometry g = f.Geometry;
-        int buffer = RowBuffer(g), tail = buffer - g.PadLeft - g.InW;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
-        const string NegInf = "float.NegativeInfinity";
         outer.WriteLine("// planes: batch x channels, row by row (S is each worker's own padded row buffer)");
         ctx.ParallelFor(outer, (long)f.Batch * f.Channels, w =>
         {
-            w.WriteLine("float* v = S;");
-            for (int i = 0; i < g.PadLeft; i++) w.WriteLine($"v[{i}] = {NegInf};");
-            w.WriteLine($"new global::System.Span<float>(v + {g.PadLeft + g.InW}, {tail}).Fill({NegInf});");
+            EmitMaxPoolRowsPrologue(f, w, "S");
             w.OpenBlock("for (int t = pb; t < pe; t++)");
             w.WriteLine($"float* xp = X + (long)t * {EmitContext.Long(inPlane)}L;");
             w.WriteLine($"float* yp = Y + (long)t * {EmitContext.Long(outPlane)}L;");
-            w.OpenBlock($"for (int oy = 0; oy < {g.OutH}; oy++)");
-            // Rows 2 oy - padTop .. + kh - 1 clipped to the plane (the test in UsesRows keeps at least one): duplicates are
-            // harmless for max (a 2-row window reads its first row twice).
-            int kh1 = g.KernelH - 1;
-            w.WriteLine($"int y0 = 2 * oy - {g.PadTop}, ylo = y0 < 0 ? 0 : y0, yhi = y0 + {kh1} > {g.InH - 1} ? {g.InH - 1} : y0 + {kh1};");
-            w.WriteLine(g.KernelH == 3
-                ? $"float* a = xp + ylo * {g.InW}, b = xp + (ylo + 1 <= yhi ? ylo + 1 : ylo) * {g.InW}, c = xp + yhi * {g.InW};"
-                : $"float* a = xp + ylo * {g.InW}, b = a, c = xp + yhi * {g.InW};");
-            w.WriteLine($"float* row = v + {g.PadLeft};");
-            w.WriteLine($"float* yr = yp + oy * {g.OutW};");
-            w.WriteLine("int x = 0, ox = 0;");
-            // The whole vertical row first (the windows of the last vector reach its scalar tail).
-            ctx.PerIsa(w, (isa, _) =>
-            {
-                if (InRegisters(isa, g))
-                {
-                    EmitMaxPoolRowInRegisters(w, isa, g);
-                    return;
-                }
-                // Rows narrower than a vector take the masked tail alone.
-                if (isa.IsScalar || (g.InW < isa.Width && !isa.HasMaskedMemory)) return;
-                if (g.InW >= isa.Width)
-                    w.WriteLine($"for (; x <= {g.InW - isa.Width}; x += {isa.Width}) {isa.Store(isa.Max(isa.Max(isa.Load("a + x"), isa.Load("b + x")), isa.Load("c + x")), "row + x")}");
-                if (g.InW % isa.Width != 0 && isa.HasMaskedMemory)
-                {
-                    // The row's last partial vector: masked loads (nothing read past the row), a full store into the buffer's slack.
-                    w.WriteLine($"{{ var tm = {isa.TailMask($"{g.InW % isa.Width}")}; {isa.Store(isa.Max(isa.Max(isa.MaskLoad("a + x", "tm"), isa.MaskLoad("b + x", "tm")), isa.MaskLoad("c + x", "tm")), "row + x")} x = {g.InW}; }}");
-                    // Lanes past the row must stay -inf (the buffer's tail): restore them.
-                    w.WriteLine($"for (int z = {g.InW}; z < {(g.InW + isa.Width - 1) / isa.Width * isa.Width}; z++) row[z] = float.NegativeInfinity;");
-                }
-            });
-            w.WriteLine($"for (; x < {g.InW}; x++) row[x] = {EmitContext.MathF}.Max({EmitContext.MathF}.Max(a[x], b[x]), c[x]);");
-            ctx.PerIsa(w, (isa, _) =>
-            {
-                int width = isa.Width;
-                // Output rows narrower than a vector take the masked tail alone (13-wide rows on AVX-512).
-                if (InRegisters(isa, g) || isa.IsScalar || (g.OutW < width && !isa.HasMaskedMemory)) return;
-                // 256-bit: deinterleaved within 128-bit halves (one vshufps each), the window maxima put in order once.
-                bool inLane = width == 8;
-                string il = inLane ? "InLane" : "";
-                string even = $"{EmitContext.RuntimeNs}.Interleave.EvenLanes{il}({{0}}, {{1}})", odd = $"{EmitContext.RuntimeNs}.Interleave.OddLanes{il}({{0}}, {{1}})";
-                string Window() => Ordered(inLane, isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), g.KernelW == 3 ? string.Format(even, "lo2", "hi2") : null, isa);
-                if (g.OutW >= width)
-                {
-                    w.OpenBlock($"for (; ox <= {g.OutW - width}; ox += {width})");
-                    w.WriteLine("float* s = v + 2 * ox;");
-                    w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
-                    if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
-                    w.WriteLine(isa.Store(Window(), "yr + ox"));
-                    w.CloseBlock();
-                }
-                if (g.OutW % width != 0 && isa.HasMaskedMemory)
-                {
-                    // The last partial vector of outputs: its windows lie in the row buffer (slack included); masked store.
-                    w.OpenBlock();
-                    w.WriteLine("float* s = v + 2 * ox;");
-                    w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
-                    if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
-                    w.WriteLine(isa.MaskStore(Window(), "yr + ox", isa.TailMask($"{g.OutW % width}")));
-                    w.WriteLine($"ox = {g.OutW};");
-                    w.CloseBlock();
-                }
-            });
-            w.OpenBlock($"for (; ox < {g.OutW}; ox++)");
-            w.WriteLine("float* s = v + 2 * ox;");
-            w.WriteLine(g.KernelW == 3 ? $"yr[ox] = {EmitContext.MathF}.Max({EmitContext.MathF}.Max(s[0], s[1]), s[2]);" : $"yr[ox] = {EmitContext.MathF}.Max(s[0], s[1]);");
-            w.CloseBlock();
-            w.CloseBlock();
+            EmitMaxPoolPlaneRows(f, w, ctx, y => $"xp + {y} * {g.InW}", "0", EmitContext.Long(g.OutH));
             w.CloseBlock();
         }, privateScratch: "S");
+    }
+
+    /// <summary>Floats of the row buffer of a row-by-row max pool (<see cref="UsesRows"/>).</summary>
+    internal static int MaxPoolRowBufferFloats(PlaneFilterSpec f) => RowBuffer(f.Geometry);
+
+    /// <summary>Declares <c>v</c>, the padded row buffer at <paramref name="buffer"/>, and fills its padding with -inf.</summary>
+    internal static void EmitMaxPoolRowsPrologue(PlaneFilterSpec f, SourceWriter w, string buffer)
+    {
+        ConvGeometry g = f.Geometry;
+        int tail = RowBuffer(g) - g.PadLeft - g.InW;
+        const string NegInf = "float.NegativeInfinity";
+        w.WriteLine($"float* v = {buffer};");
+        for (int i = 0; i < g.PadLeft; i++) w.WriteLine($"v[{i}] = {NegInf};");
+        w.WriteLine($"new global::System.Span<float>(v + {g.PadLeft + g.InW}, {tail}).Fill({NegInf});");
+    }
+
+    /// <summary>
+    /// Output rows [<paramref name="oyBegin"/>, <paramref name="oyEnd"/>) of one plane into <c>yp</c>, input row y (within
+    /// the plane) at <paramref name="row"/>(y), through the row buffer <c>v</c> (<see cref="EmitMaxPoolRowsPrologue"/>).
+    /// </summary>
+    internal static void EmitMaxPoolPlaneRows(PlaneFilterSpec f, SourceWriter w, EmitContext ctx, System.Func<string, string> row, string oyBegin, string oyEnd)
+    {
+        ConvGeometry g = f.Geometry;
+        w.OpenBlock($"for (int oy = {oyBegin}; oy < {oyEnd}; oy++)");
+        // Rows 2 oy - padTop .. + kh - 1 clipped to the plane (the test in UsesRows keeps at least one): duplicates are
+        // harmless for max (a 2-row window reads its first row twice).
+        int kh1 = g.KernelH - 1;
+        w.WriteLine($"int y0 = 2 * oy - {g.PadTop}, ylo = y0 < 0 ? 0 : y0, yhi = y0 + {kh1} > {g.InH - 1} ? {g.InH - 1} : y0 + {kh1};");
+        w.WriteLine(g.KernelH == 3
+            ? $"float* a = {row("ylo")}, b = {row("(ylo + 1 <= yhi ? ylo + 1 : ylo)")}, c = {row("yhi")};"
+            : $"float* a = {row("ylo")}, b = a, c = {row("yhi")};");
+        w.WriteLine($"float* row = v + {g.PadLeft};");
+        w.WriteLine($"float* yr = yp + oy * {g.OutW};");
+        w.WriteLine("int x = 0, ox = 0;");
+        // The whole vertical row first (the windows of the last vector reach its scalar tail).
+        ctx.PerIsa(w, (isa, _) =>
+        {
+            if (InRegisters(isa, g))
+            {
+                EmitMaxPoolRowInRegisters(w, isa, g);
+                return;
+            }
+            // Rows narrower than a vector take the masked tail alone.
+            if (isa.IsScalar || (g.InW < isa.Width && !isa.HasMaskedMemory)) return;
+            if (g.InW >= isa.Width)
+                w.WriteLine($"for (; x <= {g.InW - isa.Width}; x += {isa.Width}) {isa.Store(isa.Max(isa.Max(isa.Load("a + x"), isa.Load("b + x")), isa.Load("c + x")), "row + x")}");
+            if (g.InW % isa.Width != 0 && isa.HasMaskedMemory)
+            {
+                // The row's last partial vector: masked loads (nothing read past the row), a full store into the buffer's slack.
+                w.WriteLine($"{{ var tm = {isa.TailMask($"{g.InW % isa.Width}")}; {isa.Store(isa.Max(isa.Max(isa.MaskLoad("a + x", "tm"), isa.MaskLoad("b + x", "tm")), isa.MaskLoad("c + x", "tm")), "row + x")} x = {g.InW}; }}");
+                // Lanes past the row must stay -inf (the buffer's tail): restore them.
+                w.WriteLine($"for (int z = {g.InW}; z < {(g.InW + isa.Width - 1) / isa.Width * isa.Width}; z++) row[z] = float.NegativeInfinity;");
+            }
+        });
+        w.WriteLine($"for (; x < {g.InW}; x++) row[x] = {EmitContext.MathF}.Max({EmitContext.MathF}.Max(a[x], b[x]), c[x]);");
+        ctx.PerIsa(w, (isa, _) =>
+        {
+            int width = isa.Width;
+            // Output rows narrower than a vector take the masked tail alone (13-wide rows on AVX-512).
+            if (InRegisters(isa, g) || isa.IsScalar || (g.OutW < width && !isa.HasMaskedMemory)) return;
+            // 256-bit: deinterleaved within 128-bit halves (one vshufps each), the window maxima put in order once.
+            bool inLane = width == 8;
+            string il = inLane ? "InLane" : "";
+            string even = $"{EmitContext.RuntimeNs}.Interleave.EvenLanes{il}({{0}}, {{1}})", odd = $"{EmitContext.RuntimeNs}.Interleave.OddLanes{il}({{0}}, {{1}})";
+            string Window() => Ordered(inLane, isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), g.KernelW == 3 ? string.Format(even, "lo2", "hi2") : null, isa);
+            if (g.OutW >= width)
+            {
+                w.OpenBlock($"for (; ox <= {g.OutW - width}; ox += {width})");
+                w.WriteLine("float* s = v + 2 * ox;");
+                w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
+                if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                w.WriteLine(isa.Store(Window(), "yr + ox"));
+                w.CloseBlock();
+            }
+            if (g.OutW % width != 0 && isa.HasMaskedMemory)
+            {
+                // The last partial vector of outputs: its windows lie in the row buffer (slack included); masked store.
+                w.OpenBlock();
+                w.WriteLine("float* s = v + 2 * ox;");
+                w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
+                if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                w.WriteLine(isa.MaskStore(Window(), "yr + ox", isa.TailMask($"{g.OutW % width}")));
+                w.WriteLine($"ox = {g.OutW};");
+                w.CloseBlock();
+            }
+        });
+        w.OpenBlock($"for (; ox < {g.OutW}; ox++)");
+        w.WriteLine("float* s = v + 2 * ox;");
+        w.WriteLine(g.KernelW == 3 ? $"yr[ox] = {EmitContext.MathF}.Max({EmitContext.MathF}.Max(s[0], s[1]), s[2]);" : $"yr[ox] = {EmitContext.MathF}.Max(s[0], s[1]);");
+        w.CloseBlock();
+        w.CloseBlock();
     }
 
     /// <summary>The max of the stride-2 window's columns: max(pairs, third) where the window has three, put in order (in-lane deinterleaves).</summary>

@@ -290,3 +290,11 @@ internal sealed record ChannelVectorConvSpec(
 /// S (ring, then the zero row). <paramref name="BandRows"/> output rows per band.
 /// </summary>
 internal sealed record ExpandDepthwiseSpec(GemmSpec Expand, PlaneFilterSpec Depthwise, int BandRows, int RingRows) : KernelSpec;
+
+/// <summary>
+/// A row-mode direct convolution fused with the max pool that alone reads its output (Passes/RingFusion): the input is
+/// split into phase planes once (S, shared), then per band of pool output rows the convolution rows the band needs and
+/// no earlier band computed go into a ring of <paramref name="RingRows"/> rows per channel (T, each worker's own, then the
+/// pool's row buffer), and the pool rows read them there. Operands X, W (packed), B, Y (the pool's output), S, T.
+/// </summary>
+internal sealed record ConvPoolSpec(DirectConvSpec Conv, PlaneFilterSpec Pool, int BandRows, int RingRows) : KernelSpec;

@@ -44,7 +44,7 @@ internal static class Lowering
         }
         if (diagnostics.HasErrors || unsupported.Count > 0) return ctx;
         BindOutputs(graph, ctx);
-        ExpandDepthwise.Run(ctx);
+        RingFusion.Run(ctx);
         return ctx;
     }
 

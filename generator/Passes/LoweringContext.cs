@@ -318,7 +318,6 @@ internal sealed class LoweringContext
         DirectConvSpec d => (long)d.Batch * d.Groups * d.OutChannels * d.InChannels * d.Geometry.OutH * d.Geometry.OutW * d.Geometry.KernelH * d.Geometry.KernelW,
         ChannelVectorConvSpec c => (long)c.Batch * c.OutChannels * c.InChannels * c.Geometry.OutH * c.Geometry.OutW * c.Geometry.KernelH * c.Geometry.KernelW,
         WinogradConvSpec w => (long)w.Batch * w.OutChannels * w.InChannels * w.Geometry.OutH * w.Geometry.OutW * 9,
-        ExpandDepthwiseSpec e => MacsOf(e.Expand) + MacsOf(e.Depthwise),
         PlaneFilterSpec { Op: "DepthwiseConv" } f => (long)f.Batch * f.Channels * f.Multiplier * f.Geometry.OutH * f.Geometry.OutW * f.Geometry.KernelH * f.Geometry.KernelW,
         _ => 0,
     };

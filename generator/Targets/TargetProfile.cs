@@ -243,12 +243,13 @@ internal sealed record TargetProfile
     public int ChannelSplitTiles { get; init; }
 
     /// <summary>
-    /// A 1x1 convolution whose output of at least this many bytes only a row-kernel depthwise convolution reads is fused
-    /// with it (Passes/ExpandDepthwise; 0: never): the expansion's rows are computed a band at a time into a ring of rows
-    /// per channel of at most about <see cref="ExpandDepthwiseRingBytes"/>, and the depthwise rows read them there.
+    /// A layer whose output of at least this many bytes only one row-by-row layer reads is fused with it (Passes/RingFusion;
+    /// 0: never): a 1x1 expansion into a depthwise convolution, a row-mode direct convolution into a max pool. The
+    /// producer's rows are computed a band at a time into a ring of rows per channel of at most about
+    /// <see cref="RingFusionRingBytes"/>, and the consumer's rows read them there, while they are in L2.
     /// </summary>
-    public long ExpandDepthwiseMinBytes { get; init; }
-    public long ExpandDepthwiseRingBytes { get; init; }
+    public long RingFusionMinBytes { get; init; }
+    public long RingFusionRingBytes { get; init; }
 
     public static readonly TargetProfile X64 = new()
     {
@@ -318,8 +319,8 @@ internal sealed record TargetProfile
         ChannelSplitTiles = 16,
         ChannelPrefetchMinBytes = 1 << 20,
         ChannelPrefetchNextBlockBytes = 32 << 10,
-        ExpandDepthwiseMinBytes = 2 << 20,
-        ExpandDepthwiseRingBytes = 256 << 10,
+        RingFusionMinBytes = 2 << 20,
+        RingFusionRingBytes = 256 << 10,
     };
 
     public static IReadOnlyList<TargetProfile> All { get; } = new[] { X64 };

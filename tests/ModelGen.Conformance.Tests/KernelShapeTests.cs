@@ -660,6 +660,55 @@ public sealed class KernelShapeTests
         }
     }
 
+    /// <summary>
+    /// A row-mode direct convolution whose output (at least 2 MB) only a row-by-row max pool reads is fused with it
+    /// (Passes/RingFusion): its rows go band by band into a ring per channel that the pool rows read. Cases: SqueezeNet's
+    /// stem (3x3 stride 2, no padding, then a 3x3 stride-2 pool); ResNet-18's (7x7 stride 2, then a padded 3x3 pool); a
+    /// 5x5 stride-1 convolution on odd sizes into a 2x2 pool without bias; and the same pair not fused when the
+    /// convolution's output has a second reader. CompareWithOrt also runs 2 threads (the channels split in two shares).
+    /// </summary>
+    [Theory]
+    [InlineData("fused-conv-pool-squeezenet", 3, 224, 224, 64, 3, 2, 0, 3, 0, true, false)]
+    [InlineData("fused-conv-pool-resnet", 3, 224, 224, 64, 7, 2, 3, 3, 1, true, false)]
+    [InlineData("fused-conv-pool-odd", 5, 131, 121, 48, 5, 1, 2, 2, 0, false, false)]
+    [InlineData("unfused-conv-pool-two-readers", 3, 224, 224, 64, 3, 2, 0, 3, 0, true, true)]
+    public void Conv_pool_fusion_matches_onnx_runtime(string name, int c, int h, int w, int m, int k, int stride, int pad, int pool, int poolPad, bool bias, bool secondReader)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, c, h, w);
+        b.Initializer(OnnxTensor.RandomFloats("w1", new long[] { m, c, k, k }, 81));
+        b.Initializer(OnnxTensor.RandomFloats("b1", new long[] { m }, 82));
+        b.Node("Conv", bias ? new[] { "x", "w1", "b1" } : new[] { "x", "w1" }, new[] { "y1" }, attributes: new[]
+        {
+            OnnxAttribute.Ints("kernel_shape", k, k), OnnxAttribute.Ints("strides", stride, stride), OnnxAttribute.Ints("pads", pad, pad, pad, pad),
+        });
+        b.Node("Relu", new[] { "y1" }, new[] { "r1" });
+        b.Node("MaxPool", new[] { "r1" }, new[] { "p" }, attributes: new[]
+        {
+            OnnxAttribute.Ints("kernel_shape", pool, pool), OnnxAttribute.Ints("strides", 2, 2), OnnxAttribute.Ints("pads", poolPad, poolPad, poolPad, poolPad),
+        });
+        int ch = (h + 2 * pad - k) / stride + 1, cw = (w + 2 * pad - k) / stride + 1;
+        int ph = (ch + 2 * poolPad - pool) / 2 + 1, pw = (cw + 2 * poolPad - pool) / 2 + 1;
+        b.Output("p", 1, m, ph, pw);
+        if (secondReader)
+        {
+            b.Node("GlobalAveragePool", new[] { "r1" }, new[] { "g" });
+            b.Output("g", 1, m, 1, 1);
+        }
+        string sources = CompareWithOrt(b, name, secondReader ? "lowering: MaxPool" : "lowering: the direct convolution and the max pool fused");
+        long between = (long)m * ch * cw * sizeof(float);
+        long arena = long.Parse(System.Text.RegularExpressions.Regex.Match(sources, @"activation arena: (\d+) bytes").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        if (secondReader)
+        {
+            Assert.DoesNotContain("and the max pool fused", sources);
+            Assert.True(arena >= between, $"arena {arena} bytes: the convolution's output ({between}) must be in it");
+        }
+        else
+        {
+            Assert.True(arena < between, $"arena {arena} bytes: the convolution's output ({between}) must not be in it");
+        }
+    }
+
     /// <param name="lowering">Text the convolution layer's remarks must contain (the kernel family this case is meant to exercise).</param>
     /// <summary>
     /// ModelGenWinograd steers a layer the cost model lowers to F(4x4,3x3) (winograd4-bands-silu's shape) to F(2x2,3x3)

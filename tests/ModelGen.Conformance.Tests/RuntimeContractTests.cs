@@ -60,7 +60,8 @@ public sealed class RuntimeContractTests : IClassFixture<RuntimeContractTests.Sq
         Assert.Equal(layers, model.LayerMacs.Count);
         Assert.Equal(layers, model.LayerNodes.Count);
         // SqueezeNet's nodes are unnamed: the generator names them "{op}#{index} -> {output}", ONNX Runtime "{op}_{index}".
-        Assert.Equal(new[] { "Conv#0 -> conv1_1", "Relu#1 -> conv1_2" }, model.LayerNodes[0]);
+        // The stem: the convolution, its Relu, and the max pool fused with it (Passes/RingFusion).
+        Assert.Equal(new[] { "Conv#0 -> conv1_1", "Relu#1 -> conv1_2", "MaxPool#2 -> pool1_1" }, model.LayerNodes[0]);
         Assert.Equal("Conv_0", OnnxGraphInfo.OrtName(model.LayerNodes[0][0]));
         Assert.Equal("conv_named", OnnxGraphInfo.OrtName("conv_named"));
         Assert.All(model.LayerNodes, nodes => Assert.NotEmpty(nodes));

@@ -1,0 +1,94 @@
+// Licensed under the MIT license.
+// A row-mode direct convolution and the max pool reading it, band by band (Passes/RingFusion). The input is split into
+// its phase planes once (Emit/PhasePlanes, shared scratch S), as the unfused convolution does. Then per band of pool
+// output rows: the convolution rows the band needs and no earlier band computed, each a row of tiles of the direct
+// micro-kernels, into a ring of RingRows rows per channel (row y at slot y % RingRows; T, each worker's own), then the
+// pool's row kernel (PlaneFilterEmitter.EmitMaxPoolPlaneRows) over the band's rows read from the ring. Workers split the
+// output channels (one ring each), so no row is computed twice.
+
+using System.Collections.Generic;
+using ModelGen.Generator.Common;
+using ModelGen.Generator.Model;
+using ModelGen.Generator.Targets;
+
+namespace ModelGen.Generator.Emit;
+
+internal static class ConvPoolEmitter
+{
+    /// <summary>Channel shares the layer splits into (one per worker; a single worker takes both in one pass).</summary>
+    public const int Splits = 2;
+
+    private static long RingFloats(ConvPoolSpec s) => (long)s.Conv.OutChannels * s.RingRows * s.Conv.Geometry.OutW;
+
+    private static long RingFloatsAligned(ConvPoolSpec s) => (RingFloats(s) + 15) / 16 * 16;
+
+    /// <summary>Floats of each worker's scratch T: the ring, then the pool's row buffer.</summary>
+    public static long RingScratchFloats(ConvPoolSpec s) => RingFloatsAligned(s) + PlaneFilterEmitter.MaxPoolRowBufferFloats(s.Pool);
+
+    public static IEnumerable<string> Remarks(ConvPoolSpec s, TargetProfile profile)
+    {
+        ConvGeometry g = s.Conv.Geometry;
+        yield return $"lowering: the direct convolution and the max pool fused, {s.BandRows} pool output row(s) per band: each band's new convolution rows " +
+            $"into a ring of {s.RingRows} rows x {g.OutW} per channel ({RingFloats(s) * 4 / 1024} KB), read there by the pool rows; channels split in {Splits} shares across workers";
+        foreach (string r in DirectConvEmitter.Remarks(s.Conv, profile)) yield return "convolution " + r;
+        foreach (string r in PlaneFilterEmitter.Remarks(s.Pool)) yield return "pool " + r;
+    }
+
+    public static void Emit(ConvPoolSpec s, string? bias, SourceWriter w, EmitContext ctx)
+    {
+        DirectConvSpec d = s.Conv;
+        PlaneFilterSpec f = s.Pool;
+        ConvGeometry g = d.Geometry, pg = f.Geometry;
+        PhasePlanes p = PhasePlanes.Plan(g);
+        string L(long v) => EmitContext.Long(v);
+        int taps = g.KernelH * g.KernelW, k = d.InChannels * taps;
+        long inPlane = (long)g.InH * g.InW, poolPlane = (long)pg.OutH * pg.OutW, ringPlane = (long)s.RingRows * g.OutW;
+        long offsetsAt = (long)d.InChannels * p.PlaneStride;
+        int mTiles = (d.OutChannels + d.MR - 1) / d.MR, splits = System.Math.Min(Splits, mTiles);
+        w.OpenBlock();
+        w.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
+        p.EmitTapOffsets(w, g);
+        w.CloseBlock();
+        w.OpenBlock("for (int n = 0; n < 1; n++)");
+        // 1. Every input channel into its padded phase planes (parallel over channels), as the unfused convolution does.
+        p.EmitSplitChannels(w, ctx, g, d.InChannels, inPlane);
+        // 2. Bands of pool rows, each worker on its share of the channels with its own ring (T).
+        w.WriteLine($"// bands of {s.BandRows} pool row(s); T: this worker's ring of {s.RingRows} convolution rows per channel, then the pool's row buffer");
+        ctx.PerIsa(w, (isa, index) =>
+        {
+            DirectConvEmitter.RowKernels kernels = DirectConvEmitter.Kernels(d, p, isa, index, g.OutW, false, d.Activation, ctx);
+            int nr = kernels.Tile.NR, mr = kernels.Tile.MR;
+            ctx.ParallelFor(w, splits, b =>
+            {
+                b.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
+                b.WriteLine("float* ring = T;");
+                PlaneFilterEmitter.EmitMaxPoolRowsPrologue(f, b, $"T + {L(RingFloatsAligned(s))}L");
+                b.WriteLine($"int mBegin = pb * {mTiles} / {splits} * {d.MR}, mEnd = {EmitContext.Math}.Min({d.OutChannels}, pe * {mTiles} / {splits} * {d.MR});");
+                b.WriteLine("int done = -1; // the last convolution row in the ring");
+                b.OpenBlock($"for (int oy0 = 0; oy0 < {pg.OutH}; oy0 += {s.BandRows})");
+                b.WriteLine($"int oy1 = {EmitContext.Math}.Min(oy0 + {s.BandRows}, {pg.OutH});");
+                b.WriteLine($"int need = {EmitContext.Math}.Min({g.OutH - 1}, (oy1 - 1) * 2 - {pg.PadTop} + {pg.KernelH - 1});");
+                b.OpenBlock("for (int cy = done + 1; cy <= need; cy++)");
+                b.WriteLine($"float* cr = ring + (long)(cy % {s.RingRows}) * {g.OutW};");
+                b.OpenBlock($"for (int col = 0; col < {g.OutW}; col += {nr})");
+                b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {g.OutW} - col);");
+                b.WriteLine($"float* bb = S + cy * {p.Wq} + col;");
+                b.OpenBlock($"for (int m0 = mBegin; m0 < mEnd; m0 += {mr})");
+                b.WriteLine($"float* a = W + (m0 / {mr}) * {L((long)mr * k)}L;");
+                b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + m0;");
+                DirectConvEmitter.EmitCall(b, d, p, kernels, $"cr + m0 * {L(ringPlane)}L + col", ringPlane, null);
+                b.CloseBlock();
+                b.CloseBlock();
+                b.CloseBlock();
+                b.WriteLine("if (need > done) done = need;");
+                b.OpenBlock("for (int ch = mBegin; ch < mEnd; ch++)");
+                b.WriteLine($"float* xr = ring + (long)ch * {L(ringPlane)}L;");
+                b.WriteLine($"float* yp = Y + (long)ch * {L(poolPlane)}L;");
+                PlaneFilterEmitter.EmitMaxPoolPlaneRows(f, b, ctx, y => $"xr + ({y}) % {s.RingRows} * {g.OutW}", "oy0", "oy1");
+                b.CloseBlock();
+                b.CloseBlock();
+            }, new[] { "n" }, privateScratch: "T");
+        });
+        w.CloseBlock();
+    }
+}
