@@ -15,9 +15,6 @@ namespace ModelGen.Generator.Emit;
 
 internal static class ConvPoolEmitter
 {
-    /// <summary>Channel shares the layer splits into (one per worker; a single worker takes both in one pass).</summary>
-    public const int Splits = 2;
-
     private static long RingFloats(ConvPoolSpec s) => (long)s.Conv.OutChannels * s.RingRows * s.Conv.Geometry.OutW;
 
     private static long RingFloatsAligned(ConvPoolSpec s) => (RingFloats(s) + 15) / 16 * 16;
@@ -29,7 +26,7 @@ internal static class ConvPoolEmitter
     {
         ConvGeometry g = s.Conv.Geometry;
         yield return $"lowering: the direct convolution and the max pool fused, {s.BandRows} pool output row(s) per band: each band's new convolution rows " +
-            $"into a ring of {s.RingRows} rows x {g.OutW} per channel ({RingFloats(s) * 4 / 1024} KB), read there by the pool rows; channels split in {Splits} shares across workers";
+            $"into a ring of {s.RingRows} rows x {g.OutW} per channel ({RingFloats(s) * 4 / 1024} KB), read there by the pool rows; channels split in {RingBands.SharesOf(s.Conv.OutChannels, s.Conv.MR)} shares across workers";
         foreach (string r in DirectConvEmitter.Remarks(s.Conv, profile)) yield return "convolution " + r;
         foreach (string r in PlaneFilterEmitter.Remarks(s.Pool)) yield return "pool " + r;
     }
@@ -44,7 +41,6 @@ internal static class ConvPoolEmitter
         int taps = g.KernelH * g.KernelW, k = d.InChannels * taps;
         long inPlane = (long)g.InH * g.InW, poolPlane = (long)pg.OutH * pg.OutW, ringPlane = (long)s.RingRows * g.OutW;
         long offsetsAt = (long)d.InChannels * p.PlaneStride;
-        int mTiles = (d.OutChannels + d.MR - 1) / d.MR, splits = System.Math.Min(Splits, mTiles);
         w.OpenBlock();
         w.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
         p.EmitTapOffsets(w, g);
@@ -58,35 +54,32 @@ internal static class ConvPoolEmitter
         {
             DirectConvEmitter.RowKernels kernels = DirectConvEmitter.Kernels(d, p, isa, index, g.OutW, false, d.Activation, ctx);
             int nr = kernels.Tile.NR, mr = kernels.Tile.MR;
-            ctx.ParallelFor(w, splits, b =>
+            ctx.ParallelFor(w, RingBands.SharesOf(d.OutChannels, d.MR), b =>
             {
                 b.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
                 b.WriteLine("float* ring = T;");
                 PlaneFilterEmitter.EmitMaxPoolRowsPrologue(f, b, $"T + {L(RingFloatsAligned(s))}L");
-                b.WriteLine($"int mBegin = pb * {mTiles} / {splits} * {d.MR}, mEnd = {EmitContext.Math}.Min({d.OutChannels}, pe * {mTiles} / {splits} * {d.MR});");
-                b.WriteLine("int done = -1; // the last convolution row in the ring");
-                b.OpenBlock($"for (int oy0 = 0; oy0 < {pg.OutH}; oy0 += {s.BandRows})");
-                b.WriteLine($"int oy1 = {EmitContext.Math}.Min(oy0 + {s.BandRows}, {pg.OutH});");
-                b.WriteLine($"int need = {EmitContext.Math}.Min({g.OutH - 1}, (oy1 - 1) * 2 - {pg.PadTop} + {pg.KernelH - 1});");
-                b.OpenBlock("for (int cy = done + 1; cy <= need; cy++)");
-                b.WriteLine($"float* cr = ring + (long)(cy % {s.RingRows}) * {g.OutW};");
-                b.OpenBlock($"for (int col = 0; col < {g.OutW}; col += {nr})");
-                b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {g.OutW} - col);");
-                b.WriteLine($"float* bb = S + cy * {p.Wq} + col;");
-                b.OpenBlock($"for (int m0 = mBegin; m0 < mEnd; m0 += {mr})");
-                b.WriteLine($"float* a = W + (m0 / {mr}) * {L((long)mr * k)}L;");
-                b.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + m0;");
-                DirectConvEmitter.EmitCall(b, d, p, kernels, $"cr + m0 * {L(ringPlane)}L + col", ringPlane, null);
-                b.CloseBlock();
-                b.CloseBlock();
-                b.CloseBlock();
-                b.WriteLine("if (need > done) done = need;");
-                b.OpenBlock("for (int ch = mBegin; ch < mEnd; ch++)");
-                b.WriteLine($"float* xr = ring + (long)ch * {L(ringPlane)}L;");
-                b.WriteLine($"float* yp = Y + (long)ch * {L(poolPlane)}L;");
-                PlaneFilterEmitter.EmitMaxPoolPlaneRows(f, b, ctx, y => $"xr + ({y}) % {s.RingRows} * {g.OutW}", "oy0", "oy1");
-                b.CloseBlock();
-                b.CloseBlock();
+                RingBands.EmitBandLoop(b, d.OutChannels, d.MR, pg, s.BandRows, "ch", r =>
+                {
+                    r.OpenBlock("for (int cy = done + 1; cy <= need; cy++)");
+                    r.WriteLine($"float* cr = ring + (long)(cy % {s.RingRows}) * {g.OutW};");
+                    r.OpenBlock($"for (int col = 0; col < {g.OutW}; col += {nr})");
+                    r.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {g.OutW} - col);");
+                    r.WriteLine($"float* bb = S + cy * {p.Wq} + col;");
+                    r.OpenBlock($"for (int m0 = mBegin; m0 < mEnd; m0 += {mr})");
+                    r.WriteLine($"float* a = W + (m0 / {mr}) * {L((long)mr * k)}L;");
+                    r.WriteLine(bias is null ? "float* bias = null;" : $"float* bias = {bias} + m0;");
+                    DirectConvEmitter.EmitCall(r, d, p, kernels, $"cr + m0 * {L(ringPlane)}L + col", ringPlane, null);
+                    r.CloseBlock();
+                    r.CloseBlock();
+                    r.CloseBlock();
+                    r.WriteLine("if (need > done) done = need;");
+                }, r =>
+                {
+                    r.WriteLine($"float* xr = ring + (long)ch * {L(ringPlane)}L;");
+                    r.WriteLine($"float* yp = Y + (long)ch * {L(poolPlane)}L;");
+                    PlaneFilterEmitter.EmitMaxPoolPlaneRows(f, r, ctx, y => $"xr + ({y}) % {s.RingRows} * {g.OutW}", "oy0", "oy1");
+                });
             }, new[] { "n" }, privateScratch: "T");
         });
         w.CloseBlock();

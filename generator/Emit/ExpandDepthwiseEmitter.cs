@@ -15,9 +15,6 @@ namespace ModelGen.Generator.Emit;
 
 internal static class ExpandDepthwiseEmitter
 {
-    /// <summary>Channel shares the layer splits into (one per worker; a single worker takes both in one pass).</summary>
-    public const int Splits = 2;
-
     private static long RingFloats(ExpandDepthwiseSpec s) => (long)s.Expand.M * s.RingRows * s.Depthwise.Geometry.InW;
 
     /// <summary>Scratch floats: the ring, then the depthwise kernel's zero row.</summary>
@@ -29,7 +26,7 @@ internal static class ExpandDepthwiseEmitter
         ConvGeometry d = s.Depthwise.Geometry;
         yield return $"lowering: the 1x1 expansion (GEMM M={g.M} N={g.N} K={g.K}) and the depthwise convolution fused, {s.BandRows} output row(s) per band: " +
             $"each band's new expansion rows into a ring of {s.RingRows} rows x {d.InW} per channel ({RingFloats(s) * 4 / 1024} KB), read there by the depthwise rows; " +
-            $"channels split in {Splits} shares across workers";
+            $"channels split in {RingBands.SharesOf(g.M, g.MR)} shares across workers";
         foreach (string r in GemmEmitter.Remarks(g, profile)) yield return "expansion " + r;
         foreach (string r in DepthwiseRowsEmitter.Remarks(s.Depthwise)) yield return "depthwise " + r;
     }
@@ -40,10 +37,10 @@ internal static class ExpandDepthwiseEmitter
         PlaneFilterSpec f = s.Depthwise;
         ConvGeometry d = f.Geometry;
         string L(long v) => EmitContext.Long(v);
-        int mr = g.MR, mTiles = (g.M + mr - 1) / mr, splits = System.Math.Min(Splits, mTiles);
+        int mr = g.MR;
         long ringPlane = (long)s.RingRows * d.InW, inPlane = (long)d.InH * d.InW, outPlane = (long)d.OutH * d.OutW;
         outer.WriteLine($"// bands of {s.BandRows} output row(s); S: this worker's ring of {s.RingRows} expansion rows per channel, then the zero row");
-        ctx.PerIsa(outer, (isa, isaIndex) => ctx.ParallelFor(outer, splits, w =>
+        ctx.PerIsa(outer, (isa, isaIndex) => ctx.ParallelFor(outer, RingBands.SharesOf(g.M, mr), w =>
         {
             GemmTile tile = GemmEmitter.TileFor(g, ctx.Profile, isaIndex);
             string kernel = GemmEmitter.RequireKernel(g, tile, ctx);
@@ -51,34 +48,31 @@ internal static class ExpandDepthwiseEmitter
             w.WriteLine("float* ring = S;");
             w.WriteLine($"float* zero = S + {L((RingFloats(s) + 15) / 16 * 16)}L;");
             DepthwiseRowsEmitter.RowPlan plan = DepthwiseRowsEmitter.EmitPrologue(f, w, isa, "zero");
-            w.WriteLine($"int mBegin = pb * {mTiles} / {splits} * {mr}, mEnd = {EmitContext.Math}.Min({g.M}, pe * {mTiles} / {splits} * {mr});");
-            w.WriteLine("int done = -1; // the last expansion row in the ring");
-            w.OpenBlock($"for (int oy0 = 0; oy0 < {d.OutH}; oy0 += {s.BandRows})");
-            w.WriteLine($"int oy1 = {EmitContext.Math}.Min(oy0 + {s.BandRows}, {d.OutH});");
-            w.WriteLine($"int need = {EmitContext.Math}.Min({d.InH - 1}, (oy1 - 1) * {d.StrideH} - {d.PadTop} + {d.KernelH - 1});");
-            w.OpenBlock("while (done < need)");
-            w.WriteLine($"int y0 = done + 1, slot = y0 % {s.RingRows};");
-            w.WriteLine($"int y1 = {EmitContext.Math}.Min(need + 1, y0 + {s.RingRows} - slot);");
-            w.WriteLine($"int np = (y1 - y0) * {d.InW};");
-            w.WriteLine($"float* bx = X + (long)y0 * {d.InW};");
-            w.WriteLine($"float* cr = ring + (long)slot * {d.InW};");
-            w.OpenBlock($"for (int n0 = 0; n0 < np; n0 += {nr})");
-            w.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, np - n0);");
-            // (mt: the depthwise masks are m0, m1, ...)
-            w.OpenBlock($"for (int mt = mBegin; mt < mEnd; mt += {mr})");
-            string bias = g.Bias == GemmBias.PerRow && expandBias is not null ? $"{expandBias} + mt" : "null";
-            w.WriteLine($"{kernel}(A + (mt / {mr}) * {L((long)mr * g.K)}L, {L(g.Lda)}, bx + n0, {L(inPlane)}, cr + mt * {L(ringPlane)}L + n0, {L(ringPlane)}, {g.K}, " +
-                $"{bias}, null, {L(ringPlane)}, {EmitContext.Math}.Min({mr}, {g.M} - mt), nc);");
-            w.CloseBlock();
-            w.CloseBlock();
-            w.WriteLine("done = y1 - 1;");
-            w.CloseBlock();
-            w.OpenBlock("for (int c = mBegin; c < mEnd; c++)");
-            w.WriteLine($"float* xr = ring + (long)c * {L(ringPlane)}L;");
-            w.WriteLine($"float* yp = Y + (long)c * {L(outPlane)}L;");
-            DepthwiseRowsEmitter.EmitPlaneRows(f, w, isa, plan, "W", depthwiseBias, y => $"xr + ({y}) % {s.RingRows} * {d.InW}", "oy0", "oy1");
-            w.CloseBlock();
-            w.CloseBlock();
+            RingBands.EmitBandLoop(w, g.M, mr, d, s.BandRows, "c", b =>
+            {
+                b.OpenBlock("while (done < need)");
+                b.WriteLine($"int y0 = done + 1, slot = y0 % {s.RingRows};");
+                b.WriteLine($"int y1 = {EmitContext.Math}.Min(need + 1, y0 + {s.RingRows} - slot);");
+                b.WriteLine($"int np = (y1 - y0) * {d.InW};");
+                b.WriteLine($"float* bx = X + (long)y0 * {d.InW};");
+                b.WriteLine($"float* cr = ring + (long)slot * {d.InW};");
+                b.OpenBlock($"for (int n0 = 0; n0 < np; n0 += {nr})");
+                b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, np - n0);");
+                // (mt: the depthwise masks are m0, m1, ...)
+                b.OpenBlock($"for (int mt = mBegin; mt < mEnd; mt += {mr})");
+                string bias = g.Bias == GemmBias.PerRow && expandBias is not null ? $"{expandBias} + mt" : "null";
+                b.WriteLine($"{kernel}(A + (mt / {mr}) * {L((long)mr * g.K)}L, {L(g.Lda)}, bx + n0, {L(inPlane)}, cr + mt * {L(ringPlane)}L + n0, {L(ringPlane)}, {g.K}, " +
+                    $"{bias}, null, {L(ringPlane)}, {EmitContext.Math}.Min({mr}, {g.M} - mt), nc);");
+                b.CloseBlock();
+                b.CloseBlock();
+                b.WriteLine("done = y1 - 1;");
+                b.CloseBlock();
+            }, b =>
+            {
+                b.WriteLine($"float* xr = ring + (long)c * {L(ringPlane)}L;");
+                b.WriteLine($"float* yp = Y + (long)c * {L(outPlane)}L;");
+                DepthwiseRowsEmitter.EmitPlaneRows(f, b, isa, plan, "W", depthwiseBias, y => $"xr + ({y}) % {s.RingRows} * {d.InW}", "oy0", "oy1");
+            });
         }, privateScratch: "S"));
     }
 }

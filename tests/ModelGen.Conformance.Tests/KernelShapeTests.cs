@@ -647,17 +647,7 @@ public sealed class KernelShapeTests
             b.Output("pool", 1, m, 1, 1);
         }
         string sources = CompareWithOrt(b, name, secondReader ? "lowering: DepthwiseConv over" : "and the depthwise convolution fused");
-        long expanded = (long)m * h * w * sizeof(float);
-        long arena = long.Parse(System.Text.RegularExpressions.Regex.Match(sources, @"activation arena: (\d+) bytes").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        if (secondReader)
-        {
-            Assert.DoesNotContain("the depthwise convolution fused", sources);
-            Assert.True(arena >= expanded, $"arena {arena} bytes: the expanded tensor ({expanded}) must be in it");
-        }
-        else
-        {
-            Assert.True(arena < expanded, $"arena {arena} bytes: the expanded tensor ({expanded}) must not be in it");
-        }
+        AssertRingFusion(sources, "and the depthwise convolution fused", (long)m * h * w * sizeof(float), !secondReader);
     }
 
     /// <summary>
@@ -696,16 +686,24 @@ public sealed class KernelShapeTests
             b.Output("g", 1, m, 1, 1);
         }
         string sources = CompareWithOrt(b, name, secondReader ? "lowering: MaxPool" : "lowering: the direct convolution and the max pool fused");
-        long between = (long)m * ch * cw * sizeof(float);
+        AssertRingFusion(sources, "and the max pool fused", (long)m * ch * cw * sizeof(float), !secondReader);
+    }
+
+    /// <summary>
+    /// A ring-fused pair (its remark <paramref name="fusedRemark"/>) leaves the tensor between its layers
+    /// (<paramref name="between"/> bytes) out of the arena; unfused, the remark is absent and the arena holds it.
+    /// </summary>
+    private static void AssertRingFusion(string sources, string fusedRemark, long between, bool fused)
+    {
         long arena = long.Parse(System.Text.RegularExpressions.Regex.Match(sources, @"activation arena: (\d+) bytes").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        if (secondReader)
+        if (fused)
         {
-            Assert.DoesNotContain("and the max pool fused", sources);
-            Assert.True(arena >= between, $"arena {arena} bytes: the convolution's output ({between}) must be in it");
+            Assert.True(arena < between, $"arena {arena} bytes: the tensor between the fused layers ({between}) must not be in it");
         }
         else
         {
-            Assert.True(arena < between, $"arena {arena} bytes: the convolution's output ({between}) must not be in it");
+            Assert.DoesNotContain(fusedRemark, sources);
+            Assert.True(arena >= between, $"arena {arena} bytes: the tensor between the layers ({between}) must be in it");
         }
     }
 
