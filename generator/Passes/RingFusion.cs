@@ -60,8 +60,8 @@ internal static class RingFusion
     /// </summary>
     private static int? Intermediate(LoweringContext ctx, LayerSpec a, LayerSpec b, Dictionary<int, int> uses, HashSet<int> viewed)
     {
-        Operand? y = a.Operands.SingleOrDefault(o => o.Writes && o.Parameter == "Y");
-        Operand? x = b.Operands.SingleOrDefault(o => o.Parameter == "X");
+        Operand? y = a.Operands.FirstOrDefault(o => o.Writes && o.Parameter == "Y");
+        Operand? x = b.Operands.FirstOrDefault(o => o.Parameter == "X");
         if (y is null || x is null || y.Kind != OperandKind.Tensor || x.Kind != OperandKind.Tensor || x.Id != y.Id || y.ElementOffset != 0 || x.ElementOffset != 0) return null;
         LoweringContext.TensorBuilder t = ctx.Tensors[y.Id];
         if (t.Location != TensorLocation.Arena || t.ViewOf >= 0 || viewed.Contains(t.Id) || uses[t.Id] != 2) return null;
