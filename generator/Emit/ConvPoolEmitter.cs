@@ -27,7 +27,8 @@ internal static class ConvPoolEmitter
         ConvGeometry g = s.Conv.Geometry;
         yield return $"lowering: the direct convolution and the max pool fused, {s.BandRows} pool output row(s) per band: each band's new convolution rows " +
             $"into a ring of {s.RingRows} rows x {g.OutW} per channel ({RingFloats(s) * 4 / 1024} KB), read there by the pool rows; channels split in {RingBands.SharesOf(s.Conv.OutChannels, s.Conv.MR)} shares across workers";
-        foreach (string r in DirectConvEmitter.Remarks(s.Conv, profile)) yield return "convolution " + r;
+        // Its rows go into the ring, not into an output tensor.
+        foreach (string r in DirectConvEmitter.Remarks(s.Conv, profile)) yield return "convolution " + r.Replace("stored into Y", "stored into the ring");
         foreach (string r in PlaneFilterEmitter.Remarks(s.Pool)) yield return "pool " + r;
     }
 
