@@ -15,18 +15,17 @@ namespace ModelGen.Generator.Emit;
 
 internal static class ConvPoolEmitter
 {
-    private static long RingFloats(ConvPoolSpec s) => (long)s.Conv.OutChannels * s.RingRows * s.Conv.Geometry.OutW;
-
-    private static long RingFloatsAligned(ConvPoolSpec s) => (RingFloats(s) + 15) / 16 * 16;
+    private static long RingFloats(ConvPoolSpec s) => RingBands.RingFloats(s.Pool.Geometry, s.Conv.OutChannels, s.BandRows);
 
     /// <summary>Floats of each worker's scratch T: the ring, then the pool's row buffer.</summary>
-    public static long RingScratchFloats(ConvPoolSpec s) => RingFloatsAligned(s) + PlaneFilterEmitter.MaxPoolRowBufferFloats(s.Pool);
+    public static long RingScratchFloats(ConvPoolSpec s) => RingFloats(s) + PlaneFilterEmitter.MaxPoolRowBufferFloats(s.Pool);
 
     public static IEnumerable<string> Remarks(ConvPoolSpec s, TargetProfile profile)
     {
         ConvGeometry g = s.Conv.Geometry;
+        int ring = RingBands.RingRows(s.Pool.Geometry, s.BandRows);
         yield return $"lowering: the direct convolution and the max pool fused, {s.BandRows} pool output row(s) per band: each band's new convolution rows " +
-            $"into a ring of {s.RingRows} rows x {g.OutW} per channel ({RingFloats(s) * 4 / 1024} KB), read there by the pool rows; channels split in {RingBands.SharesOf(s.Conv.OutChannels, s.Conv.MR)} shares across workers";
+            $"into a ring of {ring} rows x {g.OutW} per channel ({(long)s.Conv.OutChannels * ring * g.OutW * 4 / 1024} KB), read there by the pool rows; channels split in {RingBands.SharesOf(s.Conv.OutChannels, s.Conv.MR)} shares across workers";
         // Its rows go into the ring, not into an output tensor.
         foreach (string r in DirectConvEmitter.Remarks(s.Conv, profile)) yield return "convolution " + r.Replace("stored into Y", "stored into the ring");
         foreach (string r in PlaneFilterEmitter.Remarks(s.Pool)) yield return "pool " + r;
@@ -39,8 +38,8 @@ internal static class ConvPoolEmitter
         ConvGeometry g = d.Geometry, pg = f.Geometry;
         PhasePlanes p = PhasePlanes.Plan(g);
         string L(long v) => EmitContext.Long(v);
-        int taps = g.KernelH * g.KernelW, k = d.InChannels * taps;
-        long inPlane = (long)g.InH * g.InW, poolPlane = (long)pg.OutH * pg.OutW, ringPlane = (long)s.RingRows * g.OutW;
+        int taps = g.KernelH * g.KernelW, k = d.InChannels * taps, ring = RingBands.RingRows(pg, s.BandRows);
+        long inPlane = (long)g.InH * g.InW, poolPlane = (long)pg.OutH * pg.OutW, ringPlane = (long)ring * g.OutW;
         long offsetsAt = (long)d.InChannels * p.PlaneStride;
         w.OpenBlock();
         w.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
@@ -50,7 +49,7 @@ internal static class ConvPoolEmitter
         // 1. Every input channel into its padded phase planes (parallel over channels), as the unfused convolution does.
         p.EmitSplitChannels(w, ctx, g, d.InChannels, inPlane);
         // 2. Bands of pool rows, each worker on its share of the channels with its own ring (T).
-        w.WriteLine($"// bands of {s.BandRows} pool row(s); T: this worker's ring of {s.RingRows} convolution rows per channel, then the pool's row buffer");
+        w.WriteLine($"// bands of {s.BandRows} pool row(s); T: this worker's ring of {ring} convolution rows per channel, then the pool's row buffer");
         ctx.PerIsa(w, (isa, index) =>
         {
             DirectConvEmitter.RowKernels kernels = DirectConvEmitter.Kernels(d, p, isa, index, g.OutW, false, d.Activation, ctx);
@@ -59,11 +58,11 @@ internal static class ConvPoolEmitter
             {
                 b.WriteLine($"long* offs = (long*)(S + {L(offsetsAt)}L);");
                 b.WriteLine("float* ring = T;");
-                PlaneFilterEmitter.EmitMaxPoolRowsPrologue(f, b, $"T + {L(RingFloatsAligned(s))}L");
+                PlaneFilterEmitter.EmitMaxPoolRowsPrologue(f, b, $"T + {L(RingFloats(s))}L");
                 RingBands.EmitBandLoop(b, d.OutChannels, d.MR, pg, s.BandRows, "ch", r =>
                 {
                     r.OpenBlock("for (int cy = done + 1; cy <= need; cy++)");
-                    r.WriteLine($"float* cr = ring + (long)(cy % {s.RingRows}) * {g.OutW};");
+                    r.WriteLine($"float* cr = ring + (long)(cy % {ring}) * {g.OutW};");
                     r.OpenBlock($"for (int col = 0; col < {g.OutW}; col += {nr})");
                     r.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {g.OutW} - col);");
                     r.WriteLine($"float* bb = S + cy * {p.Wq} + col;");
@@ -79,7 +78,7 @@ internal static class ConvPoolEmitter
                 {
                     r.WriteLine($"float* xr = ring + (long)ch * {L(ringPlane)}L;");
                     r.WriteLine($"float* yp = Y + (long)ch * {L(poolPlane)}L;");
-                    PlaneFilterEmitter.EmitMaxPoolPlaneRows(f, r, ctx, y => $"xr + ({y}) % {s.RingRows} * {g.OutW}", "oy0", "oy1");
+                    PlaneFilterEmitter.EmitMaxPoolPlaneRows(f, r, ctx, y => $"xr + ({y}) % {ring} * {g.OutW}", "oy0", "oy1");
                 });
             }, new[] { "n" }, privateScratch: "T");
         });

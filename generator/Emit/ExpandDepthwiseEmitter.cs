@@ -1,5 +1,5 @@
 // Licensed under the MIT license.
-// A 1x1 expansion (GEMM over NCHW planes) and the depthwise convolution reading it, band by band (Passes/ExpandDepthwise).
+// A 1x1 expansion (GEMM over NCHW planes) and the depthwise convolution reading it, band by band (Passes/RingFusion).
 // Per band of output rows: the expansion rows the band needs and no earlier band computed go through the GEMM
 // micro-kernels into a ring of RingRows rows per channel (row y at slot y % RingRows; a run of rows that would wrap is
 // split), then the depthwise row kernel (Emit/DepthwiseRowsEmitter) reads its input rows from the ring. The ring holds
@@ -15,17 +15,18 @@ namespace ModelGen.Generator.Emit;
 
 internal static class ExpandDepthwiseEmitter
 {
-    private static long RingFloats(ExpandDepthwiseSpec s) => (long)s.Expand.M * s.RingRows * s.Depthwise.Geometry.InW;
+    private static long RingFloats(ExpandDepthwiseSpec s) => RingBands.RingFloats(s.Depthwise.Geometry, s.Expand.M, s.BandRows);
 
     /// <summary>Scratch floats: the ring, then the depthwise kernel's zero row.</summary>
-    public static long ScratchFloats(ExpandDepthwiseSpec s) => (RingFloats(s) + 15) / 16 * 16 + DepthwiseRowsEmitter.ScratchFloats(s.Depthwise);
+    public static long ScratchFloats(ExpandDepthwiseSpec s) => RingFloats(s) + DepthwiseRowsEmitter.ScratchFloats(s.Depthwise);
 
     public static IEnumerable<string> Remarks(ExpandDepthwiseSpec s, TargetProfile profile)
     {
         GemmSpec g = s.Expand;
         ConvGeometry d = s.Depthwise.Geometry;
+        int ring = RingBands.RingRows(d, s.BandRows);
         yield return $"lowering: the 1x1 expansion (GEMM M={g.M} N={g.N} K={g.K}) and the depthwise convolution fused, {s.BandRows} output row(s) per band: " +
-            $"each band's new expansion rows into a ring of {s.RingRows} rows x {d.InW} per channel ({RingFloats(s) * 4 / 1024} KB), read there by the depthwise rows; " +
+            $"each band's new expansion rows into a ring of {ring} rows x {d.InW} per channel ({(long)g.M * ring * d.InW * 4 / 1024} KB), read there by the depthwise rows; " +
             $"channels split in {RingBands.SharesOf(g.M, g.MR)} shares across workers";
         foreach (string r in GemmEmitter.Remarks(g, profile)) yield return "expansion " + r;
         foreach (string r in DepthwiseRowsEmitter.Remarks(s.Depthwise)) yield return "depthwise " + r;
@@ -37,22 +38,22 @@ internal static class ExpandDepthwiseEmitter
         PlaneFilterSpec f = s.Depthwise;
         ConvGeometry d = f.Geometry;
         string L(long v) => EmitContext.Long(v);
-        int mr = g.MR;
-        long ringPlane = (long)s.RingRows * d.InW, inPlane = (long)d.InH * d.InW, outPlane = (long)d.OutH * d.OutW;
-        outer.WriteLine($"// bands of {s.BandRows} output row(s); S: this worker's ring of {s.RingRows} expansion rows per channel, then the zero row");
+        int mr = g.MR, ring = RingBands.RingRows(d, s.BandRows);
+        long ringPlane = (long)ring * d.InW, inPlane = (long)d.InH * d.InW, outPlane = (long)d.OutH * d.OutW;
+        outer.WriteLine($"// bands of {s.BandRows} output row(s); S: this worker's ring of {ring} expansion rows per channel, then the zero row");
         ctx.PerIsa(outer, (isa, isaIndex) => ctx.ParallelFor(outer, RingBands.SharesOf(g.M, mr), w =>
         {
             GemmTile tile = GemmEmitter.TileFor(g, ctx.Profile, isaIndex);
             string kernel = GemmEmitter.RequireKernel(g, tile, ctx);
             int nr = tile.NR;
             w.WriteLine("float* ring = S;");
-            w.WriteLine($"float* zero = S + {L((RingFloats(s) + 15) / 16 * 16)}L;");
+            w.WriteLine($"float* zero = S + {L(RingFloats(s))}L;");
             DepthwiseRowsEmitter.RowPlan plan = DepthwiseRowsEmitter.EmitPrologue(f, w, isa, "zero");
             RingBands.EmitBandLoop(w, g.M, mr, d, s.BandRows, "c", b =>
             {
                 b.OpenBlock("while (done < need)");
-                b.WriteLine($"int y0 = done + 1, slot = y0 % {s.RingRows};");
-                b.WriteLine($"int y1 = {EmitContext.Math}.Min(need + 1, y0 + {s.RingRows} - slot);");
+                b.WriteLine($"int y0 = done + 1, slot = y0 % {ring};");
+                b.WriteLine($"int y1 = {EmitContext.Math}.Min(need + 1, y0 + {ring} - slot);");
                 b.WriteLine($"int np = (y1 - y0) * {d.InW};");
                 b.WriteLine($"float* bx = X + (long)y0 * {d.InW};");
                 b.WriteLine($"float* cr = ring + (long)slot * {d.InW};");
@@ -71,7 +72,7 @@ internal static class ExpandDepthwiseEmitter
             {
                 b.WriteLine($"float* xr = ring + (long)c * {L(ringPlane)}L;");
                 b.WriteLine($"float* yp = Y + (long)c * {L(outPlane)}L;");
-                DepthwiseRowsEmitter.EmitPlaneRows(f, b, isa, plan, "W", depthwiseBias, y => $"xr + ({y}) % {s.RingRows} * {d.InW}", "oy0", "oy1");
+                DepthwiseRowsEmitter.EmitPlaneRows(f, b, isa, plan, "W", depthwiseBias, y => $"xr + ({y}) % {ring} * {d.InW}", "oy0", "oy1");
             });
         }, privateScratch: "S"));
     }

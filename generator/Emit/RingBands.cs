@@ -14,6 +14,23 @@ internal static class RingBands
     /// <summary>Channel shares a fused layer splits into (one per worker; a single worker takes both in one pass).</summary>
     public const int Splits = 2;
 
+    /// <summary>The producer rows one band of <paramref name="bandRows"/> reader output rows reads: the ring's rows.</summary>
+    public static int RingRows(ConvGeometry reader, int bandRows) => (bandRows - 1) * reader.StrideH + reader.KernelH;
+
+    /// <summary>The ring's floats (every channel's ring rows of the reader's input width), rounded up to 16 (what follows it stays aligned).</summary>
+    public static long RingFloats(ConvGeometry reader, int channels, int bandRows) =>
+        ((long)channels * RingRows(reader, bandRows) * reader.InW + 15) / 16 * 16;
+
+    /// <summary>
+    /// Reader output rows per band: the most whose ring fits <paramref name="ringBytes"/> (at least one).
+    /// </summary>
+    public static int PlanBand(ConvGeometry reader, int channels, long ringBytes)
+    {
+        int band = 1;
+        while (band < reader.OutH && (long)channels * RingRows(reader, band + 1) * reader.InW * sizeof(float) <= ringBytes) band++;
+        return band;
+    }
+
     /// <summary>The shares of <paramref name="channels"/> in row tiles of <paramref name="mr"/>.</summary>
     public static int SharesOf(int channels, int mr) => Math.Min(Splits, (channels + mr - 1) / mr);
 

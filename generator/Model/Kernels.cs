@@ -284,17 +284,17 @@ internal sealed record ChannelVectorConvSpec(
 
 /// <summary>
 /// A 1x1 convolution (a GEMM over NCHW planes) fused with the depthwise convolution that alone reads its output
-/// (Passes/ExpandDepthwise): bands of the expansion's rows go into a ring of <paramref name="RingRows"/> rows per channel
+/// (Passes/RingFusion): bands of the expansion's rows go into a ring of rows per channel (Emit/RingBands)
 /// (each worker's scratch), and the depthwise rows read them there, so the expanded tensor never reaches memory.
 /// Operands X (the expansion's input), A (its packed weights), C (its bias), W and B (the depthwise weights and bias), Y,
 /// S (ring, then the zero row). <paramref name="BandRows"/> output rows per band.
 /// </summary>
-internal sealed record ExpandDepthwiseSpec(GemmSpec Expand, PlaneFilterSpec Depthwise, int BandRows, int RingRows) : KernelSpec;
+internal sealed record ExpandDepthwiseSpec(GemmSpec Expand, PlaneFilterSpec Depthwise, int BandRows) : KernelSpec;
 
 /// <summary>
 /// A row-mode direct convolution fused with the max pool that alone reads its output (Passes/RingFusion): the input is
 /// split into phase planes once (S, shared), then per band of pool output rows the convolution rows the band needs and
-/// no earlier band computed go into a ring of <paramref name="RingRows"/> rows per channel (T, each worker's own, then the
+/// no earlier band computed go into a ring of rows per channel (Emit/RingBands; T, each worker's own, then the
 /// pool's row buffer), and the pool rows read them there. Operands X, W (packed), B, Y (the pool's output), S, T.
 /// </summary>
-internal sealed record ConvPoolSpec(DirectConvSpec Conv, PlaneFilterSpec Pool, int BandRows, int RingRows) : KernelSpec;
+internal sealed record ConvPoolSpec(DirectConvSpec Conv, PlaneFilterSpec Pool, int BandRows) : KernelSpec;

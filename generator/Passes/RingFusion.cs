@@ -86,8 +86,7 @@ internal static class RingFusion
         {
             if (GemmEmitter.KChunk(g, GemmEmitter.TileFor(g, ctx.Profile, i), ctx.Profile) < g.K) return null;
         }
-        (int band, int ring) = Band(f.Geometry, g.M, ctx.Profile.RingFusionRingBytes);
-        var spec = new ExpandDepthwiseSpec(g with { PrefetchC = false }, f, band, ring);
+        var spec = new ExpandDepthwiseSpec(g with { PrefetchC = false }, f, RingBands.PlanBand(f.Geometry, g.M, ctx.Profile.RingFusionRingBytes));
         var operands = new List<Operand>();
         foreach (Operand o in a.Operands)
         {
@@ -110,8 +109,7 @@ internal static class RingFusion
         {
             return null;
         }
-        (int band, int ring) = Band(pg, d.OutChannels, ctx.Profile.RingFusionRingBytes);
-        var spec = new ConvPoolSpec(d with { PrefetchOutput = false }, f, band, ring);
+        var spec = new ConvPoolSpec(d with { PrefetchOutput = false }, f, RingBands.PlanBand(pg, d.OutChannels, ctx.Profile.RingFusionRingBytes));
         var operands = new List<Operand>();
         operands.AddRange(a.Operands.Where(o => o.Parameter is "X" or "W" or "B" or "S"));
         operands.AddRange(b.Operands.Where(o => o.Parameter == "Y"));
@@ -137,17 +135,5 @@ internal static class RingFusion
             Kernel = spec,
             Macs = a.Macs + b.Macs,
         };
-    }
-
-    /// <summary>
-    /// The reader's output rows per band and the ring's rows: the most rows whose ring (every channel's input rows of one
-    /// band, (rows - 1) x stride + kernel height) fits the budget, at least one.
-    /// </summary>
-    internal static (int Band, int Ring) Band(ConvGeometry g, int channels, long ringBytes)
-    {
-        int Ring(int rows) => (rows - 1) * g.StrideH + g.KernelH;
-        int band = 1;
-        while (band < g.OutH && (long)channels * Ring(band + 1) * g.InW * sizeof(float) <= ringBytes) band++;
-        return (band, Ring(band));
     }
 }

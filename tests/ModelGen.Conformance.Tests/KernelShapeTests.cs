@@ -593,7 +593,7 @@ public sealed class KernelShapeTests
 
     /// <summary>
     /// A 1x1 expansion whose large output (at least 2 MB) only a depthwise convolution reads is fused with it
-    /// (Passes/ExpandDepthwise): its rows go band by band into a ring per channel that the depthwise rows read. Cases: stride
+    /// (Passes/RingFusion): its rows go band by band into a ring per channel that the depthwise rows read. Cases: stride
     /// 2 with Clip(0, 6) (MobileNetV2's first block); stride 1 with SiLU on both layers, no depthwise bias, and a height
     /// that leaves a partial last band and runs of rows that wrap around the ring; a 5x5 stride-2 window on odd sizes; and
     /// the same pair not fused when the expanded tensor has a second reader. The arena must then hold the expanded tensor,
