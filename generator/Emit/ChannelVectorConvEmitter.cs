@@ -144,11 +144,24 @@ internal static class ChannelVectorConvEmitter
     internal static int SplitChannels(ChannelVectorConvSpec c, TargetProfile profile, Isa isa, int nr)
     {
         long row = (long)c.Geometry.KernelH * c.Geometry.KernelW * nr * sizeof(float);
-        if (profile.ChannelSplitBytes == 0 || isa.IsScalar || c.Pointwise || c.InChannels * row <= profile.ChannelSplitMinBytes) return c.InChannels;
+        if (profile.ChannelSplitBytes == 0 || isa.IsScalar || c.InChannels * row <= profile.ChannelSplitMinBytes) return c.InChannels;
+        if (c.Pointwise && !SplitsPointwise(c, profile, row)) return c.InChannels;
         int chunk = (int)System.Math.Max(1, profile.ChannelSplitBytes / row);
         int chunks = (c.InChannels + chunk - 1) / chunk;
-        return (c.InChannels + chunks - 1) / chunks;
+        int even = (c.InChannels + chunks - 1) / chunks;
+        // A blocked input's tiles step over whole blocks of channels.
+        return c.Pointwise ? (even + Block - 1) / Block * Block : even;
     }
+
+    /// <summary>
+    /// Whether a 1x1 layer accumulates over chunks of input channels (<see cref="SplitChannels"/>): a blocked input swept
+    /// with the pixel tiles innermost whose weight block (input channels x NR floats) is too large for the next block's
+    /// prefetch (<see cref="TargetProfile.ChannelPrefetchNextBlockBytes"/>): the 7x7 planes' projections (EfficientNet-B0's
+    /// 1152 -&gt; 192 and 320, MobileNetV2's 960 -&gt; 320: 90-150 KB blocks) re-read their block from L2 for every pixel tile,
+    /// where a chunk's 12 KB stay in L1 for a group of tiles.
+    /// </summary>
+    private static bool SplitsPointwise(ChannelVectorConvSpec c, TargetProfile profile, long row) =>
+        c.XBlocked && BlockedPixelsInner(c) && c.InChannels * row > profile.ChannelPrefetchNextBlockBytes;
 
     /// <summary>Each ISA's weight panel (<c>48 (Avx512), 24 (Avx2, Scalar)</c>).</summary>
     internal static string PanelRemark(TargetProfile profile) =>
@@ -188,11 +201,7 @@ internal static class ChannelVectorConvEmitter
         int taps = g.KernelH * g.KernelW, k = c.InChannels * taps;
         long pixels = (long)g.OutH * g.OutW, pixelTiles = (pixels + mr - 1) / mr;
         int panels = (c.OutChannels + c.Panel - 1) / c.Panel, blocks = c.Panel / nr;
-        // Groups of at most ChannelSplitTiles pixel tiles, and enough work items for the workers to share (16).
-        int items = panels * blocks - (blocks - 1 - (c.OutChannels - 1) % c.Panel / nr);
-        long groups = System.Math.Min(pixelTiles, System.Math.Max((pixelTiles + ctx.Profile.ChannelSplitTiles - 1) / ctx.Profile.ChannelSplitTiles, (16 + items - 1) / items));
-        int group = (int)((pixelTiles + groups - 1) / groups);
-        groups = (pixelTiles + group - 1) / group;
+        (int group, long groups) = TileGroups(c, ctx.Profile, nr, pixelTiles);
         string L(long v) => EmitContext.Long(v);
         ctx.ParallelFor(w, (long)panels * blocks * groups, b =>
         {
@@ -214,15 +223,7 @@ internal static class ChannelVectorConvEmitter
             b.OpenBlock("for (int i = 0; i < tiles; i++)");
             b.WriteLine($"int p0 = (pt0 + i) * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0);");
             b.WriteLine($"long o = ((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0;");
-            if (chunk < c.InChannels && PrefetchesChunks(c, ctx.Profile) && isa.Prefetch("nx + l * 16") is string prefetch)
-            {
-                // The next chunk's weight lines, shared out over the group's tiles.
-                long chunkFloats = (long)chunk * taps * c.Panel, lines = (chunkFloats * sizeof(float) + 63) / 64, per = (lines + group - 1) / group;
-                b.OpenBlock($"if (c0 + {chunk} < {c.InChannels})");
-                b.WriteLine($"float* nx = wc + {L(chunkFloats)}L;");
-                b.WriteLine($"for (long l = i * {per}L, le = {EmitContext.Math}.Min(l + {per}L, {lines}L); l < le; l++) {prefetch}");
-                b.CloseBlock();
-            }
+            if (chunk < c.InChannels) EmitChunkPrefetch(b, c, ctx.Profile, isa, chunk, taps, group);
             string args = $"(xc, {L(p.ChannelStride)}, cc, pix + i * {mr}, wc, {(bias is null ? "null" : $"{bias} + oc0")}, " +
                 $"Y + o, {L(pixels)}, {(residual is null ? "null" : $"{residual} + o")}, mc, nc, part + i * {mr * nr}, mode);";
             b.WriteLine(KernelCall(kernel, tailKernel, lastBlock, args));
@@ -230,6 +231,35 @@ internal static class ChannelVectorConvEmitter
             b.CloseBlock();
             b.CloseBlock();
         }, new[] { "n" });
+    }
+
+    /// <summary>
+    /// Groups of at most <see cref="TargetProfile.ChannelSplitTiles"/> pixel tiles for a split layer's work items (block
+    /// of output channels, group), and enough items for the workers to share (16): tiles per group, and groups.
+    /// </summary>
+    private static (int Group, long Groups) TileGroups(ChannelVectorConvSpec c, TargetProfile profile, int nr, long pixelTiles)
+    {
+        int blocks = c.Panel / nr, panels = (c.OutChannels + c.Panel - 1) / c.Panel;
+        int items = panels * blocks - (blocks - 1 - (c.OutChannels - 1) % c.Panel / nr);
+        long groups = System.Math.Min(pixelTiles, System.Math.Max((pixelTiles + profile.ChannelSplitTiles - 1) / profile.ChannelSplitTiles, (16 + items - 1) / items));
+        int group = (int)((pixelTiles + groups - 1) / groups);
+        return (group, (pixelTiles + group - 1) / group);
+    }
+
+    /// <summary>
+    /// In a split layer's tile loop (tile i of a group of <paramref name="group"/>, chunk c0 of <paramref name="chunk"/>
+    /// channels, its weights at wc): tile i's share of the next chunk's weight lines as prefetches, when the layer's
+    /// weights come from memory (<see cref="PrefetchesChunks"/>).
+    /// </summary>
+    private static void EmitChunkPrefetch(SourceWriter b, ChannelVectorConvSpec c, TargetProfile profile, Isa isa, int chunk, int taps, int group)
+    {
+        if (!PrefetchesChunks(c, profile) || isa.Prefetch("nx + l * 16") is not string prefetch) return;
+        string L(long v) => EmitContext.Long(v);
+        long chunkFloats = (long)chunk * taps * c.Panel, lines = (chunkFloats * sizeof(float) + 63) / 64, per = (lines + group - 1) / group;
+        b.OpenBlock($"if (c0 + {chunk} < {c.InChannels})");
+        b.WriteLine($"float* nx = wc + {L(chunkFloats)}L;");
+        b.WriteLine($"for (long l = i * {per}L, le = {EmitContext.Math}.Min(l + {per}L, {lines}L); l < le; l++) {prefetch}");
+        b.CloseBlock();
     }
 
     /// <summary>
@@ -314,6 +344,13 @@ internal static class ChannelVectorConvEmitter
             (string kernel, string? tailKernel, int lastBlock) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, mr, v, c, ctx));
             string Call(string args) => PointwiseCall(c, isa, mr, nv, pixelTiles, kernel, tailKernel, lastBlock, args, ctx);
             w.OpenBlock($"for (int n = 0; n < {c.Batch}; n++)");
+            int split = SplitChannels(c, ctx.Profile, isa, nr);
+            if (split < c.InChannels)
+            {
+                EmitSplitPointwise(c, bias, residual, w, ctx, isa, mr, nv, split);
+                w.CloseBlock();
+                return;
+            }
             if (c.XBlocked)
             {
                 // Blocked input: a tile's pixels of 16 channels are 16 x MR contiguous floats, read in place.
@@ -365,6 +402,45 @@ internal static class ChannelVectorConvEmitter
             }, new[] { "n" }, privateScratch: "S");
             w.CloseBlock();
         });
+    }
+
+    /// <summary>
+    /// A blocked 1x1 in chunks of input channels (<see cref="SplitsPointwise"/>): work items (block of output channels,
+    /// group of pixel tiles); per item and chunk, every tile of the group accumulates the chunk into its partial sums on
+    /// the worker's stack (the first chunk from the bias, the last through the epilogue), so the chunk's weights are read
+    /// from L1 by all but the first tile. As the spatial tiles (<see cref="EmitTiles"/>), with the input read in place.
+    /// </summary>
+    private static void EmitSplitPointwise(ChannelVectorConvSpec c, string? bias, string? residual, SourceWriter w, EmitContext ctx, Isa isa, int mr, int nv, int chunk)
+    {
+        long pixels = (long)c.Geometry.OutH * c.Geometry.OutW, inPlane = pixels, pixelTiles = (pixels + mr - 1) / mr;
+        int nr = nv * isa.Width, panels = (c.OutChannels + c.Panel - 1) / c.Panel, blocks = c.Panel / nr;
+        (int group, long groups) = TileGroups(c, ctx.Profile, nr, pixelTiles);
+        (string kernel, string? tailKernel, int lastBlock) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, mr, v, 1, PackStride(mr), c, ctx, chunked: true));
+        string L(long v) => EmitContext.Long(v);
+        ctx.ParallelFor(w, (long)panels * blocks * groups, b =>
+        {
+            b.WriteLine($"float* part = stackalloc float[{group * mr * nr}];");
+            b.OpenBlock("for (int t = pb; t < pe; t++)");
+            b.WriteLine($"int gr = t % {L(groups)}, rest = t / {L(groups)};");
+            EmitBlockBounds(b, c.Panel, blocks, nr, c.OutChannels);
+            b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
+            b.WriteLine($"int pt0 = gr * {group}, tiles = {EmitContext.Math}.Min({group}, {L(pixelTiles)} - pt0);");
+            b.WriteLine($"float* wb = W + (long)panel * {L((long)c.InChannels * c.Panel)}L + (oc0 - panel * {c.Panel});");
+            b.OpenBlock($"for (int c0 = 0; c0 < {c.InChannels}; c0 += {chunk})");
+            b.WriteLine($"int cc = {EmitContext.Math}.Min({chunk}, {c.InChannels} - c0), mode = (c0 > 0 ? 1 : 0) | (c0 + {chunk} >= {c.InChannels} ? 2 : 0);");
+            b.WriteLine($"float* xc = X + (long)n * {L(c.InChannels * inPlane)}L + (long)(c0 >> {BlockShift}) * {L(inPlane * Block)}L, wc = wb + (long)c0 * {c.Panel};");
+            b.OpenBlock("for (int i = 0; i < tiles; i++)");
+            b.WriteLine($"int pt = pt0 + i, p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0);");
+            EmitChunkPrefetch(b, c, ctx.Profile, isa, chunk, 1, group);
+            string o = c.YBlocked ? $"(long)n * {L(c.OutChannels * pixels)}L + (long)p0 * {Block}" : $"((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0";
+            string ldy = c.YBlocked ? $"{L(pixels * Block)}, oc0" : L(pixels);
+            string args = $"(xc + (long)p0 * {Block}, {L(inPlane * Block)}, cc, wc, {c.Panel}, {(bias is null ? "null" : $"{bias} + oc0")}, Y + {o}, {ldy}, " +
+                $"{(residual is null ? "null" : $"{residual} + {o}")}, mc, nc, part + i * {mr * nr}, mode);";
+            b.WriteLine(PointwiseCall(c, isa, mr, nv, pixelTiles, kernel, tailKernel, lastBlock, args, ctx, chunked: true));
+            b.CloseBlock();
+            b.CloseBlock();
+            b.CloseBlock();
+        }, new[] { "n" });
     }
 
     /// <summary>
@@ -467,12 +543,12 @@ internal static class ChannelVectorConvEmitter
     /// AVX2), that tile goes through kernels of its pixels with the input channels split over MR / pixels accumulator
     /// sets (<see cref="RequirePointwiseKernel(Isa, int, int, int, int, ChannelVectorConvSpec, EmitContext)"/>).
     /// </summary>
-    private static string PointwiseCall(ChannelVectorConvSpec c, Isa isa, int mr, int nv, long pixelTiles, string kernel, string? tailKernel, int lastBlock, string args, EmitContext ctx)
+    private static string PointwiseCall(ChannelVectorConvSpec c, Isa isa, int mr, int nv, long pixelTiles, string kernel, string? tailKernel, int lastBlock, string args, EmitContext ctx, bool chunked = false)
     {
         string whole = KernelCall(kernel, tailKernel, lastBlock, args);
         (int pixels, int splits) = PixelTail(c, mr);
         if (splits < 2) return whole; // the scalar path's 1-pixel tiles never leave a tail
-        (string k, string? tk, _) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, pixels, v, splits, PackStride(mr), c, ctx));
+        (string k, string? tk, _) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, pixels, v, splits, PackStride(mr), c, ctx, chunked));
         return $"if (pt == {EmitContext.Long(pixelTiles - 1)}) {{ {KernelCall(k, tk, lastBlock, args)} }} else {{ {whole} }}";
     }
 
@@ -509,11 +585,11 @@ internal static class ChannelVectorConvEmitter
     /// tiles) keeps as many FMA chains in flight as a whole tile, where one set would wait on each FMA's latency. Packed
     /// input tiles have <paramref name="ps"/> floats per channel (the whole tiles' stride).
     /// </summary>
-    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, int splits, int ps, ChannelVectorConvSpec c, EmitContext ctx)
+    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, int splits, int ps, ChannelVectorConvSpec c, EmitContext ctx, bool chunked = false)
     {
         int width = isa.Width, nr = nv * width;
         splits = System.Math.Max(splits, ctx.Profile.ChannelSets(isa, mr, nv));
-        string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(splits > 1 ? $"k{splits}" + (c.XBlocked ? "" : $"p{ps}") : "")}{(c.XBlocked ? "_BlockedX" : "")}{(c.YBlocked ? "_BlockedY" : "")}" +
+        string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(splits > 1 ? $"k{splits}" + (c.XBlocked ? "" : $"p{ps}") : "")}{(c.XBlocked ? "_BlockedX" : "")}{(c.YBlocked ? "_BlockedY" : "")}{(chunked ? "_Part" : "")}" +
             GemmEmitter.EpilogueSuffix(c.HasBias ? "_Bias" : "", c.Residual, c.Activation, isa);
         ctx.RequireHelper(name, w =>
         {
@@ -522,13 +598,15 @@ internal static class ChannelVectorConvEmitter
                 ? $"X channel-blocked: channel c of pixel i at x[(c / {Block}) * xs + i * {Block} + c % {Block}]"
                 : $"Pixel i of channel c at x[c * {ps} + i]") + "; W rows of the panel every ldw floats; " + (c.YBlocked
                 ? $"Y (and R) channel-blocked from the tile's first pixel: channel oc0 + j at y[((oc0 + j) / {Block}) * bs + i * {Block} + (oc0 + j) % {Block}]"
-                : "Y (and R) [channel][pixel], channels every ldy") + "; mc/nc valid pixels/channels.</remarks>");
+                : "Y (and R) [channel][pixel], channels every ldy") + "; mc/nc valid pixels/channels." +
+                (chunked ? " One chunk of the input channels: mode bit 0: start from the partial sums in part (else from the bias), bit 1: finish through the epilogue (else store the partial sums)." : "") + "</remarks>");
             w.WriteLine(EmitContext.MethodImpl);
             w.WriteLine(EmitContext.SkipLocalsInit);
             string output = c.YBlocked ? "float* y, nint bs, int oc0" : "float* y, nint ldy";
-            w.OpenBlock($"private static void {name}(float* x, {(c.XBlocked ? "nint xs, " : "")}int channels, float* w, nint ldw, float* bias, {output}, float* r, int mc, int nc)");
+            w.OpenBlock($"private static void {name}(float* x, {(c.XBlocked ? "nint xs, " : "")}int channels, float* w, nint ldw, float* bias, {output}, float* r, int mc, int nc{(chunked ? ", float* part, int mode" : "")})");
             GemmEmitter.DeclareAccumulators(w, isa, mr, nv, c.HasBias ? GemmBias.PerColumn : GemmBias.None);
             GemmEmitter.DeclareAccumulatorSets(w, isa, mr, nv, splits);
+            if (chunked) EmitLoadPartial(w, isa, mr, nv);
             if (c.XBlocked)
             {
                 for (int i = 0; i < mr; i++) w.WriteLine(i == 0 ? "float* x0 = x;" : $"float* x{i} = x + {EmitContext.Math}.Min({i}, mc - 1) * {Block};");
@@ -566,6 +644,7 @@ internal static class ChannelVectorConvEmitter
                 w.CloseBlock();
             }
             GemmEmitter.SumAccumulatorSets(w, mr, nv, splits);
+            if (chunked) EmitStorePartial(w, isa, mr, nv);
             if (c.YBlocked) EmitBlockedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);
             else EmitTransposedEpilogue(w, isa, mr, nv, c.Residual, c.Activation);
             w.CloseBlock();
@@ -717,6 +796,25 @@ internal static class ChannelVectorConvEmitter
         w.CloseBlock();
     }
 
+    /// <summary>A chunked kernel's start: with mode bit 0, the accumulators from the partial sums in part (MR x NR floats).</summary>
+    private static void EmitLoadPartial(SourceWriter w, Isa isa, int mr, int nv)
+    {
+        w.OpenBlock("if ((mode & 1) != 0)");
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {isa.Load($"part + {i * nv * isa.Width + j * isa.Width}")};");
+        w.CloseBlock();
+    }
+
+    /// <summary>A chunked kernel's end: without mode bit 1, the accumulators back into the partial sums, and return.</summary>
+    private static void EmitStorePartial(SourceWriter w, Isa isa, int mr, int nv)
+    {
+        w.OpenBlock("if ((mode & 2) == 0)");
+        for (int i = 0; i < mr; i++)
+            for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"part + {i * nv * isa.Width + j * isa.Width}"));
+        w.WriteLine("return;");
+        w.CloseBlock();
+    }
+
     /// <summary>
     /// The shared micro-kernel of one window geometry (Winograd's transformed GEMMs: one tap at offset 0): per input
     /// channel of a chunk, the taps unrolled at the layer's build-time plane offsets and panel rows (no offset table, no
@@ -740,10 +838,7 @@ internal static class ChannelVectorConvEmitter
             w.OpenBlock($"private static void {name}(float* x, nint cs, int channels, int* pix, float* w, float* bias, float* y, nint ldy, float* r, int mc, int nc, float* part, int mode)");
             GemmEmitter.DeclareAccumulators(w, isa, mr, nv, bias ? GemmBias.PerColumn : GemmBias.None);
             GemmEmitter.DeclareAccumulatorSets(w, isa, mr, nv, sets);
-            w.OpenBlock("if ((mode & 1) != 0)");
-            for (int i = 0; i < mr; i++)
-                for (int j = 0; j < nv; j++) w.WriteLine($"acc{i}x{j} = {isa.Load($"part + {i * nr + j * width}")};");
-            w.CloseBlock();
+            EmitLoadPartial(w, isa, mr, nv);
             for (int i = 0; i < mr; i++) w.WriteLine($"float* x{i} = x + pix[{i}];");
             // Windows of one or two taps (1x1 stride-2 layers, Winograd's channel-layout GEMMs): four channels per
             // iteration, so the loop's pointer steps and branch do not crowd the 12 FMAs of a step out of the front end
@@ -777,11 +872,7 @@ internal static class ChannelVectorConvEmitter
             w.OpenBlock(unroll > 1 ? "for (; ch < channels; ch++)" : "for (int ch = 0; ch < channels; ch++)");
             Channels(1);
             GemmEmitter.SumAccumulatorSets(w, mr, nv, sets);
-            w.OpenBlock("if ((mode & 2) == 0)");
-            for (int i = 0; i < mr; i++)
-                for (int j = 0; j < nv; j++) w.WriteLine(isa.Store($"acc{i}x{j}", $"part + {i * nr + j * width}"));
-            w.WriteLine("return;");
-            w.CloseBlock();
+            EmitStorePartial(w, isa, mr, nv);
             EmitTransposedEpilogue(w, isa, mr, nv, residual, act);
             w.CloseBlock();
         });

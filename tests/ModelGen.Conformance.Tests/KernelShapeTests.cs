@@ -592,6 +592,61 @@ public sealed class KernelShapeTests
     }
 
     /// <summary>
+    /// Blocked 1x1s on a 7x7 plane whose weight blocks are too large for L1 (400 input channels: 38 KB per AVX2 block of 24
+    /// output channels) accumulate over chunks of input channels (112, 112, 112 and 64 on AVX2; 64 on AVX-512), the
+    /// partial sums of a group of pixel tiles on the worker's stack: one with a residual, into NCHW (the last chunk's
+    /// transposed epilogue), one with SiLU into the blocked layout; 80 output channels leave a narrower last block (8
+    /// channels) and 49 pixels a 1-pixel tile (its input channels over several accumulator sets), batch 2 offsets every
+    /// chunk's input. Reading the wrong chunk's weights or dropping the partial sums fails it; CompareWithOrt also runs 2
+    /// threads.
+    /// </summary>
+    [Fact]
+    public void Blocked_pointwise_channel_chunks_match_onnx_runtime()
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 2, 24, 7, 7);
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        int seed = 70;
+        string Conv(string input, string output, int c, int oc, int k, int group, string? act, string? residual = null)
+        {
+            string y = output + "_y";
+            b.Initializer(OnnxTensor.RandomFloats(output + "_w", new long[] { oc, c / group, k, k }, seed++));
+            b.Initializer(OnnxTensor.RandomFloats(output + "_b", new long[] { oc }, seed++));
+            b.Node("Conv", new[] { input, output + "_w", output + "_b" }, new[] { y }, attributes: new[]
+            {
+                OnnxAttribute.Ints("kernel_shape", k, k), OnnxAttribute.Ints("pads", k / 2, k / 2, k / 2, k / 2), OnnxAttribute.Int("group", group),
+            });
+            if (residual is not null)
+            {
+                b.Node("Add", new[] { y, residual }, new[] { output + "_s" });
+                y = output + "_s";
+            }
+            if (act == "Silu")
+            {
+                b.Node("Sigmoid", new[] { y }, new[] { output + "_sg" });
+                b.Node("Mul", new[] { y, output + "_sg" }, new[] { output });
+            }
+            else if (act is not null) b.Node(act, new[] { y }, new[] { output });
+            else b.Node("Identity", new[] { y }, new[] { output });
+            return output;
+        }
+        string r = Conv("xr", "r", 24, 80, 1, 1, "Relu");
+        string e = Conv(r, "e", 80, 400, 1, 1, "Silu");
+        string d = Conv(e, "d", 400, 400, 3, 400, "Relu");
+        string p = Conv(d, "p", 400, 80, 1, 1, null, residual: r);
+        string e2 = Conv(p, "e2", 80, 400, 1, 1, "Relu");
+        string d2 = Conv(e2, "d2", 400, 400, 3, 400, "Relu");
+        string q = Conv(d2, "q", 400, 80, 1, 1, "Silu");
+        Conv(q, "out", 80, 40, 1, 1, null);
+        b.Output("out", 2, 40, 7, 7);
+        string sources = CompareWithOrt(b, "blocked-channel-chunks", "input channels accumulated in chunks of 64 (Avx512), 112 (Avx2)");
+        Assert.Contains("F32ConvChannelsPointwise_4x24_BlockedX_Part_Bias_Res_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_4x24_BlockedX_BlockedY_Part_Bias_Silu_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_1x24k4_BlockedX_Part_Bias_Res_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_4x8k2_BlockedX_BlockedY_Part_Bias_Silu_Avx2", sources);
+    }
+
+    /// <summary>
     /// A 1x1 expansion whose large output (at least 2 MB) only a depthwise convolution reads is fused with it
     /// (Passes/RingFusion): its rows go band by band into a ring per channel that the depthwise rows read. Cases: stride
     /// 2 with Clip(0, 6) (MobileNetV2's first block); stride 1 with SiLU on both layers, no depthwise bias, and a height
