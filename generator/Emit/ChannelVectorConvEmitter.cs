@@ -206,19 +206,12 @@ internal static class ChannelVectorConvEmitter
         ctx.ParallelFor(w, (long)panels * blocks * groups, b =>
         {
             b.WriteLine($"int* pix = stackalloc int[{group * mr}];");
-            b.WriteLine($"float* part = stackalloc float[{group * mr * nr}];");
-            b.OpenBlock("for (int t = pb; t < pe; t++)");
-            b.WriteLine($"int gr = t % {L(groups)}, rest = t / {L(groups)};");
-            EmitBlockBounds(b, c.Panel, blocks, nr, c.OutChannels);
-            b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
-            b.WriteLine($"int pt0 = gr * {group}, tiles = {EmitContext.Math}.Min({group}, {L(pixelTiles)} - pt0);");
+            EmitSplitItem(b, c, mr, nr, group, groups, pixelTiles);
             b.OpenBlock($"for (int i = 0; i < tiles * {mr}; i++)");
             b.WriteLine($"int q = {EmitContext.Math}.Min(pt0 * {mr} + i, {L(pixels - 1)});");
             b.WriteLine($"pix[i] = q / {g.OutW} * {p.RowStep} + q % {g.OutW}{(p.ColumnStep > 1 ? $" * {p.ColumnStep}" : "")};");
             b.CloseBlock();
-            b.WriteLine($"float* wb = W + (long)panel * {L((long)k * c.Panel)}L + (oc0 - panel * {c.Panel});");
-            b.OpenBlock($"for (int c0 = 0; c0 < {c.InChannels}; c0 += {chunk})");
-            b.WriteLine($"int cc = {EmitContext.Math}.Min({chunk}, {c.InChannels} - c0), mode = (c0 > 0 ? 1 : 0) | (c0 + {chunk} >= {c.InChannels} ? 2 : 0);");
+            EmitChunkLoop(b, c, k, chunk);
             b.WriteLine($"float* xc = {(p.InPlace ? $"X + ((long)n * {c.InChannels} + c0) * {L(p.ChannelStride)}L" : $"S + (long)c0 * {L(p.ChannelStride)}L")}, wc = wb + (long)c0 * {taps * c.Panel};");
             b.OpenBlock("for (int i = 0; i < tiles; i++)");
             b.WriteLine($"int p0 = (pt0 + i) * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0);");
@@ -244,6 +237,32 @@ internal static class ChannelVectorConvEmitter
         long groups = System.Math.Min(pixelTiles, System.Math.Max((pixelTiles + profile.ChannelSplitTiles - 1) / profile.ChannelSplitTiles, (16 + items - 1) / items));
         int group = (int)((pixelTiles + groups - 1) / groups);
         return (group, (pixelTiles + group - 1) / group);
+    }
+
+    /// <summary>
+    /// A split layer's work item (block of output channels, group of pixel tiles) opened: the partial sums of the group's
+    /// tiles on the stack, the item loop, its panel, oc0 and nc, and its first tile pt0 and tile count.
+    /// </summary>
+    private static void EmitSplitItem(SourceWriter b, ChannelVectorConvSpec c, int mr, int nr, int group, long groups, long pixelTiles)
+    {
+        string L(long v) => EmitContext.Long(v);
+        b.WriteLine($"float* part = stackalloc float[{group * mr * nr}];");
+        b.OpenBlock("for (int t = pb; t < pe; t++)");
+        b.WriteLine($"int gr = t % {L(groups)}, rest = t / {L(groups)};");
+        EmitBlockBounds(b, c.Panel, blocks: c.Panel / nr, nr, c.OutChannels);
+        b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
+        b.WriteLine($"int pt0 = gr * {group}, tiles = {EmitContext.Math}.Min({group}, {L(pixelTiles)} - pt0);");
+    }
+
+    /// <summary>
+    /// The item's weight block wb (<paramref name="rows"/> rows of the panel) and its loop over chunks of input channels
+    /// opened: c0, the chunk's channels cc and the kernels' mode (bit 0: not the first chunk, bit 1: the last).
+    /// </summary>
+    private static void EmitChunkLoop(SourceWriter b, ChannelVectorConvSpec c, int rows, int chunk)
+    {
+        b.WriteLine($"float* wb = W + (long)panel * {EmitContext.Long((long)rows * c.Panel)}L + (oc0 - panel * {c.Panel});");
+        b.OpenBlock($"for (int c0 = 0; c0 < {c.InChannels}; c0 += {chunk})");
+        b.WriteLine($"int cc = {EmitContext.Math}.Min({chunk}, {c.InChannels} - c0), mode = (c0 > 0 ? 1 : 0) | (c0 + {chunk} >= {c.InChannels} ? 2 : 0);");
     }
 
     /// <summary>
@@ -419,15 +438,8 @@ internal static class ChannelVectorConvEmitter
         string L(long v) => EmitContext.Long(v);
         ctx.ParallelFor(w, (long)panels * blocks * groups, b =>
         {
-            b.WriteLine($"float* part = stackalloc float[{group * mr * nr}];");
-            b.OpenBlock("for (int t = pb; t < pe; t++)");
-            b.WriteLine($"int gr = t % {L(groups)}, rest = t / {L(groups)};");
-            EmitBlockBounds(b, c.Panel, blocks, nr, c.OutChannels);
-            b.WriteLine($"int nc = {EmitContext.Math}.Min({nr}, {c.OutChannels} - oc0);");
-            b.WriteLine($"int pt0 = gr * {group}, tiles = {EmitContext.Math}.Min({group}, {L(pixelTiles)} - pt0);");
-            b.WriteLine($"float* wb = W + (long)panel * {L((long)c.InChannels * c.Panel)}L + (oc0 - panel * {c.Panel});");
-            b.OpenBlock($"for (int c0 = 0; c0 < {c.InChannels}; c0 += {chunk})");
-            b.WriteLine($"int cc = {EmitContext.Math}.Min({chunk}, {c.InChannels} - c0), mode = (c0 > 0 ? 1 : 0) | (c0 + {chunk} >= {c.InChannels} ? 2 : 0);");
+            EmitSplitItem(b, c, mr, nr, group, groups, pixelTiles);
+            EmitChunkLoop(b, c, c.InChannels, chunk);
             b.WriteLine($"float* xc = X + (long)n * {L(c.InChannels * inPlane)}L + (long)(c0 >> {BlockShift}) * {L(inPlane * Block)}L, wc = wb + (long)c0 * {c.Panel};");
             b.OpenBlock("for (int i = 0; i < tiles; i++)");
             b.WriteLine($"int pt = pt0 + i, p0 = pt * {mr}, mc = {EmitContext.Math}.Min({mr}, {L(pixels)} - p0);");
