@@ -100,7 +100,9 @@ internal static class ChannelVectorConvEmitter
             (int rest, int splits) = c.Pointwise ? PixelTail(c, profile.ChannelTileMR[i]) : (0, 1);
             tiles.Add($"{profile.ChannelTileMR[i]} pixels x {profile.ChannelTileNV[i] * profile.Isas[i].Width} channels ({profile.Isas[i].Name}" +
                 (splits > 1 ? $"; the last tile's {rest} pixel{(rest > 1 ? "s" : "")} with the input channels over {splits} accumulator sets" : "") +
-                TailRemark(profile, i, profile.ChannelTileMR[i], c.OutChannels) + ")");
+                (c.Pointwise && WideTail(ForIsa(c, profile, i), profile.Isas[i], profile.ChannelTileMR[i], profile.ChannelTileNV[i], profile) is int wide
+                    ? $"; the last block's {c.OutChannels - LastBlock(c.OutChannels, profile.ChannelPanels[i], profile.Isas[i], profile.ChannelTileNV[i] * profile.Isas[i].Width).LastBlock} channels in tiles of {wide} pixels"
+                    : TailRemark(profile, i, profile.ChannelTileMR[i], c.OutChannels)) + ")");
         }
         yield return "tiles: " + string.Join(", ", tiles) + $"; epilogue ({(c.YBlocked ? "output channel-blocked [C/16][H][W][16]: channel vectors stored as they are" : "transposed store")}): " +
             $"bias{(c.Residual ? ", residual" : "")}, activation {c.Activation}";
@@ -243,10 +245,10 @@ internal static class ChannelVectorConvEmitter
     /// A split layer's work item (block of output channels, group of pixel tiles) opened: the partial sums of the group's
     /// tiles on the stack, the item loop, its panel, oc0 and nc, and its first tile pt0 and tile count.
     /// </summary>
-    private static void EmitSplitItem(SourceWriter b, ChannelVectorConvSpec c, int mr, int nr, int group, long groups, long pixelTiles)
+    private static void EmitSplitItem(SourceWriter b, ChannelVectorConvSpec c, int mr, int nr, int group, long groups, long pixelTiles, int extraSlots = 0)
     {
         string L(long v) => EmitContext.Long(v);
-        b.WriteLine($"float* part = stackalloc float[{group * mr * nr}];");
+        b.WriteLine($"float* part = stackalloc float[{(group + extraSlots) * mr * nr}];");
         b.OpenBlock("for (int t = pb; t < pe; t++)");
         b.WriteLine($"int gr = t % {L(groups)}, rest = t / {L(groups)};");
         EmitBlockBounds(b, c.Panel, blocks: c.Panel / nr, nr, c.OutChannels);
@@ -438,7 +440,9 @@ internal static class ChannelVectorConvEmitter
         string L(long v) => EmitContext.Long(v);
         ctx.ParallelFor(w, (long)panels * blocks * groups, b =>
         {
-            EmitSplitItem(b, c, mr, nr, group, groups, pixelTiles);
+            // A wide tail tile may reach past the group: the narrow tiles of its partial last one take slots up to group + f - 2.
+            int f = WideTail(c, isa, mr, nv, ctx.Profile) is int tailMr ? tailMr / mr : 1;
+            EmitSplitItem(b, c, mr, nr, group, groups, pixelTiles, f - 1);
             EmitChunkLoop(b, c, c.InChannels, chunk);
             b.WriteLine($"float* xc = X + (long)n * {L(c.InChannels * inPlane)}L + (long)(c0 >> {BlockShift}) * {L(inPlane * Block)}L, wc = wb + (long)c0 * {c.Panel};");
             b.OpenBlock("for (int i = 0; i < tiles; i++)");
@@ -446,9 +450,9 @@ internal static class ChannelVectorConvEmitter
             EmitChunkPrefetch(b, c, ctx.Profile, isa, chunk, 1, group);
             string o = c.YBlocked ? $"(long)n * {L(c.OutChannels * pixels)}L + (long)p0 * {Block}" : $"((long)n * {c.OutChannels} + oc0) * {L(pixels)}L + p0";
             string ldy = c.YBlocked ? $"{L(pixels * Block)}, oc0" : L(pixels);
-            string args = $"(xc + (long)p0 * {Block}, {L(inPlane * Block)}, cc, wc, {c.Panel}, {(bias is null ? "null" : $"{bias} + oc0")}, Y + {o}, {ldy}, " +
-                $"{(residual is null ? "null" : $"{residual} + {o}")}, mc, nc, part + i * {mr * nr}, mode);";
-            b.WriteLine(PointwiseCall(c, isa, mr, nv, pixelTiles, kernel, tailKernel, lastBlock, args, ctx, chunked: true));
+            string Args(string slot) => $"(xc + (long)p0 * {Block}, {L(inPlane * Block)}, cc, wc, {c.Panel}, {(bias is null ? "null" : $"{bias} + oc0")}, Y + {o}, {ldy}, " +
+                $"{(residual is null ? "null" : $"{residual} + {o}")}, mc, nc, part + {slot} * {mr * nr}, mode);";
+            b.WriteLine(PointwiseCall(c, isa, mr, nv, pixelTiles, kernel, tailKernel, lastBlock, Args("i"), ctx, chunked: true, slotArgs: Args("(pt - pt0)")));
             b.CloseBlock();
             b.CloseBlock();
             b.CloseBlock();
@@ -555,13 +559,49 @@ internal static class ChannelVectorConvEmitter
     /// AVX2), that tile goes through kernels of its pixels with the input channels split over MR / pixels accumulator
     /// sets (<see cref="RequirePointwiseKernel(Isa, int, int, int, int, ChannelVectorConvSpec, EmitContext)"/>).
     /// </summary>
-    private static string PointwiseCall(ChannelVectorConvSpec c, Isa isa, int mr, int nv, long pixelTiles, string kernel, string? tailKernel, int lastBlock, string args, EmitContext ctx, bool chunked = false)
+    private static string PointwiseCall(ChannelVectorConvSpec c, Isa isa, int mr, int nv, long pixelTiles, string kernel, string? tailKernel, int lastBlock, string args, EmitContext ctx,
+        bool chunked = false, string? slotArgs = null)
+    {
+        if (WideTail(c, isa, mr, nv, ctx.Profile) is not int tailMr) return PixelTailedCall(c, isa, mr, nv, pixelTiles, kernel, tailKernel, lastBlock, args, ctx, chunked, null);
+        // The block with one vector of channels left: tiles of tailMr pixels (every f-th MR tile starts one; the last,
+        // partial one goes MR pixels at a time through the narrow kernels, pt, p0 and mc stepped, each its own partial
+        // sums slot: slotArgs).
+        long pixels = (long)c.Geometry.OutH * c.Geometry.OutW;
+        int f = tailMr / mr;
+        string wide = RequirePointwiseKernel(isa, tailMr, 1, 1, PackStride(mr), c, ctx, chunked, whole: true);
+        string narrow = PixelTailedCall(c, isa, mr, nv, pixelTiles, tailKernel!, null, lastBlock, slotArgs ?? args, ctx, chunked, tailBlock: true);
+        string main = PixelTailedCall(c, isa, mr, nv, pixelTiles, kernel, null, lastBlock, args, ctx, chunked, tailBlock: false);
+        return $"if (oc0 == {lastBlock}) {{ if (pt % {f} != 0) continue; if (p0 + {tailMr} <= {EmitContext.Long(pixels)}) {{ mc = {tailMr}; {wide}{args} continue; }} " +
+            $"for (int e = (int){EmitContext.Math}.Min(pt + {f}, {EmitContext.Long(pixelTiles)}); pt < e; pt++) {{ p0 = pt * {mr}; mc = {EmitContext.Math}.Min({mr}, {EmitContext.Long(pixels)} - p0); {narrow} }} continue; }} {main}";
+    }
+
+    /// <summary>
+    /// The tile's kernel call (<see cref="PointwiseCall"/>) with the last pixel tile's split kernels when the plane leaves
+    /// one: for either block kind by oc0 (<paramref name="tailBlock"/> null), or for the one it names.
+    /// </summary>
+    private static string PixelTailedCall(ChannelVectorConvSpec c, Isa isa, int mr, int nv, long pixelTiles, string kernel, string? tailKernel, int lastBlock, string args, EmitContext ctx,
+        bool chunked, bool? tailBlock)
     {
         string whole = KernelCall(kernel, tailKernel, lastBlock, args);
         (int pixels, int splits) = PixelTail(c, mr);
         if (splits < 2) return whole; // the scalar path's 1-pixel tiles never leave a tail
         (string k, string? tk, _) = BlockKernels(isa, nv, c.OutChannels, c.Panel, v => RequirePointwiseKernel(isa, pixels, v, splits, PackStride(mr), c, ctx, chunked));
-        return $"if (pt == {EmitContext.Long(pixelTiles - 1)}) {{ {KernelCall(k, tk, lastBlock, args)} }} else {{ {whole} }}";
+        string last = tailBlock switch { null => KernelCall(k, tk, lastBlock, args), true => tk + args, false => k + args };
+        return $"if (pt == {EmitContext.Long(pixelTiles - 1)}) {{ {last} }} else {{ {whole} }}";
+    }
+
+    /// <summary>
+    /// The pixels of a channel-blocked 1x1's tiles in its block with one vector of channels left, when wider than MR
+    /// (<see cref="TargetProfile.ChannelTailMR"/>; the input read in place, a plane of at least one such tile); else null.
+    /// </summary>
+    private static int? WideTail(ChannelVectorConvSpec c, Isa isa, int mr, int nv, TargetProfile profile)
+    {
+        if (!c.XBlocked || isa.IsScalar) return null;
+        int index = 0;
+        while (index < profile.Isas.Count && profile.Isas[index] != isa) index++;
+        int tailMr = index < profile.Isas.Count ? profile.ChannelTailPixels(index) : mr;
+        (_, int tailNv) = LastBlock(c.OutChannels, c.Panel, isa, nv * isa.Width);
+        return tailNv == 1 && nv > 1 && tailMr > mr && tailMr % mr == 0 && (long)c.Geometry.OutH * c.Geometry.OutW >= tailMr ? tailMr : null;
     }
 
     /// <summary>The pixels of a 1x1 layer's last tile of <paramref name="mr"/> and its accumulator sets (1: no split tail).</summary>
@@ -597,11 +637,11 @@ internal static class ChannelVectorConvEmitter
     /// tiles) keeps as many FMA chains in flight as a whole tile, where one set would wait on each FMA's latency. Packed
     /// input tiles have <paramref name="ps"/> floats per channel (the whole tiles' stride).
     /// </summary>
-    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, int splits, int ps, ChannelVectorConvSpec c, EmitContext ctx, bool chunked = false)
+    private static string RequirePointwiseKernel(Isa isa, int mr, int nv, int splits, int ps, ChannelVectorConvSpec c, EmitContext ctx, bool chunked = false, bool whole = false)
     {
         int width = isa.Width, nr = nv * width;
         splits = System.Math.Max(splits, ctx.Profile.ChannelSets(isa, mr, nv));
-        string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(splits > 1 ? $"k{splits}" + (c.XBlocked ? "" : $"p{ps}") : "")}{(c.XBlocked ? "_BlockedX" : "")}{(c.YBlocked ? "_BlockedY" : "")}{(chunked ? "_Part" : "")}" +
+        string name = $"F32ConvChannelsPointwise_{mr}x{nr}{(splits > 1 ? $"k{splits}" + (c.XBlocked ? "" : $"p{ps}") : "")}{(c.XBlocked ? "_BlockedX" : "")}{(c.YBlocked ? "_BlockedY" : "")}{(whole ? "_Whole" : "")}{(chunked ? "_Part" : "")}" +
             GemmEmitter.EpilogueSuffix(c.HasBias ? "_Bias" : "", c.Residual, c.Activation, isa);
         ctx.RequireHelper(name, w =>
         {
@@ -611,7 +651,8 @@ internal static class ChannelVectorConvEmitter
                 : $"Pixel i of channel c at x[c * {ps} + i]") + "; W rows of the panel every ldw floats; " + (c.YBlocked
                 ? $"Y (and R) channel-blocked from the tile's first pixel: channel oc0 + j at y[((oc0 + j) / {Block}) * bs + i * {Block} + (oc0 + j) % {Block}]"
                 : "Y (and R) [channel][pixel], channels every ldy") + "; mc/nc valid pixels/channels." +
-                (chunked ? " One chunk of the input channels: mode bit 0: start from the partial sums in part (else from the bias), bit 1: finish through the epilogue (else store the partial sums)." : "") + "</remarks>");
+                (chunked ? " One chunk of the input channels: mode bit 0: start from the partial sums in part (else from the bias), bit 1: finish through the epilogue (else store the partial sums)." : "") +
+                (whole ? $" Whole tiles only (mc = {mr}): the pixels read at constant offsets from x." : "") + "</remarks>");
             w.WriteLine(EmitContext.MethodImpl);
             w.WriteLine(EmitContext.SkipLocalsInit);
             string output = c.YBlocked ? "float* y, nint bs, int oc0" : "float* y, nint ldy";
@@ -621,16 +662,18 @@ internal static class ChannelVectorConvEmitter
             if (chunked) EmitLoadPartial(w, isa, mr, nv);
             if (c.XBlocked)
             {
-                for (int i = 0; i < mr; i++) w.WriteLine(i == 0 ? "float* x0 = x;" : $"float* x{i} = x + {EmitContext.Math}.Min({i}, mc - 1) * {Block};");
+                // Rows past mc re-read the last pixel (pointers clamped), except in whole tiles: one pointer, constant offsets.
+                if (!whole) for (int i = 0; i < mr; i++) w.WriteLine(i == 0 ? "float* x0 = x;" : $"float* x{i} = x + {EmitContext.Math}.Min({i}, mc - 1) * {Block};");
                 w.OpenBlock($"for (int cb = 0; cb < channels; cb += {Block})");
                 for (int ch = 0; ch < Block; ch++)
                 {
                     w.OpenBlock();
-                    GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => $"x{i}[{ch}]", GemmEmitter.AccumulatorSet(ch % splits));
+                    GemmEmitter.EmitStep(w, isa, mr, nv, j => j == 0 ? "w" : $"w + {j * width}", i => whole ? $"x[{i * Block + ch}]" : $"x{i}[{ch}]", GemmEmitter.AccumulatorSet(ch % splits));
                     w.WriteLine("w += ldw;");
                     w.CloseBlock();
                 }
-                for (int i = 0; i < mr; i++) w.WriteLine($"x{i} += xs;");
+                if (whole) w.WriteLine("x += xs;");
+                else for (int i = 0; i < mr; i++) w.WriteLine($"x{i} += xs;");
                 w.CloseBlock();
             }
             else
@@ -706,11 +749,11 @@ internal static class ChannelVectorConvEmitter
         int nr = nv * isa.Width;
         bool heavy = ActivationEmitter.IsHeavy(act);
         if (isa.Width == 8 && mr == 4 && !(heavy && residual)) EmitTransposedQuads(w, nv, residual, act);
-        if (!isa.IsScalar && isa.HasMaskedMemory && mr <= 8 && isa.Width % 8 == 0 && !(heavy && residual))
+        if (!isa.IsScalar && isa.HasMaskedMemory && (mr <= 8 || isa.Width == 8 && mr <= 16) && isa.Width % 8 == 0 && !(heavy && residual))
         {
             // Whole channel blocks: 8x8 transposes of 256-bit halves (pixels x channels -> channels x pixels; the rows
             // past MR are zero), then per channel one masked load of the residual, the activation and one masked
-            // store of its mc pixels.
+            // store of its mc pixels; tiles of 9-16 pixels (256-bit vectors) in two groups of 8 rows.
             w.OpenBlock($"if (nc == {nr})");
             const string Ri = "global::System.Runtime.Intrinsics.", Avx = Ri + "X86.Avx.";
             Isa half = Isa.Avx2;
@@ -724,17 +767,21 @@ internal static class ChannelVectorConvEmitter
                 w.WriteLine(ActivationEmitter.InPlace(act, "t", $"{mr * nr}"));
             }
             w.WriteLine($"var sm = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256(mc);");
+            for (int g = 1; g * 8 < mr; g++) w.WriteLine($"var sm{g} = {EmitContext.RuntimeNs}.MaskedMemory.FirstLanes256(mc - {g * 8});");
             for (int j = 0; j < nv; j++)
             {
-                for (int h = 0; h < isa.Width / 8; h++)
+                for (int h = 0, g = 0; h < isa.Width / 8; h += g * 8 + 8 < mr ? 0 : 1, g = g * 8 + 8 < mr ? g + 1 : 0)
                 {
+                    // Rows g x 8 ... g x 8 + 7 (g > 0 only for tiles past 8 pixels): pixels g x 8 on in each channel.
+                    string mask = g == 0 ? "sm" : $"sm{g}", at = g == 0 ? "" : $" + {g * 8}";
                     w.OpenBlock();
                     for (int i = 0; i < 8; i++)
                     {
-                        string row = i >= mr ? Ri + "Vector256<float>.Zero"
-                            : heavy ? $"{Ri}Vector256.Load(t + {i * nr + j * isa.Width + h * 8})"
-                            : isa.Width == 8 ? $"acc{i}x{j}" : h == 0 ? $"{Ri}Vector512.GetLower(acc{i}x{j})" : $"{Ri}Vector512.GetUpper(acc{i}x{j})";
-                        w.WriteLine($"var q{i} = {row};");
+                        int row = g * 8 + i;
+                        string q = row >= mr ? Ri + "Vector256<float>.Zero"
+                            : heavy ? $"{Ri}Vector256.Load(t + {row * nr + j * isa.Width + h * 8})"
+                            : isa.Width == 8 ? $"acc{row}x{j}" : h == 0 ? $"{Ri}Vector512.GetLower(acc{row}x{j})" : $"{Ri}Vector512.GetUpper(acc{row}x{j})";
+                        w.WriteLine($"var q{i} = {q};");
                     }
                     for (int i = 0; i < 8; i += 2)
                         w.WriteLine($"var t{i} = {Avx}UnpackLow(q{i}, q{i + 1}); var t{i + 1} = {Avx}UnpackHigh(q{i}, q{i + 1});");
@@ -748,8 +795,8 @@ internal static class ChannelVectorConvEmitter
                         // Channel k of this group: pixels 0-3 from the first four rows' transposition, 4-7 from the others.
                         string col = $"{Avx}Permute2x128(u{k % 4}, u{k % 4 + 4}, {(k < 4 ? "0x20" : "0x31")})";
                         int ch = j * isa.Width + h * 8 + k;
-                        string v = residual ? $"{col} + {half.MaskLoad($"r + {ch} * ldy", "sm")}" : col;
-                        w.WriteLine(half.MaskStore(heavy ? v : ActivationEmitter.Apply(act, half, $"({v})", "ta"), $"y + {ch} * ldy", "sm"));
+                        string v = residual ? $"{col} + {half.MaskLoad($"r + {ch} * ldy{at}", mask)}" : col;
+                        w.WriteLine(half.MaskStore(heavy ? v : ActivationEmitter.Apply(act, half, $"({v})", "ta"), $"y + {ch} * ldy{at}", mask));
                     }
                     w.CloseBlock();
                 }

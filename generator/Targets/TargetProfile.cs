@@ -151,6 +151,16 @@ internal sealed record TargetProfile
     public IReadOnlyList<int> ChannelTileNV { get; init; } = Array.Empty<int>();
 
     /// <summary>
+    /// Per ISA: pixels of a channel-blocked 1x1's tile in a block with one vector of output channels left (a multiple of
+    /// the ISA's <see cref="ChannelTileMR"/>; equal: no wider tile). Such a tile keeps as many accumulators as a whole
+    /// one, one weight load per that many FMAs, where an MR-pixel tile of one vector loads a weight vector per MR FMAs.
+    /// </summary>
+    public IReadOnlyList<int> ChannelTailMR { get; init; } = Array.Empty<int>();
+
+    /// <summary>The pixels of ISA <paramref name="index"/>'s one-vector tail tiles (its MR when the profile has none wider).</summary>
+    public int ChannelTailPixels(int index) => index < ChannelTailMR.Count ? ChannelTailMR[index] : ChannelTileMR[index];
+
+    /// <summary>
     /// Independent FMA chains a channel-vectorised kernel keeps in flight (FMA latency x FMA pipes; 0: no minimum). A
     /// narrower tile (a block's channel tail, a plane's pixel tail) deals its FMAs round-robin to as many accumulator sets
     /// as reach it, summed before the epilogue.
@@ -281,6 +291,7 @@ internal sealed record TargetProfile
         // layers 10%, the 7x7 512-channel Winograd layer 2.64 -> 2.27 ms), scalar 3 tiles of 8.
         ChannelPanels = new[] { 48, 24, 24 },
         ChannelTileMR = new[] { 7, 4, 1 },
+        ChannelTailMR = new[] { 7, 12, 1 },
         ChannelTileNV = new[] { 3, 3, 8 },
         // 4-cycle FMA latency x 2 FMA pipes (Zen 3-5, Intel since Skylake): AVX2's 4-pixel tile of one vector (the 8-channel
         // tail of 80, 128, 320 or 512 channels) runs 4 chains, half the FMA rate.

@@ -596,9 +596,11 @@ public sealed class KernelShapeTests
     /// output channels) accumulate over chunks of input channels (112, 112, 112 and 64 on AVX2; 64 on AVX-512), the
     /// partial sums of a group of pixel tiles on the worker's stack: one with a residual, into NCHW (the last chunk's
     /// transposed epilogue), one with SiLU into the blocked layout; 80 output channels leave a narrower last block (8
-    /// channels) and 49 pixels a 1-pixel tile (its input channels over several accumulator sets), batch 2 offsets every
-    /// chunk's input. Reading the wrong chunk's weights or dropping the partial sums fails it; CompareWithOrt also runs 2
-    /// threads.
+    /// channels, in tiles of 12 pixels on AVX2: 4 whole ones, then the 49th pixel alone) and 49 pixels a 1-pixel tile (its
+    /// input channels over several accumulator sets), batch 2 offsets every chunk's input; a last 80 -> 32 + SiLU into NCHW
+    /// (unchunked) takes 12-pixel tiles for its 8-channel block too, stored through two groups of 8x8 transposes. Reading
+    /// the wrong chunk's weights, dropping the partial sums or storing 4 of a 12-pixel tile's pixels fails it;
+    /// CompareWithOrt also runs 2 threads.
     /// </summary>
     [Fact]
     public void Blocked_pointwise_channel_chunks_match_onnx_runtime()
@@ -637,13 +639,18 @@ public sealed class KernelShapeTests
         string e2 = Conv(p, "e2", 80, 400, 1, 1, "Relu");
         string d2 = Conv(e2, "d2", 400, 400, 3, 400, "Relu");
         string q = Conv(d2, "q", 400, 80, 1, 1, "Silu");
-        Conv(q, "out", 80, 40, 1, 1, null);
-        b.Output("out", 2, 40, 7, 7);
+        Conv(q, "out", 80, 32, 1, 1, "Silu");
+        b.Output("out", 2, 32, 7, 7);
         string sources = CompareWithOrt(b, "blocked-channel-chunks", "input channels accumulated in chunks of 64 (Avx512), 112 (Avx2)");
         Assert.Contains("F32ConvChannelsPointwise_4x24_BlockedX_Part_Bias_Res_Avx2", sources);
         Assert.Contains("F32ConvChannelsPointwise_4x24_BlockedX_BlockedY_Part_Bias_Silu_Avx2", sources);
         Assert.Contains("F32ConvChannelsPointwise_1x24k4_BlockedX_Part_Bias_Res_Avx2", sources);
-        Assert.Contains("F32ConvChannelsPointwise_4x8k2_BlockedX_BlockedY_Part_Bias_Silu_Avx2", sources);
+        // The 8-channel blocks in 12-pixel tiles: chunked (the 1-pixel tile after the last whole one through the narrow
+        // kernels), and unchunked into NCHW with SiLU (the last layer: 49 pixels, more than its 32 channels).
+        Assert.Contains("F32ConvChannelsPointwise_12x8_BlockedX_Whole_Part_Bias_Res_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_12x8_BlockedX_BlockedY_Whole_Part_Bias_Silu_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_1x8k4_BlockedX_BlockedY_Part_Bias_Silu_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_12x8_BlockedX_Whole_Bias_Silu_Avx2", sources);
     }
 
     /// <summary>
