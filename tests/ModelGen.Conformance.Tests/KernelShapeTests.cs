@@ -539,31 +539,8 @@ public sealed class KernelShapeTests
         b.Input("x", 2, 24, 13, 13);
         b.Node("Relu", new[] { "x" }, new[] { "xr" });
         int seed = 30;
-        void Conv(string input, string output, int c, int oc, int k, int stride, int group, string? act, string? residual = null)
-        {
-            string w = output + "_w", bias = output + "_b", y = act is null && residual is null ? output : output + "_y";
-            b.Initializer(OnnxTensor.RandomFloats(w, new long[] { oc, c / group, k, k }, seed++));
-            b.Initializer(OnnxTensor.RandomFloats(bias, new long[] { oc }, seed++));
-            b.Node("Conv", new[] { input, w, bias }, new[] { y }, attributes: new[]
-            {
-                OnnxAttribute.Ints("kernel_shape", k, k), OnnxAttribute.Ints("strides", stride, stride),
-                OnnxAttribute.Ints("pads", k / 2, k / 2, k / 2, k / 2), OnnxAttribute.Int("group", group),
-            });
-            if (residual is not null)
-            {
-                b.Node("Add", new[] { y, residual }, new[] { act is null ? output : output + "_s" });
-                y = output + "_s";
-            }
-            if (act == "Silu")
-            {
-                b.Node("Sigmoid", new[] { y }, new[] { output + "_sg" });
-                b.Node("Mul", new[] { y, output + "_sg" }, new[] { output });
-            }
-            else if (act is not null)
-            {
-                b.Node(act, new[] { y }, new[] { output });
-            }
-        }
+        void Conv(string input, string output, int c, int oc, int k, int stride, int group, string? act, string? residual = null) =>
+            ConvNode(b, ref seed, input, output, c, oc, k, stride, group, act, residual);
         // The region starts at a whole panel (48 channels): a 1x1 from NCHW with fewer output channels stays NCHW.
         Conv("xr", "a0", 24, 48, 1, 1, 1, "Relu");
         Conv("a0", "a", 48, 32, 1, 1, 1, "Relu");
@@ -609,33 +586,15 @@ public sealed class KernelShapeTests
         b.Input("x", 2, 24, 7, 7);
         b.Node("Relu", new[] { "x" }, new[] { "xr" });
         int seed = 70;
-        string Conv(string input, string output, int c, int oc, int k, int group, string? act, string? residual = null)
-        {
-            string y = output + "_y";
-            b.Initializer(OnnxTensor.RandomFloats(output + "_w", new long[] { oc, c / group, k, k }, seed++));
-            b.Initializer(OnnxTensor.RandomFloats(output + "_b", new long[] { oc }, seed++));
-            b.Node("Conv", new[] { input, output + "_w", output + "_b" }, new[] { y }, attributes: new[]
-            {
-                OnnxAttribute.Ints("kernel_shape", k, k), OnnxAttribute.Ints("pads", k / 2, k / 2, k / 2, k / 2), OnnxAttribute.Int("group", group),
-            });
-            if (residual is not null)
-            {
-                b.Node("Add", new[] { y, residual }, new[] { output + "_s" });
-                y = output + "_s";
-            }
-            if (act == "Silu")
-            {
-                b.Node("Sigmoid", new[] { y }, new[] { output + "_sg" });
-                b.Node("Mul", new[] { y, output + "_sg" }, new[] { output });
-            }
-            else if (act is not null) b.Node(act, new[] { y }, new[] { output });
-            else b.Node("Identity", new[] { y }, new[] { output });
-            return output;
-        }
+        string Conv(string input, string output, int c, int oc, int k, int group, string? act, string? residual = null) =>
+            ConvNode(b, ref seed, input, output, c, oc, k, 1, group, act, residual);
         string r = Conv("xr", "r", 24, 80, 1, 1, "Relu");
         string e = Conv(r, "e", 80, 400, 1, 1, "Silu");
         string d = Conv(e, "d", 400, 400, 3, 400, "Relu");
-        string p = Conv(d, "p", 400, 80, 1, 1, null, residual: r);
+        // An Identity after the residual layer keeps its output NCHW (the layout pass stops at it): the transposed epilogue.
+        string p = Conv(d, "p0", 400, 80, 1, 1, null, residual: r);
+        b.Node("Identity", new[] { p }, new[] { "p" });
+        p = "p";
         string e2 = Conv(p, "e2", 80, 400, 1, 1, "Relu");
         string d2 = Conv(e2, "d2", 400, 400, 3, 400, "Relu");
         string q = Conv(d2, "q", 400, 80, 1, 1, "Silu");
@@ -783,6 +742,37 @@ public sealed class KernelShapeTests
         string all = CompareWithOrt(ConvolutionModel(name, 64, 58, 58, 40, 3, 1, 1, 1, 1, false, "Silu"), name, lowering,
             new Dictionary<string, string> { ["ModelGenWinograd"] = option });
         Assert.DoesNotContain(absent, all);
+    }
+
+    /// <summary>
+    /// A convolution node named <paramref name="output"/> with random weights and bias (seeds from <paramref name="seed"/>),
+    /// "same" padding, then an optional residual Add and activation (Relu, Sigmoid, or Silu as Sigmoid * Mul).
+    /// </summary>
+    private static string ConvNode(OnnxBuilder b, ref int seed, string input, string output, int c, int oc, int k, int stride, int group, string? act, string? residual)
+    {
+        string w = output + "_w", bias = output + "_b", y = act is null && residual is null ? output : output + "_y";
+        b.Initializer(OnnxTensor.RandomFloats(w, new long[] { oc, c / group, k, k }, seed++));
+        b.Initializer(OnnxTensor.RandomFloats(bias, new long[] { oc }, seed++));
+        b.Node("Conv", new[] { input, w, bias }, new[] { y }, attributes: new[]
+        {
+            OnnxAttribute.Ints("kernel_shape", k, k), OnnxAttribute.Ints("strides", stride, stride),
+            OnnxAttribute.Ints("pads", k / 2, k / 2, k / 2, k / 2), OnnxAttribute.Int("group", group),
+        });
+        if (residual is not null)
+        {
+            b.Node("Add", new[] { y, residual }, new[] { act is null ? output : output + "_s" });
+            y = output + "_s";
+        }
+        if (act == "Silu")
+        {
+            b.Node("Sigmoid", new[] { y }, new[] { output + "_sg" });
+            b.Node("Mul", new[] { y, output + "_sg" }, new[] { output });
+        }
+        else if (act is not null)
+        {
+            b.Node(act, new[] { y }, new[] { output });
+        }
+        return output;
     }
 
     private static string CompareWithOrt(OnnxBuilder builder, string name, string? lowering, IReadOnlyDictionary<string, string>? metadata = null)
