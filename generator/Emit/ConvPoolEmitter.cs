@@ -23,9 +23,8 @@ internal static class ConvPoolEmitter
     public static IEnumerable<string> Remarks(ConvPoolSpec s, TargetProfile profile)
     {
         ConvGeometry g = s.Conv.Geometry;
-        int ring = RingBands.RingRows(s.Pool.Geometry, s.BandRows);
         yield return $"lowering: the direct convolution and the max pool fused, {s.BandRows} pool output row(s) per band: each band's new convolution rows " +
-            $"into a ring of {ring} rows x {g.OutW} per channel ({(long)s.Conv.OutChannels * ring * g.OutW * 4 / 1024} KB), read there by the pool rows; channels split in {RingBands.SharesOf(s.Conv.OutChannels, s.Conv.MR)} shares across workers";
+            "into " + RingBands.RingRemark(s.Pool.Geometry, s.BandRows, s.Conv.OutChannels, s.Conv.MR, g.OutW, "pool rows");
         // Its rows go into the ring, not into an output tensor.
         foreach (string r in DirectConvEmitter.Remarks(s.Conv, profile)) yield return "convolution " + r.Replace("stored into Y", "stored into the ring");
         foreach (string r in PlaneFilterEmitter.Remarks(s.Pool)) yield return "pool " + r;

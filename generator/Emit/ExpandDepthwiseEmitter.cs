@@ -24,10 +24,8 @@ internal static class ExpandDepthwiseEmitter
     {
         GemmSpec g = s.Expand;
         ConvGeometry d = s.Depthwise.Geometry;
-        int ring = RingBands.RingRows(d, s.BandRows);
         yield return $"lowering: the 1x1 expansion (GEMM M={g.M} N={g.N} K={g.K}) and the depthwise convolution fused, {s.BandRows} output row(s) per band: " +
-            $"each band's new expansion rows into a ring of {ring} rows x {d.InW} per channel ({(long)g.M * ring * d.InW * 4 / 1024} KB), read there by the depthwise rows; " +
-            $"channels split in {RingBands.SharesOf(g.M, g.MR)} shares across workers";
+            "each band's new expansion rows into " + RingBands.RingRemark(d, s.BandRows, g.M, g.MR, d.InW, "depthwise rows");
         foreach (string r in GemmEmitter.Remarks(g, profile)) yield return "expansion " + r;
         foreach (string r in DepthwiseRowsEmitter.Remarks(s.Depthwise)) yield return "depthwise " + r;
     }

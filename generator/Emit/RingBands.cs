@@ -35,6 +35,17 @@ internal static class RingBands
     public static int SharesOf(int channels, int mr) => Math.Min(Splits, (channels + mr - 1) / mr);
 
     /// <summary>
+    /// The fused layers' remark on their ring: "a ring of R rows x W per channel (KB), read there by the
+    /// <paramref name="readerRows"/>; channels split in S shares across workers" (the ring the reader's band needs).
+    /// </summary>
+    public static string RingRemark(ConvGeometry reader, int bandRows, int channels, int mr, int width, string readerRows)
+    {
+        int ring = RingRows(reader, bandRows);
+        return $"a ring of {ring} rows x {width} per channel ({(long)channels * ring * width * 4 / 1024} KB), read there by the {readerRows}; " +
+            $"channels split in {SharesOf(channels, mr)} shares across workers";
+    }
+
+    /// <summary>
     /// Inside a parallel loop over the shares (<c>pb</c>..<c>pe</c>): declares the share's channels <c>mBegin</c>..<c>mEnd</c>
     /// (whole row tiles of <paramref name="mr"/>) and, per band <c>oy0</c>..<c>oy1</c> of the reader's output rows, the
     /// last producer row it reads, <c>need</c>. <paramref name="produce"/> computes the rows <c>done</c> + 1 ..
