@@ -58,8 +58,34 @@ internal static class WinogradEmitter
         /// </summary>
         public bool Banded;
 
-        /// <summary>Tile rows of band <paramref name="band"/>: the rows shared out evenly, the longer bands first (so dynamic scheduling ends level).</summary>
-        public int Rows(int band) => Th / Bands + (band < Th % Bands ? 1 : 0);
+        /// <summary>
+        /// Tile rows of band <paramref name="band"/>: the rows shared out evenly, the Th % Bands bands one row longer at both
+        /// ends (the first half of them rounded up, then the last ones). Workers claim bands from both ends
+        /// (<c>WorkerPool.NextChunk</c>), so each side takes its longer bands first and the dynamic schedule ends level:
+        /// ResNet-18's 14 tile rows in 4, 3, 3, 4 rather than 4, 4, 3, 3, where two workers ended 8 rows against 6.
+        /// </summary>
+        public int Rows(int band) => Th / Bands + (band < LongFront || band >= Bands - LongBack ? 1 : 0);
+
+        /// <summary>The first tile row of band <paramref name="band"/>.</summary>
+        public int FirstRow(int band) => band * (Th / Bands) + Math.Min(band, LongFront) + Math.Max(0, band - (Bands - LongBack));
+
+        /// <summary>
+        /// The statement giving a band's <c>rows</c> and first tile row <c>ty0</c> from <c>band</c>, as <see cref="Rows"/>
+        /// and <see cref="FirstRow"/>.
+        /// </summary>
+        public string BandBounds()
+        {
+            int rows = Th / Bands;
+            if (LongFront == 0) return $"int rows = {rows}, ty0 = band * {rows};";
+            string m = EmitContext.Math;
+            return LongBack == 0
+                ? $"int rows = {rows} + (band < {LongFront} ? 1 : 0), ty0 = band * {rows} + {m}.Min(band, {LongFront});"
+                : $"int rows = {rows} + (band < {LongFront} || band >= {Bands - LongBack} ? 1 : 0), ty0 = band * {rows} + {m}.Min(band, {LongFront}) + {m}.Max(0, band - {Bands - LongBack});";
+        }
+
+        private int LongFront => (Th % Bands + 1) / 2;
+
+        private int LongBack => Th % Bands / 2;
 
         /// <summary>Flat columns of band <paramref name="band"/>.</summary>
         public int Columns(int band) => Rows(band) * Wq;
@@ -282,7 +308,7 @@ internal static class WinogradEmitter
                 ctx.ParallelFor(w, pl.Bands, b =>
                 {
                     b.OpenBlock("for (int band = pb; band < pe; band++)");
-                    b.WriteLine($"int rows = {pl.Th / pl.Bands} + (band < {pl.Th % pl.Bands} ? 1 : 0), ty0 = band * {pl.Th / pl.Bands} + {EmitContext.Math}.Min(band, {pl.Th % pl.Bands});");
+                    b.WriteLine(pl.BandBounds());
                     // Each step in a method of its own: the unrolled transforms of one method exceeded the 1024 locals the JIT
                     // tracks, and the rest lived on the stack (stand-alone, alternated: YOLOX's 12 -> 16 stem at 208x208 in 8 bands
                     // 4.88 -> 2.72 ms, 16 -> 16 at 104x104 in 2 bands 1.31 -> 0.82 ms, 32 -> 32 at 104x104 3.02 -> 2.05 ms).
