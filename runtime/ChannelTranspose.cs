@@ -99,7 +99,19 @@ public static unsafe class ChannelTranspose
     /// <param name="count">Pixels.</param>
     /// <param name="dst">Destination vectors.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ToLanes8(float* src, nint stride, int count, float* dst)
+    public static void ToLanes8(float* src, nint stride, int count, float* dst) => ToLanes8(src, stride, count, dst, 8);
+
+    /// <summary>
+    /// <see cref="ToLanes8(float*, nint, int, float*)"/> with the pixels' vectors <paramref name="pixelStride"/> floats
+    /// apart: 16 writes half of a channel-blocked [C/16][H][W][16] block's pixels (AVX2).
+    /// </summary>
+    /// <param name="src">First pixel of the first plane.</param>
+    /// <param name="stride">Floats between planes.</param>
+    /// <param name="count">Pixels.</param>
+    /// <param name="dst">Destination vector of the first pixel.</param>
+    /// <param name="pixelStride">Floats between the pixels' vectors.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ToLanes8(float* src, nint stride, int count, float* dst, nint pixelStride)
     {
         Vector256<float> mask = MaskedMemory.FirstLanes256(count);
         Vector256<float> r0 = MaskedMemory.Load(src, mask), r1 = MaskedMemory.Load(src + stride, mask);
@@ -108,13 +120,13 @@ public static unsafe class ChannelTranspose
         Vector256<float> r6 = MaskedMemory.Load(src + 6 * stride, mask), r7 = MaskedMemory.Load(src + 7 * stride, mask);
         Transpose8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
         r0.Store(dst);
-        if (count > 1) r1.Store(dst + 8);
-        if (count > 2) r2.Store(dst + 16);
-        if (count > 3) r3.Store(dst + 24);
-        if (count > 4) r4.Store(dst + 32);
-        if (count > 5) r5.Store(dst + 40);
-        if (count > 6) r6.Store(dst + 48);
-        if (count > 7) r7.Store(dst + 56);
+        if (count > 1) r1.Store(dst + pixelStride);
+        if (count > 2) r2.Store(dst + 2 * pixelStride);
+        if (count > 3) r3.Store(dst + 3 * pixelStride);
+        if (count > 4) r4.Store(dst + 4 * pixelStride);
+        if (count > 5) r5.Store(dst + 5 * pixelStride);
+        if (count > 6) r6.Store(dst + 6 * pixelStride);
+        if (count > 7) r7.Store(dst + 7 * pixelStride);
     }
 
     /// <summary>8-channel <see cref="FromLanes16"/>: <paramref name="count"/> (1..8) pixels into 8 planes (AVX2).</summary>

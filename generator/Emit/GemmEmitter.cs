@@ -25,7 +25,8 @@ internal static class GemmEmitter
             _ => $"B row-major (ldb {g.Ldb})",
         };
         yield return $"lowering ({profile.Name}): GEMM M={g.M} N={g.N} K={g.K}" +
-            (g.Groups > 1 ? $" x {g.Groups} groups" : "") + (g.Batch > 1 ? $" x batch {g.Batch}" : "") + $"; {a}; {b}";
+            (g.Groups > 1 ? $" x {g.Groups} groups" : "") + (g.Batch > 1 ? $" x batch {g.Batch}" : "") + $"; {a}; {b}" +
+            (g.YBlocked ? "; output channel-blocked [C/16][H][W][16]: each column tile's rows into the worker's scratch, then transposed into Y" : "");
         var tiles = new List<string>();
         var chunks = new List<string>();
         for (int i = 0; i < profile.Isas.Count; i++)
@@ -73,6 +74,11 @@ internal static class GemmEmitter
     /// </remarks>
     private static void EmitDriver(GemmSpec g, Names n, GemmTile tile, SourceWriter w, EmitContext ctx)
     {
+        if (g.YBlocked)
+        {
+            EmitBlockedYDriver(g, n, tile, w, ctx);
+            return;
+        }
         int kc = KChunk(g, tile, ctx.Profile);
         if (kc < g.K)
         {
@@ -153,7 +159,7 @@ internal static class GemmEmitter
     /// </summary>
     internal static int KChunk(GemmSpec g, GemmTile tile, TargetProfile profile)
     {
-        if (profile.GemmKBlockBytes == 0 || g.BLayout != GemmBLayout.RowMajor || g.Groups > 1 || g.Batch > 1) return g.K;
+        if (profile.GemmKBlockBytes == 0 || g.BLayout != GemmBLayout.RowMajor || g.Groups > 1 || g.Batch > 1 || g.YBlocked) return g.K;
         int rowBytes = ((tile.NR * sizeof(float) + 63) / 64 + 1) * 64;
         // A panel within twice the budget still fits L1: chunking it only adds C round trips (M=24 N=3136 K=96 in 2 x 48: 4% slower).
         if ((long)g.K * rowBytes <= 2L * profile.GemmKBlockBytes) return g.K;
@@ -200,6 +206,57 @@ internal static class GemmEmitter
             p.WriteLine("t = te;");
             p.CloseBlock();
         });
+    }
+
+    /// <summary>
+    /// The driver of a channel-blocked C (<see cref="GemmSpec.YBlocked"/>): work items are (batch, column tile); each runs
+    /// every row tile into the worker's scratch (M x NR, the column tile's B panel staying in L1 across them), then
+    /// transposes it into Y block by block: per pixel, 16 channels contiguous. For a 1x1 convolution that reads an NCHW
+    /// input and feeds channel-blocked kernels, in place of packing the whole input channel-major for the
+    /// channel-vectorised tiles.
+    /// </summary>
+    private static void EmitBlockedYDriver(GemmSpec g, Names n, GemmTile tile, SourceWriter w, EmitContext ctx)
+    {
+        (string kernel, string? tail) = Kernels(g, tile, ctx);
+        int nr = tile.NR, full = FullColumns(g, tile);
+        string L(long v) => EmitContext.Long(v);
+        (int mStep, long nTiles, _) = TileCounts(g, tile);
+        bool batch = g.Batch > 1;
+        string rt = EmitContext.RuntimeNs, math = EmitContext.Math;
+        ctx.ParallelFor(w, g.Batch * nTiles, p =>
+        {
+            p.OpenBlock("for (int t = pb; t < pe; t++)");
+            if (batch) p.WriteLine($"int n = t / {L(nTiles)};");
+            p.WriteLine($"int n0 = t % {L(nTiles)} * {nr}, nc = {math}.Min({nr}, {g.N} - n0);");
+            p.WriteLine($"float* bp = {n.B}{(batch ? $" + n * {L(g.BBatchStride)}L" : "")} + n0;");
+            p.WriteLine($"float* yt = {n.C}{(batch ? $" + n * {L(g.CBatchStride)}L" : "")} + n0 * 16L;");
+            p.OpenBlock($"for (int m0 = 0; m0 < {g.M}; m0 += {mStep})");
+            string Call(string name) => $"{name}({n.A} + (m0 / {g.MR}) * {L((long)g.MR * g.K)}L, {L(g.Lda)}, bp, {L(g.Ldb)}, {n.Scratch} + m0 * {nr}, {nr}, {g.K}, " +
+                $"{(g.Bias == GemmBias.PerRow ? $"{n.Bias} + m0" : "null")}, null, 0, {math}.Min({mStep}, {g.M} - m0), nc);";
+            p.WriteLine(tail is null ? Call(kernel) : $"if (n0 < {full}) {Call(kernel)} else {Call(tail)}");
+            p.CloseBlock();
+            p.WriteLine("// The tile's outputs, M rows of NR in the scratch, into the blocked Y: per block of 16 channels, a vector per pixel.");
+            p.OpenBlock($"for (int cb = 0; cb < {g.M / 16}; cb++)");
+            p.WriteLine($"float* src = {n.Scratch} + cb * {16 * nr}, dst = yt + cb * {L(16L * g.N)}L;");
+            if (tile.Isa.IsScalar)
+            {
+                p.WriteLine($"for (int i = 0; i < 16; i++) for (int j = 0; j < nc; j++) dst[j * 16 + i] = src[i * {nr} + j];");
+            }
+            else if (tile.Isa.Width == 16)
+            {
+                p.WriteLine($"for (int j = 0; j < nc; j += 16) {rt}.ChannelTranspose.ToLanes16(src + j, {nr}, {math}.Min(16, nc - j), dst + j * 16);");
+            }
+            else
+            {
+                p.OpenBlock("for (int j = 0; j < nc; j += 8)");
+                p.WriteLine($"int count = {math}.Min(8, nc - j);");
+                p.WriteLine($"{rt}.ChannelTranspose.ToLanes8(src + j, {nr}, count, dst + j * 16, 16);");
+                p.WriteLine($"{rt}.ChannelTranspose.ToLanes8(src + {8 * nr} + j, {nr}, count, dst + j * 16 + 8, 16);");
+                p.CloseBlock();
+            }
+            p.CloseBlock();
+            p.CloseBlock();
+        }, privateScratch: n.Scratch);
     }
 
     /// <summary>Columns in whole column tiles (the rest, if any, is the last tile).</summary>

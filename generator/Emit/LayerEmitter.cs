@@ -77,7 +77,7 @@ internal static class LayerEmitter
     public static long WorkerScratchBytes(LayerSpec layer, ModelSpec spec, Targets.TargetProfile profile)
     {
         if (!IsParallel(layer, profile)) return 0;
-        bool isPrivate = layer.Kernel is PlaneFilterSpec || layer.Kernel is GemmSpec { BLayout: GemmBLayout.Im2ColPanel }
+        bool isPrivate = layer.Kernel is PlaneFilterSpec || layer.Kernel is GemmSpec { BLayout: GemmBLayout.Im2ColPanel } || layer.Kernel is GemmSpec { YBlocked: true }
             || layer.Kernel is ChannelVectorConvSpec { Pointwise: true } || layer.Kernel is DirectConvSpec { BandRows: > 0 } || layer.Kernel is ExpandDepthwiseSpec
             || layer.Kernel is ConvPoolSpec || layer.Kernel is WinogradConvSpec wc && WinogradEmitter.IsBanded(wc);
         // A fused convolution and pool shares S (the phase planes) and gives each worker its own T (the ring).

@@ -105,6 +105,11 @@ internal sealed record GemmSpec : KernelSpec
     public long BBatchStride { get; init; }
     public long CBatchStride { get; init; }
     public ConvGeometry? Conv { get; init; }
+    /// <summary>
+    /// C stored channel-blocked, [Batch][M/16][N][16] (Passes/BlockedLayout; M a multiple of 16, one group, no residual):
+    /// each column tile's M x NR outputs go through the worker's scratch, then transposed into Y.
+    /// </summary>
+    public bool YBlocked { get; init; }
 }
 
 internal enum PoolKind

@@ -139,9 +139,11 @@ internal sealed class Conv : OpHandler
         }
         int m = oc / groups, k = cg * geometry.KernelH * geometry.KernelW;
         bool unitWindow = IsUnitWindow(geometry);
-        // Blocked input or output (Passes/BlockedLayout): the channel-vectorised 1x1, which reads and writes that layout.
+        // Blocked input or output (Passes/BlockedLayout): the channel-vectorised 1x1, which reads and writes that layout; or,
+        // from an NCHW input with few channels, the GEMM writing the blocked layout (GemmWritesBlocked).
         bool blocked = x.Blocked || y.Blocked;
-        if (groups == 1 && xs.Length == 4 && w.Constant is not null && (b is null || b.Constant is not null)
+        bool gemmBlocked = y.Blocked && !x.Blocked && GemmWritesBlocked(profile, xs, oc, cg, groups, unitWindow, r, x);
+        if (!gemmBlocked && groups == 1 && xs.Length == 4 && w.Constant is not null && (b is null || b.Constant is not null)
             && (blocked || Emit.ChannelVectorConvEmitter.Pays(profile, geometry, oc, unitWindow)))
         {
             // Small output planes: output channels in the vector lanes (Emit/ChannelVectorConvEmitter).
@@ -186,11 +188,11 @@ internal sealed class Conv : OpHandler
         // Long K and many row tiles: B's column tile is copied into a contiguous K x NR panel once and read by every row
         // tile from there (the im2col panel of a 1 x N image with K channels), rather than K rows of NR floats at a pitch of
         // N floats that lands most loads across two cache lines.
-        bool packB = groups == 1 && xs[0] == 1 && k >= profile.PackedBMinK && (m + mr - 1) / mr >= profile.PackedBMinRowTiles;
+        bool packB = !gemmBlocked && groups == 1 && xs[0] == 1 && k >= profile.PackedBMinK && (m + mr - 1) / mr >= profile.PackedBMinRowTiles;
         var spec = new GemmSpec
         {
             AName = "W", BName = "X", YName = "Y", BiasName = b is null ? null : "B", RName = r is null ? null : "R",
-            ScratchName = packB ? "S" : null,
+            ScratchName = packB || gemmBlocked ? "S" : null,
             M = m, N = n, K = k,
             ALayout = GemmALayout.Packed,
             BLayout = packB ? GemmBLayout.Im2ColPanel : GemmBLayout.RowMajor,
@@ -202,7 +204,8 @@ internal sealed class Conv : OpHandler
             Residual = r is not null,
             Activation = act,
             MR = mr,
-            PrefetchC = prefetchOutput,
+            PrefetchC = prefetchOutput && !gemmBlocked,
+            YBlocked = gemmBlocked,
             Groups = groups,
             AGroupStride = packedA / groups,
             BGroupStride = cg * inPlane,
@@ -212,7 +215,7 @@ internal sealed class Conv : OpHandler
             BBatchStride = channels * inPlane,
             CBatchStride = oc * outPlane,
         };
-        ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: packB ? (long)k * profile.WidestNR(mr) : null), step);
+        ctx.AddLayer(node, spec, Operands(ctx, node, x, packedW, b is null ? null : ctx.In("B", b), r, y, scratchFloats: packB ? (long)k * profile.WidestNR(mr) : gemmBlocked ? (long)m * profile.WidestNR(mr) : null), step);
     }
 
     /// <summary>
@@ -244,6 +247,15 @@ internal sealed class Conv : OpHandler
     private static bool IsStridedPointwise(ConvGeometry g, int groups, int[] xs, SpatialAttributes a) =>
         groups == 1 && xs.Length == 4 && g.KernelH == 1 && g.KernelW == 1 && (g.StrideH > 1 || g.StrideW > 1)
         && a.PadsBegin.All(p => p == 0) && a.PadsEnd.All(p => p == 0);
+
+    /// <summary>
+    /// Whether a 1x1 that reads an NCHW input and writes the channel-blocked layout runs as the pixel GEMM with a blocked
+    /// output (<see cref="GemmSpec.YBlocked"/>): it reads its input rows in place where the channel-vectorised 1x1 packs
+    /// the input channel-major first.
+    /// </summary>
+    private static bool GemmWritesBlocked(TargetProfile profile, int[] xs, int oc, int cg, int groups, bool unitWindow, Value? r, Value x) =>
+        groups == 1 && unitWindow && r is null && oc % Passes.BlockedLayout.Block == 0 && xs.Length == 4 && !x.IsGraphInput && !x.IsGraphOutput
+        && oc <= profile.GemmBlockedMaxChannels && cg <= profile.GemmBlockedMaxK;
 
     private static bool IsUnitWindow(ConvGeometry g) =>
         g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadTop == 0 && g.PadLeft == 0 && g.OutH == g.InH && g.OutW == g.InW;

@@ -249,6 +249,19 @@ internal sealed record TargetProfile
     /// </summary>
     public int ChannelPrefetchNextBlockBytes { get; init; }
 
+    /// <summary>
+    /// A 1x1 that reads an NCHW input and writes the channel-blocked layout (the first layer of a blocked region) runs as
+    /// the pixel GEMM, each column tile's outputs transposed into the blocked layout from the worker's scratch, when it has
+    /// at most <see cref="GemmBlockedMaxChannels"/> output channels and <see cref="GemmBlockedMaxK"/> input channels (0:
+    /// never); the others take the channel-vectorised 1x1, which packs its input channel-major first. x64: 64 and 128. In
+    /// YOLOX-nano (3 alternated runs, the 30th percentile): 64 -&gt; 64 at 52x52 + SiLU 0.342 -&gt; 0.307 ms, 32 -&gt; 32 at 52x52
+    /// 0.121 -&gt; 0.097, 128 -&gt; 64 at 26x26 0.155 -&gt; 0.143, 64 -&gt; 64 at 26x26 0.084 -&gt; 0.078. Stand-alone, more output
+    /// channels transpose more per MAC (24 -&gt; 144 at 56x56 0.436 -&gt; 0.456, 128 -&gt; 256 at 13x13 0.133 -&gt; 0.139) and
+    /// longer K gains less from skipping the pack (256 -&gt; 64 at 26x26 0.285 -&gt; 0.300, 512 -&gt; 256 at 13x13 0.487 -&gt; 0.576).
+    /// </summary>
+    public int GemmBlockedMaxChannels { get; init; }
+    public int GemmBlockedMaxK { get; init; }
+
     /// <summary>Pixel tiles per group of a split channel-vectorised convolution (their partial sums stay in L1).</summary>
     public int ChannelSplitTiles { get; init; }
 
@@ -330,6 +343,8 @@ internal sealed record TargetProfile
         ChannelSplitTiles = 16,
         ChannelPrefetchMinBytes = 1 << 20,
         ChannelPrefetchNextBlockBytes = 32 << 10,
+        GemmBlockedMaxChannels = 64,
+        GemmBlockedMaxK = 128,
         RingFusionMinBytes = 2 << 20,
         RingFusionRingBytes = 256 << 10,
     };

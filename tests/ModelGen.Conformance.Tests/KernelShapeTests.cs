@@ -487,14 +487,17 @@ public sealed class KernelShapeTests
     }
 
     /// <summary>
-    /// A 1x1 at the edge of a blocked region (NCHW in, blocked out, to a depthwise convolution and back): 12 KB of weights
+    /// A 1x1 at the edge of a blocked region (NCHW in, blocked out, to a depthwise convolution and back): 18 KB of weights
     /// with a 692 KB pack (each pixel tile packed on its own, the weights read from L1 per tile), and 64 KB of weights with
-    /// the same pack (every pixel tile packed first, past the small budget: the weights read once). With fewer output
-    /// channels than a weight panel (32 < 48) no region starts there: the 1x1 is a GEMM and the depthwise reads NCHW.
+    /// the same pack (every pixel tile packed first, past the small budget: the weights read once). With at most 64 output
+    /// and 128 input channels the GEMM writes the blocked layout, through its scratch (48 channels: 3 blocks, each of two
+    /// row tiles on AVX2; 2704 pixels: a last column tile of 16). With fewer output channels than a weight panel (32 < 48)
+    /// no region starts there: the 1x1 is a GEMM into NCHW and the depthwise reads NCHW.
     /// </summary>
     [Theory]
-    [InlineData("blocked-edge-tile-pack", 64, 48, 52, "Relu", "each pixel tile packed channel-major into scratch, weight blocks innermost", true)]
+    [InlineData("blocked-edge-tile-pack", 48, 96, 52, "Relu", "each pixel tile packed channel-major into scratch, weight blocks innermost", true)]
     [InlineData("blocked-edge-whole-pack", 256, 64, 26, "Silu", "all pixel tiles packed channel-major into scratch first", true)]
+    [InlineData("blocked-edge-gemm", 64, 48, 52, "Silu", "output channel-blocked [C/16][H][W][16]: each column tile's rows into the worker's scratch, then transposed into Y", true)]
     [InlineData("blocked-edge-partial-panel", 64, 32, 52, "Relu", "lowering (x64): GEMM M=32 N=2704 K=64", false)]
     public void Blocked_edge_pointwise_matches_onnx_runtime(string name, int c, int oc, int hw, string act, string lowering, bool blockedOut)
     {
@@ -520,7 +523,7 @@ public sealed class KernelShapeTests
         b.Node("Conv", new[] { "a2", "w3" }, new[] { "y" });
         b.Output("y", 1, 24, hw, hw);
         string sources = CompareWithOrt(b, name, lowering);
-        Assert.Equal(blockedOut, sources.Contains("epilogue (output channel-blocked"));
+        Assert.Equal(blockedOut, sources.Contains("output channel-blocked [C/16][H][W][16]"));
     }
 
     /// <summary>
@@ -561,6 +564,8 @@ public sealed class KernelShapeTests
         b.Output("h", 2, 40, 7, 7);
         string sources = CompareWithOrt(b, "blocked-chain", "input and output channel-blocked [C/16][H][W][16]");
         Assert.Contains("epilogue (output channel-blocked", sources);
+        // The first 1x1 (24 -> 48 from NCHW, batch 2, 169 pixels: a last column tile of 1 on AVX2) is the GEMM into blocked.
+        Assert.Contains("GEMM M=48 N=169 K=24 x batch 2; A packed [6][24][8]; B row-major (ldb 169); output channel-blocked", sources);
         Assert.Contains("input channel-blocked [C/16][H][W][16], read in place", sources);
         Assert.Contains("the next one prefetched over its pixel tiles", sources);
         Assert.Contains("over the channel-blocked input", sources);
