@@ -100,6 +100,38 @@ public static unsafe class WeightTransforms
     }
 
     /// <summary>
+    /// Packed panels [ceil(m/mr)][k][mr] (<see cref="PackA"/>'s layout) with column c (an input channel) multiplied by
+    /// <paramref name="scale"/>[c]: a convolution's weights with a per-input-channel scale of its input folded in, once per
+    /// inference (a squeeze-and-excitation gate).
+    /// </summary>
+    /// <param name="dst">Destination panels.</param>
+    /// <param name="src">Source panels.</param>
+    /// <param name="scale">k per-column multipliers.</param>
+    /// <param name="m">Rows (output channels).</param>
+    /// <param name="k">Columns (input channels).</param>
+    /// <param name="mr">Panel height.</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void ScalePanelColumns(float* dst, float* src, float* scale, int m, int k, int mr)
+    {
+        long panels = (m + mr - 1) / mr;
+        for (long p = 0; p < panels; p++)
+        {
+            for (int c = 0; c < k; c++)
+            {
+                long at = (p * k + c) * mr;
+                float s = scale[c];
+                int i = 0;
+                if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    var sv = System.Runtime.Intrinsics.Vector256.Create(s);
+                    for (; i <= mr - 8; i += 8) System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src + at + i) * sv, dst + at + i);
+                }
+                for (; i < mr; i++) dst[at + i] = src[at + i] * s;
+            }
+        }
+    }
+
+    /// <summary>
     /// dst[i] = src[i % count] * scale for i &lt; length: a Gemm C of 1 or N elements broadcast along the output row and
     /// scaled by beta (the destination's padding stays zero).
     /// </summary>

@@ -124,7 +124,7 @@ internal static class LayerEmitter
         ChannelVectorConvSpec cv => ChannelVectorConvEmitter.Remarks(cv, ctx.Profile),
         ExpandDepthwiseSpec e => ExpandDepthwiseEmitter.Remarks(e, ctx.Profile),
         ConvPoolSpec c => ConvPoolEmitter.Remarks(c, ctx.Profile),
-        RuntimeTransformSpec t => new[] { $"lowering: WeightTransforms.{t.Transform} at run time (the weights are a graph input)" },
+        RuntimeTransformSpec t => new[] { $"lowering: WeightTransforms.{t.Transform} at run time ({t.Why})" },
         ResizeSpec r => TensorEmitter.Remarks(r),
         InstanceNormSpec n => NormalizationEmitter.Remarks(n),
         LayerNormSpec n => NormalizationEmitter.Remarks(n),

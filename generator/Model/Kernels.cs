@@ -150,7 +150,11 @@ internal sealed record BroadcastSpec(
 }
 
 /// <summary>A weight packing done at run time (weights that are graph inputs): WeightTransforms.{Transform}(Y, operands..., parameters...).</summary>
-internal sealed record RuntimeTransformSpec(string Transform, EquatableArray<string> Parameters) : KernelSpec;
+internal sealed record RuntimeTransformSpec(string Transform, EquatableArray<string> Parameters) : KernelSpec
+{
+    /// <summary>Why the transform runs at run time (the layer's remark).</summary>
+    public string Why { get; init; } = "the weights are a graph input";
+}
 
 /// <summary>y = x * scale[c] + shift[c] over [Outer, Channels, Inner] (BatchNormalization not folded into a Conv).</summary>
 internal sealed record ChannelAffineSpec(int Outer, int Channels, int Inner, Activation Activation) : KernelSpec

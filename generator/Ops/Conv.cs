@@ -9,6 +9,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using ModelGen.Generator.Common;
 using ModelGen.Generator.Ir;
 using ModelGen.Generator.Model;
 using ModelGen.Generator.Onnx;
@@ -75,7 +76,7 @@ internal sealed class Conv : OpHandler
     public override void Lower(Node node, LoweringContext ctx)
     {
         Value x = node.Inputs[0]!, w = node.Inputs[1]!;
-        Value? b = node.Input(2), r = node.Input(3);
+        Value? b = node.Input(2), r = node.Input(3), gate = node.Input(FoldChannelScale.ScaleInput);
         Value y = node.Outputs[0];
         int[] xs = x.Shape!, ws = w.Shape!;
         SpatialAttributes a = Spatial(node, xs, ws);
@@ -139,6 +140,11 @@ internal sealed class Conv : OpHandler
         }
         int m = oc / groups, k = cg * geometry.KernelH * geometry.KernelW;
         bool unitWindow = IsUnitWindow(geometry);
+        // A folded input scale (Passes/FoldChannelScale) only ever reaches the 1x1 lowerings below, which take its weights
+        // scaled at run time (ScaledWeights).
+        if (gate is not null && (!unitWindow || groups != 1 || x.IsGraphInput || x.IsGraphOutput))
+            throw new InvalidOperationException($"{node.Describe()}: a folded input scale on a convolution the 1x1 lowerings do not take");
+        if (gate is not null) step = new[] { "step 2 of 2: the 1x1 convolution with the weights scaled per input channel (previous layer)" };
         // Blocked input or output (Passes/BlockedLayout): the channel-vectorised 1x1, which reads and writes that layout; or,
         // from an NCHW input with few channels, the GEMM writing the blocked layout (GemmWritesBlocked).
         bool blocked = x.Blocked || y.Blocked;
@@ -150,6 +156,7 @@ internal sealed class Conv : OpHandler
             // Weights in the panels of the machine's ISA (chosen at construction), the most floats over the ISAs reserved.
             int panel = profile.ChannelPanel;
             Operand cw = PackedPanels(ctx, w, ":channels", oc, k, panel, profile.ChannelPanelAtConstruction(), profile.ChannelPanelRows(oc));
+            if (gate is not null) cw = ScaledWeights(ctx, node, cw, gate, oc, k, profile.ChannelPanelAtConstruction(), profile.ChannelPanelRows(oc) * k);
             var cspec = new ChannelVectorConvSpec(xs[0], cg, oc, geometry, unitWindow, b is not null, r is not null, act, panel)
             {
                 XBlocked = x.Blocked,
@@ -172,6 +179,7 @@ internal sealed class Conv : OpHandler
             ? new Operand("W", OperandKind.Weight, ctx.Transform("PackA", w.Name + ":packed", PackOperands(w.Constant, w.Name, ctx),
                 packParameters, packedA, new[] { groups, (m + mr - 1) / mr, k, mr }))
             : ctx.RuntimePack(node, "W", "PackA", w, new[] { "null" }.Concat(packParameters).ToArray(), packedA);
+        if (gate is not null) packedW = ScaledWeights(ctx, node, packedW, gate, m, k, LoweringContext.Lit.Int(mr), packedA);
 
         bool prefetchOutput = profile.OutputPrefetchBytes > 0 && (long)xs[0] * oc * outPlane * sizeof(float) >= profile.OutputPrefetchBytes;
         if (!gemm)
@@ -247,6 +255,22 @@ internal sealed class Conv : OpHandler
     private static bool IsStridedPointwise(ConvGeometry g, int groups, int[] xs, SpatialAttributes a) =>
         groups == 1 && xs.Length == 4 && g.KernelH == 1 && g.KernelW == 1 && (g.StrideH > 1 || g.StrideW > 1)
         && a.PadsBegin.All(p => p == 0) && a.PadsEnd.All(p => p == 0);
+
+    /// <summary>
+    /// The packed weights (panels [ceil(m/mr)][k][mr]) scaled per input channel by the folded gate at run time, into an
+    /// arena tensor the convolution reads as its weights: a layer of its own before it (WeightTransforms.ScalePanelColumns).
+    /// </summary>
+    private static Operand ScaledWeights(LoweringContext ctx, Node node, Operand packed, Value gate, int m, int k, string mr, long floats)
+    {
+        int scaled = ctx.NewTensor(node.Name + ":W_scaled", OnnxDataType.Float, new[] { (int)floats });
+        ctx.AddLayer(node, new RuntimeTransformSpec("ScalePanelColumns", new[] { LoweringContext.Lit.Int(m), LoweringContext.Lit.Int(k), mr }.ToEquatableArray())
+            {
+                Why = $"the weights scaled per input channel by '{gate.Name}': the Mul of the input folded into this convolution",
+            },
+            new[] { packed, ctx.In("G", gate), new Operand("Y", OperandKind.Tensor, scaled, Writes: true) },
+            new[] { "step 1 of 2: the packed weights scaled per input channel for the 1x1 convolution (next layer)" });
+        return new Operand("W", OperandKind.Tensor, scaled);
+    }
 
     /// <summary>
     /// Whether a 1x1 that reads an NCHW input and writes the channel-blocked layout runs as the pixel GEMM with a blocked

@@ -2,7 +2,7 @@
 // The orchestrator. The flow for one model:
 //   options check -> OnnxParser (bytes -> ModelProto) -> Importer (-> IR graph, static input shapes)
 //   -> TopologicalSort -> ShapeInference (+ build-time folding) -> DeadNodeElimination
-//   -> [simplify] FoldBatchNorm -> FoldBiasAdd -> FuseActivations -> DeadNodeElimination -> BlockedLayout
+//   -> [simplify] FoldBatchNorm -> FoldBiasAdd -> FuseActivations -> FoldChannelScale -> DeadNodeElimination -> BlockedLayout
 //   -> Lowering (per-profile kernels, output binding) -> MemoryPlanner -> ModelSpec.
 // Every failure is a diagnostic; nothing here throws on user input (the generator also catches as a last resort).
 
@@ -88,6 +88,7 @@ internal static class Pipeline
                 FoldBiasAdd.Run(graph);
             }
             if (profile.FuseActivations) FuseActivations.Run(graph);
+            FoldChannelScale.Run(graph, profile);
             DeadNodeElimination.Run(graph);
             BlockedLayout.Run(graph, profile);
         }

@@ -46,6 +46,8 @@ internal sealed record TargetProfile
     public long ParallelMinMacs { get; init; } = 300_000;
     public bool FuseBatchNorm { get; init; } = true;
     public bool FuseActivations { get; init; } = true;
+    /// <summary>A per-channel scale of a 1x1 convolution's input folds into its weights at run time (Passes/FoldChannelScale).</summary>
+    public bool FoldChannelScale { get; init; } = true;
     /// <summary>
     /// The Winograd output tiles the cost model chooses from for 3x3 stride-1 convolutions (needs a zip per vector ISA;
     /// empty: none): 2 (F(2x2, 3x3), 16 products per 4 outputs) and 4 (F(4x4, 3x3), 36 per 16: 1.78x fewer, larger

@@ -750,6 +750,43 @@ public sealed class KernelShapeTests
     }
 
     /// <summary>
+    /// Squeeze-and-excitation gates (x * sigmoid(1x1(silu(1x1(pool(x))))), as in EfficientNet) before a 1x1 projection
+    /// with a residual: the Mul folds into the projection's weights, scaled per input channel at run time
+    /// (Passes/FoldChannelScale), where x has more pixels than the projection has output channels: on 60x60 NCHW planes
+    /// (the projection a GEMM, 40 -> 24: A panels of 8) and on 14x14 channel-blocked ones (channel-vectorised, 96 -> 80:
+    /// weight panels of 24 or 48, the last one partial). At 7x7 with 64 output channels, and at batch 2 (one gate per
+    /// image), the Mul stays. Scaling the weights by the wrong channel's gate or not at all fails it; CompareWithOrt also
+    /// runs 2 threads.
+    /// </summary>
+    [Theory]
+    [InlineData("se-fold-nchw", 1, 40, 60, 24, true)]
+    [InlineData("se-fold-blocked", 1, 96, 14, 80, true)]
+    [InlineData("se-kept-small-plane", 1, 96, 7, 64, false)]
+    [InlineData("se-kept-batch", 2, 96, 14, 80, false)]
+    public void Squeeze_excitation_gate_folds_into_the_projection(string name, int batch, int c, int hw, int oc, bool folded)
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", batch, 24, hw, hw);
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        int seed = 80;
+        void Conv(string input, string output, int ci, int co, int k, int group, string? act, string? residual = null) =>
+            ConvNode(b, ref seed, input, output, ci, co, k, 1, group, act, residual);
+        Conv("xr", "e", 24, c, 1, 1, "Silu");
+        Conv("e", "d", c, c, 3, c, "Silu");
+        b.Node("GlobalAveragePool", new[] { "d" }, new[] { "p" });
+        Conv("p", "s1", c, 8, 1, 1, "Silu");
+        Conv("s1", "s2", 8, c, 1, 1, "Sigmoid");
+        b.Node("Mul", new[] { "d", "s2" }, new[] { "g" });
+        Conv("xr", "skip", 24, oc, 1, 1, null);
+        Conv("g", "y", c, oc, 1, 1, null, residual: "skip");
+        b.Output("y", batch, oc, hw, hw);
+        string sources = CompareWithOrt(b, name, null);
+        Assert.Equal(folded, sources.Contains("lowering: WeightTransforms.ScalePanelColumns at run time (the weights scaled per input channel by 's2'"));
+        Assert.Equal(folded, !System.Text.RegularExpressions.Regex.IsMatch(sources, @"void L\d+_Mul_"));
+        if (folded) Assert.Contains(hw > 56 ? "lowering (x64): GEMM M=24" : "input channel-blocked [C/16][H][W][16], read in place", sources);
+    }
+
+    /// <summary>
     /// A convolution node named <paramref name="output"/> with random weights and bias (seeds from <paramref name="seed"/>),
     /// "same" padding, then an optional residual Add and activation (Relu, Sigmoid, or Silu as Sigmoid * Mul).
     /// </summary>
