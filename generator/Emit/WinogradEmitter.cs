@@ -66,12 +66,9 @@ internal static class WinogradEmitter
         /// </summary>
         public int Rows(int band) => Th / Bands + (band < LongFront || band >= Bands - LongBack ? 1 : 0);
 
-        /// <summary>The first tile row of band <paramref name="band"/>.</summary>
-        public int FirstRow(int band) => band * (Th / Bands) + Math.Min(band, LongFront) + Math.Max(0, band - (Bands - LongBack));
-
         /// <summary>
-        /// The statement giving a band's <c>rows</c> and first tile row <c>ty0</c> from <c>band</c>, as <see cref="Rows"/>
-        /// and <see cref="FirstRow"/>.
+        /// The statement giving a band's <c>rows</c> (<see cref="Rows"/>) and first tile row <c>ty0</c> (the rows of the
+        /// bands before it) from <c>band</c>.
         /// </summary>
         public string BandBounds()
         {
