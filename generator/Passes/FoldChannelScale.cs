@@ -1,5 +1,5 @@
 // Licensed under the MIT license.
-// Pass 5d: a per-channel scale of a 1x1 convolution's input (a squeeze-and-excitation gate: y = x * s, s [1, C, 1, 1],
+// Pass 6a: a per-channel scale of a 1x1 convolution's input (a squeeze-and-excitation gate: y = x * s, s [1, C, 1, 1],
 // then Conv(y)) folds into the convolution's weights: Conv(x * s) = Conv'(x) with W'[o][c] = W[o][c] * s[c]. The gate is
 // computed per inference, so the convolution scales its packed weights at run time (a layer of its own before it) and
 // reads x directly; the pass over every element of x that the Mul was goes. Worth it where x has more pixels than the
