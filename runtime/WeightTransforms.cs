@@ -119,14 +119,7 @@ public static unsafe class WeightTransforms
             for (int c = 0; c < k; c++)
             {
                 long at = (p * k + c) * mr;
-                float s = scale[c];
-                int i = 0;
-                if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
-                {
-                    var sv = System.Runtime.Intrinsics.Vector256.Create(s);
-                    for (; i <= mr - 8; i += 8) System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src + at + i) * sv, dst + at + i);
-                }
-                for (; i < mr; i++) dst[at + i] = src[at + i] * s;
+                Scale(dst + at, src + at, mr, scale[c]);
             }
         }
     }
@@ -145,7 +138,13 @@ public static unsafe class WeightTransforms
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Scale(float* dst, float* src, int n, float scale)
     {
-        for (int i = 0; i < n; i++) dst[i] = src[i] * scale;
+        int i = 0;
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            var sv = System.Runtime.Intrinsics.Vector256.Create(scale);
+            for (; i <= n - 8; i += 8) System.Runtime.Intrinsics.Vector256.Store(System.Runtime.Intrinsics.Vector256.Load(src + i) * sv, dst + i);
+        }
+        for (; i < n; i++) dst[i] = src[i] * scale;
     }
 
     /// <summary>scale[c] = gamma[c] / sqrt(var[c] + epsilon) (computed in double, rounded once).</summary>

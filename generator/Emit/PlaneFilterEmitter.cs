@@ -367,12 +367,17 @@ internal static class PlaneFilterEmitter
             string il = inLane ? "InLane" : "";
             string even = $"{EmitContext.RuntimeNs}.Interleave.EvenLanes{il}({{0}}, {{1}})", odd = $"{EmitContext.RuntimeNs}.Interleave.OddLanes{il}({{0}}, {{1}})";
             string Window() => Ordered(inLane, isa.Max(string.Format(even, "lo", "hi"), string.Format(odd, "lo", "hi")), g.KernelW == 3 ? string.Format(even, "lo2", "hi2") : null, isa);
+            // The vectors a vector of outputs' windows read from s (the row buffer at twice its first output).
+            void LoadWindows()
+            {
+                w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
+                if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+            }
             if (g.OutW >= width)
             {
                 w.OpenBlock($"for (; ox <= {g.OutW - width}; ox += {width})");
                 w.WriteLine("float* s = v + 2 * ox;");
-                w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
-                if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                LoadWindows();
                 w.WriteLine(isa.Store(Window(), "yr + ox"));
                 w.CloseBlock();
             }
@@ -382,8 +387,7 @@ internal static class PlaneFilterEmitter
                 // already stored (the same maxima): a plain store.
                 w.OpenBlock();
                 w.WriteLine($"float* s = v + {2 * (g.OutW - width)};");
-                w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
-                if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                LoadWindows();
                 w.WriteLine(isa.Store(Window(), $"yr + {g.OutW - width}"));
                 w.WriteLine($"ox = {g.OutW};");
                 w.CloseBlock();
@@ -393,8 +397,7 @@ internal static class PlaneFilterEmitter
                 // The last partial vector of outputs: its windows lie in the row buffer (slack included); masked store.
                 w.OpenBlock();
                 w.WriteLine("float* s = v + 2 * ox;");
-                w.WriteLine($"var lo = {isa.Load("s")}; var hi = {isa.Load($"s + {width}")};");
-                if (g.KernelW == 3) w.WriteLine($"var lo2 = {isa.Load("s + 2")}; var hi2 = {isa.Load($"s + {width + 2}")};");
+                LoadWindows();
                 w.WriteLine(isa.MaskStore(Window(), "yr + ox", isa.TailMask($"{g.OutW % width}")));
                 w.WriteLine($"ox = {g.OutW};");
                 w.CloseBlock();

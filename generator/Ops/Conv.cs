@@ -142,9 +142,12 @@ internal sealed class Conv : OpHandler
         bool unitWindow = IsUnitWindow(geometry);
         // A folded input scale (Passes/FoldChannelScale) only ever reaches the 1x1 lowerings below, which take its weights
         // scaled at run time (ScaledWeights).
-        if (gate is not null && (!unitWindow || groups != 1 || x.IsGraphInput || x.IsGraphOutput))
-            throw new InvalidOperationException($"{node.Describe()}: a folded input scale on a convolution the 1x1 lowerings do not take");
-        if (gate is not null) step = new[] { "step 2 of 2: the 1x1 convolution with the weights scaled per input channel (previous layer)" };
+        if (gate is not null)
+        {
+            if (!unitWindow || groups != 1 || x.IsGraphInput || x.IsGraphOutput)
+                throw new InvalidOperationException($"{node.Describe()}: a folded input scale on a convolution the 1x1 lowerings do not take");
+            step = new[] { "step 2 of 2: the 1x1 convolution with the weights scaled per input channel (previous layer)" };
+        }
         // Blocked input or output (Passes/BlockedLayout): the channel-vectorised 1x1, which reads and writes that layout; or,
         // from an NCHW input with few channels, the GEMM writing the blocked layout (GemmWritesBlocked).
         bool blocked = x.Blocked || y.Blocked;
@@ -155,8 +158,10 @@ internal sealed class Conv : OpHandler
             // Small output planes: output channels in the vector lanes (Emit/ChannelVectorConvEmitter).
             // Weights in the panels of the machine's ISA (chosen at construction), the most floats over the ISAs reserved.
             int panel = profile.ChannelPanel;
-            Operand cw = PackedPanels(ctx, w, ":channels", oc, k, panel, profile.ChannelPanelAtConstruction(), profile.ChannelPanelRows(oc));
-            if (gate is not null) cw = ScaledWeights(ctx, node, cw, gate, oc, k, profile.ChannelPanelAtConstruction(), profile.ChannelPanelRows(oc) * k);
+            string panelAtConstruction = profile.ChannelPanelAtConstruction();
+            long panelRows = profile.ChannelPanelRows(oc);
+            Operand cw = PackedPanels(ctx, w, ":channels", oc, k, panel, panelAtConstruction, panelRows);
+            if (gate is not null) cw = ScaledWeights(ctx, node, cw, gate, oc, k, panelAtConstruction, panelRows * k);
             var cspec = new ChannelVectorConvSpec(xs[0], cg, oc, geometry, unitWindow, b is not null, r is not null, act, panel)
             {
                 XBlocked = x.Blocked,
