@@ -64,6 +64,71 @@ public static unsafe class StridedCopy
         for (; j < count; j++) dst[j] = src[2 * j];
     }
 
+    /// <summary>d0[j] = src[2 j], d1[j] = src[2 j + 1] for j &lt; <paramref name="count"/>: one row into its two column phases.</summary>
+    /// <remarks>
+    /// AVX2: per 16 floats two loads, two in-lane shuffles, two 64-bit permutes and two stores (each source line read once,
+    /// where a <see cref="Stride2"/> per phase reads it twice); the last count % 8 one by one. Reads src[0 .. 2 count).
+    /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void Deinterleave2(float* src, float* d0, float* d1, int count)
+    {
+        int j = 0;
+        if (Avx2.IsSupported)
+        {
+            for (; j + 8 <= count; j += 8)
+            {
+                Vector256<float> a = Vector256.Load(src + 2 * j), b = Vector256.Load(src + 2 * j + 8);
+                // [a0 a2 b0 b2 | a4 a6 b4 b6] -> 64-bit pairs 0, 2, 1, 3: [a0 a2 a4 a6 b0 b2 b4 b6].
+                Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle().Store(d0 + j);
+                Avx2.Permute4x64(Avx.Shuffle(a, b, 0xDD).AsDouble(), 0xD8).AsSingle().Store(d1 + j);
+            }
+        }
+        for (; j < count; j++)
+        {
+            d0[j] = src[2 * j];
+            d1[j] = src[2 * j + 1];
+        }
+    }
+
+    /// <summary>
+    /// d<sub>r</sub>[j] = src[4 j + r] for r &lt; 4, j &lt; <paramref name="count"/>: one row into its four column phases (the
+    /// input split of Winograd F(4x4, 3x3), whose 6x6 windows step by 4).
+    /// </summary>
+    /// <remarks>
+    /// AVX2: per 32 floats a 4 x 4 transpose in each 128-bit lane (four unpacks, four shuffles), then one permute per
+    /// phase vector to order its 8 groups; the last count % 8 one by one. Reads src[0 .. 4 count). It replaces a scalar
+    /// gather per phase (stride 4), which read each line four times one float at a time: YOLOX-nano's 12 -> 16 stem at
+    /// 208x208 spent 0.8 of its 2.3 ms splitting its input that way (2.03 ms now, stand-alone).
+    /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void Deinterleave4(float* src, float* d0, float* d1, float* d2, float* d3, int count)
+    {
+        int j = 0;
+        if (Avx2.IsSupported)
+        {
+            Vector256<int> order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+            for (; j + 8 <= count; j += 8)
+            {
+                // Lane 0 of a, b, c, d holds groups 0, 2, 4, 6 of 4 floats, lane 1 groups 1, 3, 5, 7.
+                float* s = src + 4 * j;
+                Vector256<float> a = Vector256.Load(s), b = Vector256.Load(s + 8), c = Vector256.Load(s + 16), d = Vector256.Load(s + 24);
+                Vector256<float> t0 = Avx.UnpackLow(a, b), t1 = Avx.UnpackHigh(a, b), t2 = Avx.UnpackLow(c, d), t3 = Avx.UnpackHigh(c, d);
+                // Phase r: [g0 g2 g4 g6 | g1 g3 g5 g7] of element r, then in group order.
+                Avx2.PermuteVar8x32(Avx.Shuffle(t0, t2, 0x44), order).Store(d0 + j);
+                Avx2.PermuteVar8x32(Avx.Shuffle(t0, t2, 0xEE), order).Store(d1 + j);
+                Avx2.PermuteVar8x32(Avx.Shuffle(t1, t3, 0x44), order).Store(d2 + j);
+                Avx2.PermuteVar8x32(Avx.Shuffle(t1, t3, 0xEE), order).Store(d3 + j);
+            }
+        }
+        for (; j < count; j++)
+        {
+            d0[j] = src[4 * j];
+            d1[j] = src[4 * j + 1];
+            d2[j] = src[4 * j + 2];
+            d3[j] = src[4 * j + 3];
+        }
+    }
+
     /// <summary>dst[j] = src[j * stride] for j &lt; <paramref name="count"/>.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Strided(float* src, float* dst, int count, int stride)

@@ -319,6 +319,10 @@ public sealed class KernelShapeTests
         { "maxpool-spp-5", 8, 13, 13, 5, 1, 2, false, "separable" },
         { "maxpool-4x4-unpadded", 3, 19, 32, 4, 1, 0, false, "separable" },
         { "maxpool-phases-3x3-s3", 4, 29, 31, 3, 3, 0, false, "padded phase sub-plane" },
+        // Column strides 2 and 4 with every column phase used: each row deinterleaved into its phases at once, the edge
+        // columns (padding on the left, a short last group on the right) one by one.
+        { "maxpool-phases-3x3-s2-pad2", 3, 33, 45, 3, 2, 2, false, "padded phase sub-plane" },
+        { "maxpool-phases-4x4-s4", 3, 37, 70, 4, 4, 1, false, "padded phase sub-plane" },
         // Output planes of at most 64 pixels: the direct loop (MNIST's 3x3 stride-3 pool to 4x4; windows clipped at a padded
         // border and past the input in ceil mode; stride 1 with every border window clipped).
         { "maxpool-direct-3x3-s3", 16, 14, 14, 3, 3, 0, false, "taps unrolled" },
