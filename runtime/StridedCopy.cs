@@ -75,13 +75,7 @@ public static unsafe class StridedCopy
         int j = 0;
         if (Avx2.IsSupported)
         {
-            for (; j + 8 <= count; j += 8)
-            {
-                Vector256<float> a = Vector256.Load(src + 2 * j), b = Vector256.Load(src + 2 * j + 8);
-                // [a0 a2 b0 b2 | a4 a6 b4 b6] -> 64-bit pairs 0, 2, 1, 3: [a0 a2 a4 a6 b0 b2 b4 b6].
-                Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle().Store(d0 + j);
-                Avx2.Permute4x64(Avx.Shuffle(a, b, 0xDD).AsDouble(), 0xD8).AsSingle().Store(d1 + j);
-            }
+            for (; j + 8 <= count; j += 8) Deinterleave2Vectors(Vector256.Load(src + 2 * j), Vector256.Load(src + 2 * j + 8), d0 + j, d1 + j);
         }
         for (; j < count; j++)
         {
@@ -106,18 +100,10 @@ public static unsafe class StridedCopy
         int j = 0;
         if (Avx2.IsSupported)
         {
-            Vector256<int> order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
             for (; j + 8 <= count; j += 8)
             {
-                // Lane 0 of a, b, c, d holds groups 0, 2, 4, 6 of 4 floats, lane 1 groups 1, 3, 5, 7.
                 float* s = src + 4 * j;
-                Vector256<float> a = Vector256.Load(s), b = Vector256.Load(s + 8), c = Vector256.Load(s + 16), d = Vector256.Load(s + 24);
-                Vector256<float> t0 = Avx.UnpackLow(a, b), t1 = Avx.UnpackHigh(a, b), t2 = Avx.UnpackLow(c, d), t3 = Avx.UnpackHigh(c, d);
-                // Phase r: [g0 g2 g4 g6 | g1 g3 g5 g7] of element r, then in group order.
-                Avx2.PermuteVar8x32(Avx.Shuffle(t0, t2, 0x44), order).Store(d0 + j);
-                Avx2.PermuteVar8x32(Avx.Shuffle(t0, t2, 0xEE), order).Store(d1 + j);
-                Avx2.PermuteVar8x32(Avx.Shuffle(t1, t3, 0x44), order).Store(d2 + j);
-                Avx2.PermuteVar8x32(Avx.Shuffle(t1, t3, 0xEE), order).Store(d3 + j);
+                Deinterleave4Vectors(Vector256.Load(s), Vector256.Load(s + 8), Vector256.Load(s + 16), Vector256.Load(s + 24), d0 + j, d1 + j, d2 + j, d3 + j);
             }
         }
         for (; j < count; j++)
@@ -127,6 +113,112 @@ public static unsafe class StridedCopy
             d2[j] = src[4 * j + 2];
             d3[j] = src[4 * j + 3];
         }
+    }
+
+    /// <summary>
+    /// One input row into its two column phases with the padding: d<sub>r</sub>[j] = padded[2 j + r], where padded[x] =
+    /// line[x - <paramref name="padLeft"/>] for 0 &lt;= x - padLeft &lt; <paramref name="width"/>, else
+    /// <paramref name="pad"/>, for j &lt; <paramref name="count"/> rounded up to a multiple of 8.
+    /// </summary>
+    /// <remarks>
+    /// Every column, border or not, goes through the same whole-vector deinterleave as <see cref="Deinterleave2"/>: the
+    /// vectors a border cuts load only their lanes inside the row (<see cref="MaskedMemory.Load(float*, Vector256{float})"/>)
+    /// and take the pad in the others, and the up to 7 floats past <paramref name="count"/> land where the caller writes
+    /// later (the next row of the phase, or the sub-plane's tail). Reads only line[0 .. width).
+    /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void SplitRow2(float* line, int width, int padLeft, float pad, float* d0, float* d1, int count)
+    {
+        int whole = (count + 7) & ~7;
+        float* p = line - padLeft;
+        if (Avx2.IsSupported)
+        {
+            Vector256<float> padding = Vector256.Create(pad);
+            for (int j = 0; j < whole; j += 8)
+            {
+                int x = 2 * j;
+                bool inside = x >= padLeft && x + 16 <= padLeft + width;
+                Vector256<float> a = inside ? Vector256.Load(p + x) : Padded(p, x, padLeft, width, padding);
+                Vector256<float> b = inside ? Vector256.Load(p + x + 8) : Padded(p, x + 8, padLeft, width, padding);
+                Deinterleave2Vectors(a, b, d0 + j, d1 + j);
+            }
+            return;
+        }
+        for (int j = 0; j < whole; j++)
+        {
+            d0[j] = At(line, 2 * j - padLeft, width, pad);
+            d1[j] = At(line, 2 * j + 1 - padLeft, width, pad);
+        }
+    }
+
+    /// <summary>
+    /// One input row into its four column phases with the padding (the input split of Winograd F(4x4, 3x3), whose 6x6
+    /// windows step by 4): d<sub>r</sub>[j] = padded[4 j + r] for j &lt; <paramref name="count"/> rounded up to a
+    /// multiple of 8; see <see cref="SplitRow2"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void SplitRow4(float* line, int width, int padLeft, float pad, float* d0, float* d1, float* d2, float* d3, int count)
+    {
+        int whole = (count + 7) & ~7;
+        float* p = line - padLeft;
+        if (Avx2.IsSupported)
+        {
+            Vector256<float> padding = Vector256.Create(pad);
+            for (int j = 0; j < whole; j += 8)
+            {
+                int x = 4 * j;
+                bool inside = x >= padLeft && x + 32 <= padLeft + width;
+                Vector256<float> a = inside ? Vector256.Load(p + x) : Padded(p, x, padLeft, width, padding);
+                Vector256<float> b = inside ? Vector256.Load(p + x + 8) : Padded(p, x + 8, padLeft, width, padding);
+                Vector256<float> c = inside ? Vector256.Load(p + x + 16) : Padded(p, x + 16, padLeft, width, padding);
+                Vector256<float> d = inside ? Vector256.Load(p + x + 24) : Padded(p, x + 24, padLeft, width, padding);
+                Deinterleave4Vectors(a, b, c, d, d0 + j, d1 + j, d2 + j, d3 + j);
+            }
+            return;
+        }
+        for (int j = 0; j < whole; j++)
+        {
+            d0[j] = At(line, 4 * j - padLeft, width, pad);
+            d1[j] = At(line, 4 * j + 1 - padLeft, width, pad);
+            d2[j] = At(line, 4 * j + 2 - padLeft, width, pad);
+            d3[j] = At(line, 4 * j + 3 - padLeft, width, pad);
+        }
+    }
+
+    /// <summary>line[x], or the pad outside [0, width).</summary>
+    private static float At(float* line, int x, int width, float pad) => (uint)x < (uint)width ? line[x] : pad;
+
+    /// <summary>The 8 floats of the padded row from padded coordinate x (p = line - padLeft): the row's lanes loaded, the pad elsewhere.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Padded(float* p, int x, int padLeft, int width, Vector256<float> padding)
+    {
+        Vector256<int> column = Vector256.Create(x - padLeft) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        Vector256<float> valid = (Vector256.GreaterThanOrEqual(column, Vector256<int>.Zero) & Vector256.LessThan(column, Vector256.Create(width))).AsSingle();
+        if (valid == Vector256<float>.Zero) return padding;
+        return Avx.BlendVariable(padding, MaskedMemory.Load(p + x, valid), valid);
+    }
+
+    /// <summary>Even lanes of [a b] to d0, odd lanes to d1 (8 each).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Deinterleave2Vectors(Vector256<float> a, Vector256<float> b, float* d0, float* d1)
+    {
+        // [a0 a2 b0 b2 | a4 a6 b4 b6] -> 64-bit pairs 0, 2, 1, 3: [a0 a2 a4 a6 b0 b2 b4 b6].
+        Avx2.Permute4x64(Avx.Shuffle(a, b, 0x88).AsDouble(), 0xD8).AsSingle().Store(d0);
+        Avx2.Permute4x64(Avx.Shuffle(a, b, 0xDD).AsDouble(), 0xD8).AsSingle().Store(d1);
+    }
+
+    /// <summary>Lane r of each group of 4 in [a b c d] to d<sub>r</sub> (8 each).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void Deinterleave4Vectors(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d, float* d0, float* d1, float* d2, float* d3)
+    {
+        // Lane 0 of a, b, c, d holds groups 0, 2, 4, 6 of 4 floats, lane 1 groups 1, 3, 5, 7: a 4 x 4 transpose in each
+        // 128-bit lane gives phase r as [g0 g2 g4 g6 | g1 g3 g5 g7], which one permute puts in group order.
+        Vector256<int> order = Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7);
+        Vector256<float> t0 = Avx.UnpackLow(a, b), t1 = Avx.UnpackHigh(a, b), t2 = Avx.UnpackLow(c, d), t3 = Avx.UnpackHigh(c, d);
+        Avx2.PermuteVar8x32(Avx.Shuffle(t0, t2, 0x44), order).Store(d0);
+        Avx2.PermuteVar8x32(Avx.Shuffle(t0, t2, 0xEE), order).Store(d1);
+        Avx2.PermuteVar8x32(Avx.Shuffle(t1, t3, 0x44), order).Store(d2);
+        Avx2.PermuteVar8x32(Avx.Shuffle(t1, t3, 0xEE), order).Store(d3);
     }
 
     /// <summary>dst[j] = src[j * stride] for j &lt; <paramref name="count"/>.</summary>

@@ -85,10 +85,10 @@ internal sealed class PhasePlanes
     /// <see cref="PlaneStride"/> per channel (sub-plane rows <paramref name="firstRow"/> .. + <paramref name="rowCount"/>
     /// in band mode, see <see cref="EmitSplit"/>).
     /// </summary>
-    public void EmitSplitChannel(SourceWriter b, ConvGeometry g, int channels, long inPlane, string? firstRow = null, string? rowCount = null)
+    public void EmitSplitChannel(SourceWriter b, ConvGeometry g, int channels, long inPlane, string? firstRow = null, string? rowCount = null, bool oneSlot = false)
     {
         b.WriteLine($"float* xp = X + ((long)n * {channels} + ch) * {EmitContext.Long(inPlane)}L;");
-        b.WriteLine($"float* planes = S + ch * {EmitContext.Long(PlaneStride)}L;");
+        b.WriteLine(oneSlot ? "float* planes = S;" : $"float* planes = S + ch * {EmitContext.Long(PlaneStride)}L;");
         EmitSplit(b, g, "xp", "planes", "0f", firstRow, rowCount);
     }
 
@@ -118,7 +118,8 @@ internal sealed class PhasePlanes
         {
             if (together.Contains(ry)) continue;
             // Columns j whose source x = j*sx + rx - padLeft lies in [0, W).
-            (int jlo, int jhi) = Columns(g, rx);
+            int jlo = System.Math.Max(0, CeilDiv(g.PadLeft - rx, Sx));
+            int jhi = System.Math.Min(Wq, FloorDiv(g.InW - 1 - rx + g.PadLeft, Sx) + 1);
             w.OpenBlock();
             w.WriteLine($"float* sp = {dst} + {EmitContext.Long(((long)ry * Sx + rx) * SubSize)}L;");
             w.OpenBlock($"for (int i = 0; i < {count}; i++)");
@@ -144,67 +145,47 @@ internal sealed class PhasePlanes
                 if (jhi < Wq) w.WriteLine($"new global::System.Span<float>(row + {jhi}, {Wq - jhi}).Fill({pad});");
             }
             w.CloseBlock();
-            // The tail beyond the last row is read by overrunning vectors: keep it finite.
-            w.WriteLine(rowCount is null
-                ? $"new global::System.Span<float>(sp + {Hq * Wq}, {SubSize - Hq * Wq}).Fill({pad});"
-                : $"new global::System.Span<float>(sp + ({rowCount}) * {Wq}, {SubSize} - ({rowCount}) * {Wq}).Fill({pad});");
+            EmitTailFill(w, "sp", pad, rowCount);
             w.CloseBlock();
         }
     }
 
-    /// <summary>Columns j of phase rx whose source x = j*sx + rx - padLeft lies in [0, W): [lo, hi).</summary>
-    private (int Lo, int Hi) Columns(ConvGeometry g, int rx) =>
-        (System.Math.Max(0, CeilDiv(g.PadLeft - rx, Sx)), System.Math.Min(Wq, FloorDiv(g.InW - 1 - rx + g.PadLeft, Sx) + 1));
+    /// <summary>The sub-plane's tail beyond its last row, which overrunning vectors read: filled with the pad value (finite).</summary>
+    private void EmitTailFill(SourceWriter w, string sp, string pad, string? rowCount) =>
+        w.WriteLine(rowCount is null
+            ? $"new global::System.Span<float>({sp} + {Hq * Wq}, {SubSize - Hq * Wq}).Fill({pad});"
+            : $"new global::System.Span<float>({sp} + ({rowCount}) * {Wq}, {SubSize} - ({rowCount}) * {Wq}).Fill({pad});");
 
     /// <summary>
     /// Column strides 2 and 4 with every column phase of row phase <paramref name="ry"/> used: each source row goes into
-    /// its <see cref="Sx"/> phase rows in one pass (StridedCopy.Deinterleave2/4 over the columns all phases hold, the
-    /// few edge columns one by one), not one strided gather per phase. False (nothing emitted) otherwise. In the models
-    /// (alternated builds, best of 4 rounds): YOLOX-nano's 12 -> 16 stem (Winograd F(4x4)) 1.82 -> 1.51 ms, ResNet-18's
-    /// four 56x56 Winograd layers 1.19-1.28 -> 1.10-1.16 ms, SqueezeNet's 3x3 expands 5-10% and the stride-2 stems 5-15%
-    /// faster (with the unrolled direct kernels).
+    /// its <see cref="Sx"/> phase rows in one pass (StridedCopy.SplitRow2/4: whole-vector deinterleaves, the border
+    /// vectors loaded under masks and padded), not one strided gather per phase with its edge fills. Rows run in order,
+    /// so the up to 7 floats a row writes past Wq land in the next row or the tail, both written after it. False
+    /// (nothing emitted) when some column phase of the row phase is unused or the stride is not 2 or 4.
+    /// In the models (alternated builds, best of 4 rounds): YOLOX-nano's 12 -> 16 stem (Winograd F(4x4)) 1.82 -> 1.51 ms,
+    /// ResNet-18's four 56x56 Winograd layers 1.19-1.28 -> 1.10-1.16 ms, SqueezeNet's 3x3 expands 5-10% and the
+    /// stride-2 stems 5-15% faster (with the unrolled direct kernels).
     /// </summary>
     private bool EmitRowPhases(SourceWriter w, ConvGeometry g, string src, string dst, string pad, string? firstRow, string? rowCount, string count, int ry)
     {
         if (Sx != 2 && Sx != 4) return false;
-        int j0 = 0, j1 = Wq;
         for (int rx = 0; rx < Sx; rx++)
         {
             if (!Used.Contains((ry, rx))) return false;
-            (int lo, int hi) = Columns(g, rx);
-            j0 = System.Math.Max(j0, lo);
-            j1 = System.Math.Min(j1, hi);
         }
-        if (j1 - j0 < 8) return false;
-        string L(long v) => EmitContext.Long(v);
         w.OpenBlock();
         w.WriteLine($"// row phase {ry}: each source row into its {Sx} column phases at once");
-        for (int rx = 0; rx < Sx; rx++) w.WriteLine($"float* sp{rx} = {dst} + {L(((long)ry * Sx + rx) * SubSize)}L;");
+        w.WriteLine($"float* sp = {dst} + {EmitContext.Long((long)ry * Sx * SubSize)}L;");
         w.OpenBlock($"for (int i = 0; i < {count}; i++)");
         w.WriteLine(firstRow is null ? $"int y = i * {Sy} + {ry - g.PadTop};" : $"int y = ({firstRow} + i) * {Sy} + {ry - g.PadTop};");
-        for (int rx = 0; rx < Sx; rx++) w.WriteLine($"float* row{rx} = sp{rx} + i * {Wq};");
+        w.WriteLine($"float* row = sp + i * {Wq};");
+        string rows = string.Join(", ", Enumerable.Range(0, Sx).Select(rx => rx == 0 ? "row" : $"row + {EmitContext.Long((long)rx * SubSize)}L"));
         w.OpenBlock($"if ((uint)y >= {g.InH}u)");
-        for (int rx = 0; rx < Sx; rx++) w.WriteLine($"new global::System.Span<float>(row{rx}, {Wq}).Fill({pad});");
-        w.WriteLine("continue;");
+        for (int rx = 0; rx < Sx; rx++) w.WriteLine($"new global::System.Span<float>(row{(rx == 0 ? "" : $" + {EmitContext.Long((long)rx * SubSize)}L")}, {Wq}).Fill({pad});");
         w.CloseBlock();
-        w.WriteLine($"float* line = {src} + y * {g.InW};");
-        for (int rx = 0; rx < Sx; rx++)
-        {
-            (int lo, int hi) = Columns(g, rx);
-            if (lo > 0) w.WriteLine($"new global::System.Span<float>(row{rx}, {lo}).Fill({pad});");
-            for (int j = lo; j < j0; j++) w.WriteLine($"row{rx}[{j}] = line[{j * Sx + rx - g.PadLeft}];");
-            for (int j = j1; j < hi; j++) w.WriteLine($"row{rx}[{j}] = line[{j * Sx + rx - g.PadLeft}];");
-            if (hi < Wq) w.WriteLine($"new global::System.Span<float>(row{rx} + {hi}, {Wq - hi}).Fill({pad});");
-        }
-        string rows = string.Join(", ", Enumerable.Range(0, Sx).Select(rx => $"row{rx} + {j0}"));
-        w.WriteLine($"{EmitContext.RuntimeNs}.StridedCopy.Deinterleave{Sx}(line + {j0 * Sx - g.PadLeft}, {rows}, {j1 - j0});");
+        w.WriteLine($"else {EmitContext.RuntimeNs}.StridedCopy.SplitRow{Sx}({src} + y * {g.InW}, {g.InW}, {g.PadLeft}, {pad}, {rows}, {Wq});");
         w.CloseBlock();
-        for (int rx = 0; rx < Sx; rx++)
-        {
-            w.WriteLine(rowCount is null
-                ? $"new global::System.Span<float>(sp{rx} + {Hq * Wq}, {SubSize - Hq * Wq}).Fill({pad});"
-                : $"new global::System.Span<float>(sp{rx} + ({rowCount}) * {Wq}, {SubSize} - ({rowCount}) * {Wq}).Fill({pad});");
-        }
+        for (int rx = 0; rx < Sx; rx++) EmitTailFill(w, rx == 0 ? "sp" : $"sp + {EmitContext.Long((long)rx * SubSize)}L", pad, rowCount);
         w.CloseBlock();
         return true;
     }

@@ -122,17 +122,22 @@ internal static class WinogradEmitter
     }
 
     /// <summary>
-    /// Scratch floats: split planes of every input channel (of one band when banded), V (n² x C x Pitch), M (n² x K x
-    /// Pitch), slack for overrunning vectors. Banded, every worker has this much of its own (LayerEmitter.WorkerScratchBytes).
-    /// </summary>
     /// <summary>Whether the layer runs band by band in each worker's private scratch (<see cref="Plan.Banded"/>).</summary>
     public static bool IsBanded(WinogradConvSpec s) => PlanOf(s.Geometry, s.Tile, s.BandRows, s.Panel > 0).Banded;
 
+    /// <summary>
+    /// Scratch floats: split planes (banded: of one channel of the band, each channel split and transformed in turn; else
+    /// of every input channel), V (n² x C x Pitch), M (n² x K x Pitch), slack for overrunning vectors. Banded, every
+    /// worker has this much of its own (LayerEmitter.WorkerScratchBytes).
+    /// </summary>
     public static long ScratchFloats(WinogradConvSpec s)
     {
         Plan pl = PlanOf(s.Geometry, s.Tile, s.BandRows, s.Panel > 0);
-        return s.InChannels * pl.Planes.PlaneStride + pl.Xis * (pl.XiStride(s.InChannels) + pl.MStride(s.OutChannels)) + 64;
+        return PlanesFloats(s.InChannels, pl) + pl.Xis * (pl.XiStride(s.InChannels) + pl.MStride(s.OutChannels)) + 64;
     }
+
+    /// <summary>The split planes' floats at the start of the scratch: one channel's when banded, else every channel's.</summary>
+    private static long PlanesFloats(int channels, Plan pl) => (pl.Banded ? 1 : channels) * pl.Planes.PlaneStride;
 
     // ---- Cost model (relative units: one 16-lane FMA = 16) -------------------------------------------------------------
 
@@ -287,7 +292,7 @@ internal static class WinogradEmitter
         PhasePlanes p = pl.Planes;
         int c = s.InChannels, k = s.OutChannels;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
-        long vAt = c * p.PlaneStride, mAt = vAt + pl.Xis * pl.XiStride(c);
+        long vAt = PlanesFloats(c, pl), mAt = vAt + pl.Xis * pl.XiStride(c);
         string[] carried = { "n" };
         WinogradConvSpec spec = s;
         ctx.PerIsa(w, (isa, index) =>
@@ -298,9 +303,13 @@ internal static class WinogradEmitter
             w.OpenBlock($"for (int n = 0; n < {s.Batch}; n++)");
             if (pl.Banded)
             {
-                // Per band, in one worker's private scratch: (1) the input rows the band's windows read, split into band-sized
-                // phase planes, (2) the input transform, (3) the n² GEMMs, (4) the output transform into Y. One fork per
-                // layer, and each band's V and M stay in the cache of the core that wrote them.
+                // Per band, in one worker's private scratch: (1) channel by channel, the input rows the band's windows read
+                // split into band-sized phase planes (one channel's, reused: they stay in L1) and input-transformed into V,
+                // (2) the n² GEMMs, (3) the output transform into Y. One fork per layer, and each band's V and M stay in the
+                // cache of the core that wrote them. (Splitting every channel before transforming any sent the planes
+                // through L3 when they outgrew L2: 590 KB per band for ResNet-18's 64-channel 56x56 layers; stand-alone,
+                // alternated, those 1.35-1.37 -> 1.30-1.31 ms, YOLOX-nano's 12 -> 16 stem 1.79-2.00 -> 1.71-1.87, its
+                // 32 -> 32 at 104x104 1.44-1.52 -> 1.38-1.40.)
                 GemmLoop gemms = Gemms(tile, s, pl, vAt, mAt, ctx);
                 ctx.ParallelFor(w, pl.Bands, b =>
                 {
@@ -312,13 +321,16 @@ internal static class WinogradEmitter
                     var locals = new[] { ("float*", "S"), ("int", "n"), ("int", "rows"), ("int", "ty0") };
                     var steps = new (string Name, Action<SourceWriter> Emit)[]
                     {
-                        ("Split", sw =>
+                        ("SplitTransform", sw =>
                         {
-                            sw.OpenBlock($"for (int ch = 0; ch < {c}; ch++)");
-                            p.EmitSplitChannel(sw, pl.Tiles, c, inPlane, "ty0", $"rows + {p.Halo}");
+                            sw.OpenBlock($"for (int c0 = 0; c0 < {c}; c0++)");
+                            sw.OpenBlock();
+                            sw.WriteLine("int ch = c0;");
+                            p.EmitSplitChannel(sw, pl.Tiles, c, inPlane, "ty0", $"rows + {p.Halo}", oneSlot: true);
+                            sw.CloseBlock();
+                            EmitInputTransform(sw, isa, s, pl, vAt, "c0", "c0 + 1", oneSlot: true);
                             sw.CloseBlock();
                         }),
-                        ("InputTransform", sw => EmitInputTransform(sw, isa, s, pl, vAt, "0", c.ToString(System.Globalization.CultureInfo.InvariantCulture))),
                         ("Gemms", sw => gemms.Body(sw, "0", EmitContext.Long(gemms.Count))),
                         ("OutputTransform", sw => EmitOutputTransform(sw, isa, s, pl, mAt, outPlane, bias, residual, "0", EmitContext.Long((long)k * pl.BandRows))),
                     };
@@ -393,7 +405,7 @@ internal static class WinogradEmitter
     }
 
     /// <summary>The input transform of channels <paramref name="lo"/> .. <paramref name="hi"/> (C# expressions) of the band in hand (<c>rows</c> in scope).</summary>
-    private static void EmitInputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long vAt, string lo, string hi)
+    private static void EmitInputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long vAt, string lo, string hi, bool oneSlot = false)
     {
         PhasePlanes p = pl.Planes;
         string L(long v) => EmitContext.Long(v);
@@ -403,7 +415,7 @@ internal static class WinogradEmitter
         if (pl.Tile == 4)
             b.WriteLine($"var c4 = {isa.Broadcast("4f")}; var cm4 = {isa.Broadcast("-4f")}; var cm5 = {isa.Broadcast("-5f")}; var c2 = {isa.Broadcast("2f")}; var cm2 = {isa.Broadcast("-2f")};");
         b.OpenBlock($"for (int ch = {lo}; ch < {hi}; ch++)");
-        b.WriteLine($"float* src = S + ch * {L(p.PlaneStride)}L;");
+        b.WriteLine(oneSlot ? "float* src = S;" : $"float* src = S + ch * {L(p.PlaneStride)}L;");
         b.WriteLine($"float* dst = S + {L(vAt)}L + ch * {L(pl.Pitch)}L;");
         b.OpenBlock($"for (int q = 0; q < cols; q += {isa.Width})");
         // Bᵀ d B: the transform of each window row (w{r}j), then of each column.

@@ -59,6 +59,41 @@ public sealed unsafe class StridedCopyTests
         }
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void Splits_a_padded_row_into_its_phases_in_whole_vectors(int phases)
+    {
+        const float pad = -3.5f;
+        for (int padLeft = 0; padLeft <= 3; padLeft++)
+        {
+            for (int width = 1; width <= 45; width += 4)
+            {
+                for (int count = 1; count <= 20; count++)
+                {
+                    // padded[x] = src[x - padLeft] inside the row, else the pad; each phase gets count rounded up to 8.
+                    float[] src = Enumerable.Range(0, width).Select(i => i * 0.5f + 1f).ToArray();
+                    int whole = (count + 7) / 8 * 8;
+                    float[][] dst = Enumerable.Range(0, phases).Select(_ => Enumerable.Repeat(Sentinel, whole + 20).ToArray()).ToArray();
+                    fixed (float* s = src, d0 = dst[0], d1 = dst[1], d2 = dst[phases - 2], d3 = dst[phases - 1])
+                    {
+                        if (phases == 2) StridedCopy.SplitRow2(s, width, padLeft, pad, d0, d1, count);
+                        else StridedCopy.SplitRow4(s, width, padLeft, pad, d0, d1, d2, d3, count);
+                    }
+                    for (int r = 0; r < phases; r++)
+                    {
+                        for (int j = 0; j < dst[r].Length; j++)
+                        {
+                            int x = phases * j + r - padLeft;
+                            float expected = j >= whole ? Sentinel : x >= 0 && x < width ? src[x] : pad;
+                            Assert.True(expected == dst[r][j], $"{phases} phases, pad {padLeft}, width {width}, count {count}: phase {r}[{j}] = {dst[r][j]}, expected {expected}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Repeats_every_element_twice_and_writes_nothing_past_the_row()
     {
