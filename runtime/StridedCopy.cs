@@ -64,65 +64,14 @@ public static unsafe class StridedCopy
         for (; j < count; j++) dst[j] = src[2 * j];
     }
 
-    /// <summary>d0[j] = src[2 j], d1[j] = src[2 j + 1] for j &lt; <paramref name="count"/>: one row into its two column phases.</summary>
-    /// <remarks>
-    /// AVX2: per 16 floats two loads, two in-lane shuffles, two 64-bit permutes and two stores (each source line read once,
-    /// where a <see cref="Stride2"/> per phase reads it twice); the last count % 8 one by one. Reads src[0 .. 2 count).
-    /// </remarks>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void Deinterleave2(float* src, float* d0, float* d1, int count)
-    {
-        int j = 0;
-        if (Avx2.IsSupported)
-        {
-            for (; j + 8 <= count; j += 8) Deinterleave2Vectors(Vector256.Load(src + 2 * j), Vector256.Load(src + 2 * j + 8), d0 + j, d1 + j);
-        }
-        for (; j < count; j++)
-        {
-            d0[j] = src[2 * j];
-            d1[j] = src[2 * j + 1];
-        }
-    }
-
-    /// <summary>
-    /// d<sub>r</sub>[j] = src[4 j + r] for r &lt; 4, j &lt; <paramref name="count"/>: one row into its four column phases (the
-    /// input split of Winograd F(4x4, 3x3), whose 6x6 windows step by 4).
-    /// </summary>
-    /// <remarks>
-    /// AVX2: per 32 floats a 4 x 4 transpose in each 128-bit lane (four unpacks, four shuffles), then one permute per
-    /// phase vector to order its 8 groups; the last count % 8 one by one. Reads src[0 .. 4 count). It replaces a scalar
-    /// gather per phase (stride 4), which read each line four times one float at a time: YOLOX-nano's 12 -> 16 stem at
-    /// 208x208 spent 0.8 of its 2.3 ms splitting its input that way (2.03 ms now, stand-alone).
-    /// </remarks>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void Deinterleave4(float* src, float* d0, float* d1, float* d2, float* d3, int count)
-    {
-        int j = 0;
-        if (Avx2.IsSupported)
-        {
-            for (; j + 8 <= count; j += 8)
-            {
-                float* s = src + 4 * j;
-                Deinterleave4Vectors(Vector256.Load(s), Vector256.Load(s + 8), Vector256.Load(s + 16), Vector256.Load(s + 24), d0 + j, d1 + j, d2 + j, d3 + j);
-            }
-        }
-        for (; j < count; j++)
-        {
-            d0[j] = src[4 * j];
-            d1[j] = src[4 * j + 1];
-            d2[j] = src[4 * j + 2];
-            d3[j] = src[4 * j + 3];
-        }
-    }
-
     /// <summary>
     /// One input row into its two column phases with the padding: d<sub>r</sub>[j] = padded[2 j + r], where padded[x] =
     /// line[x - <paramref name="padLeft"/>] for 0 &lt;= x - padLeft &lt; <paramref name="width"/>, else
     /// <paramref name="pad"/>, for j &lt; <paramref name="count"/> rounded up to a multiple of 8.
     /// </summary>
     /// <remarks>
-    /// Every column, border or not, goes through the same whole-vector deinterleave as <see cref="Deinterleave2"/>: the
-    /// vectors a border cuts load only their lanes inside the row (<see cref="MaskedMemory.Load(float*, Vector256{float})"/>)
+    /// Every column, border or not, goes through the same whole-vector deinterleave (two loads, two in-lane shuffles, two
+    /// 64-bit permutes and two stores per 16 floats on AVX2): the vectors a border cuts load only their lanes inside the row (<see cref="MaskedMemory.Load(float*, Vector256{float})"/>)
     /// and take the pad in the others, and the up to 7 floats past <paramref name="count"/> land where the caller writes
     /// later (the next row of the phase, or the sub-plane's tail). Reads only line[0 .. width).
     /// </remarks>
@@ -156,6 +105,11 @@ public static unsafe class StridedCopy
     /// windows step by 4): d<sub>r</sub>[j] = padded[4 j + r] for j &lt; <paramref name="count"/> rounded up to a
     /// multiple of 8; see <see cref="SplitRow2"/>.
     /// </summary>
+    /// <remarks>
+    /// AVX2: per 32 floats a 4 x 4 transpose in each 128-bit lane and one permute per phase vector. It replaces a scalar
+    /// gather per phase (stride 4), which read each line four times one float at a time and filled the borders in calls
+    /// of their own: YOLOX-nano's 12 -> 16 stem at 208x208 spent 0.8 of its 2.3 ms splitting its input that way.
+    /// </remarks>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void SplitRow4(float* line, int width, int padLeft, float pad, float* d0, float* d1, float* d2, float* d3, int count)
     {

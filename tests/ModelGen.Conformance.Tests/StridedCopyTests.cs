@@ -1,5 +1,5 @@
 // Licensed under the MIT license.
-// The runtime's strided row copies and row deinterleaves (phase planes of strided convolutions and Winograd), row repeats (nearest 2x upsampling) and
+// The runtime's strided row copies and padded row splits (phase planes of strided convolutions and Winograd), row repeats (nearest 2x upsampling) and
 // scatter-adds (col2im of transposed convolutions): every count from 1 to a few vectors, so the whole vectors, the masked last vector and a count below one
 // vector are all covered, with nothing written past the row.
 // Run on every vector path the machine has (CI: AVX-512; by hand with DOTNET_EnableAVX512F=0 and DOTNET_EnableAVX2=0).
@@ -29,32 +29,6 @@ public sealed unsafe class StridedCopyTests
             {
                 float expected = j < count ? src[j * stride] : Sentinel;
                 Assert.True(expected == dst[j], $"stride {stride}, count {count}: dst[{j}] = {dst[j]}, expected {expected}");
-            }
-        }
-    }
-
-    [Theory]
-    [InlineData(2)]
-    [InlineData(4)]
-    public void Deinterleaves_a_row_into_its_phases_and_nothing_past_them(int phases)
-    {
-        for (int count = 0; count <= 40; count++)
-        {
-            // The source holds exactly the elements the split may read: src[0 .. phases count).
-            float[] src = Enumerable.Range(0, phases * count).Select(i => i * 0.5f + 1f).ToArray();
-            float[][] dst = Enumerable.Range(0, phases).Select(_ => Enumerable.Repeat(Sentinel, count + 20).ToArray()).ToArray();
-            fixed (float* s = src, d0 = dst[0], d1 = dst[1], d2 = dst[phases - 2], d3 = dst[phases - 1])
-            {
-                if (phases == 2) StridedCopy.Deinterleave2(s, d0, d1, count);
-                else StridedCopy.Deinterleave4(s, d0, d1, d2, d3, count);
-            }
-            for (int r = 0; r < phases; r++)
-            {
-                for (int j = 0; j < dst[r].Length; j++)
-                {
-                    float expected = j < count ? src[phases * j + r] : Sentinel;
-                    Assert.True(expected == dst[r][j], $"{phases} phases, count {count}: phase {r}[{j}] = {dst[r][j]}, expected {expected}");
-                }
             }
         }
     }
