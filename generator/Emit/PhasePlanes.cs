@@ -124,7 +124,7 @@ internal sealed class PhasePlanes
             w.WriteLine($"float* sp = {dst} + {EmitContext.Long(((long)ry * Sx + rx) * SubSize)}L;");
             w.OpenBlock($"for (int i = 0; i < {count}; i++)");
             w.WriteLine($"float* row = sp + i * {Wq};");
-            w.WriteLine(firstRow is null ? $"int y = i * {Sy} + {ry - g.PadTop};" : $"int y = ({firstRow} + i) * {Sy} + {ry - g.PadTop};");
+            w.WriteLine(SourceRow(g, firstRow, ry));
             w.OpenBlock($"if ((uint)y >= {g.InH}u)");
             w.WriteLine($"new global::System.Span<float>(row, {Wq}).Fill({pad});");
             w.WriteLine("continue;");
@@ -149,6 +149,10 @@ internal sealed class PhasePlanes
             w.CloseBlock();
         }
     }
+
+    /// <summary>The source row y of sub-plane row i of row phase <paramref name="ry"/> (band mode: from sub-plane row <paramref name="firstRow"/>).</summary>
+    private string SourceRow(ConvGeometry g, string? firstRow, int ry) =>
+        firstRow is null ? $"int y = i * {Sy} + {ry - g.PadTop};" : $"int y = ({firstRow} + i) * {Sy} + {ry - g.PadTop};";
 
     /// <summary>The sub-plane's tail beyond its last row, which overrunning vectors read: filled with the pad value (finite).</summary>
     private void EmitTailFill(SourceWriter w, string sp, string pad, string? rowCount) =>
@@ -177,11 +181,12 @@ internal sealed class PhasePlanes
         w.WriteLine($"// row phase {ry}: each source row into its {Sx} column phases at once");
         w.WriteLine($"float* sp = {dst} + {EmitContext.Long((long)ry * Sx * SubSize)}L;");
         w.OpenBlock($"for (int i = 0; i < {count}; i++)");
-        w.WriteLine(firstRow is null ? $"int y = i * {Sy} + {ry - g.PadTop};" : $"int y = ({firstRow} + i) * {Sy} + {ry - g.PadTop};");
+        w.WriteLine(SourceRow(g, firstRow, ry));
         w.WriteLine($"float* row = sp + i * {Wq};");
-        string rows = string.Join(", ", Enumerable.Range(0, Sx).Select(rx => rx == 0 ? "row" : $"row + {EmitContext.Long((long)rx * SubSize)}L"));
+        string Row(int rx) => rx == 0 ? "row" : $"row + {EmitContext.Long((long)rx * SubSize)}L";
+        string rows = string.Join(", ", Enumerable.Range(0, Sx).Select(Row));
         w.OpenBlock($"if ((uint)y >= {g.InH}u)");
-        for (int rx = 0; rx < Sx; rx++) w.WriteLine($"new global::System.Span<float>(row{(rx == 0 ? "" : $" + {EmitContext.Long((long)rx * SubSize)}L")}, {Wq}).Fill({pad});");
+        for (int rx = 0; rx < Sx; rx++) w.WriteLine($"new global::System.Span<float>({Row(rx)}, {Wq}).Fill({pad});");
         w.CloseBlock();
         w.WriteLine($"else {EmitContext.RuntimeNs}.StridedCopy.SplitRow{Sx}({src} + y * {g.InW}, {g.InW}, {g.PadLeft}, {pad}, {rows}, {Wq});");
         w.CloseBlock();
