@@ -183,14 +183,15 @@ internal sealed class PhasePlanes
         w.OpenBlock($"for (int i = 0; i < {count}; i++)");
         w.WriteLine(SourceRow(g, firstRow, ry));
         w.WriteLine($"float* row = sp + i * {Wq};");
-        string Row(int rx) => rx == 0 ? "row" : $"row + {EmitContext.Long((long)rx * SubSize)}L";
-        string rows = string.Join(", ", Enumerable.Range(0, Sx).Select(Row));
+        // Column phase rx of a row or sub-plane pointer: SubSize floats per phase.
+        string Phase(string at, int rx) => rx == 0 ? at : $"{at} + {EmitContext.Long((long)rx * SubSize)}L";
+        string rows = string.Join(", ", Enumerable.Range(0, Sx).Select(rx => Phase("row", rx)));
         w.OpenBlock($"if ((uint)y >= {g.InH}u)");
-        for (int rx = 0; rx < Sx; rx++) w.WriteLine($"new global::System.Span<float>({Row(rx)}, {Wq}).Fill({pad});");
+        for (int rx = 0; rx < Sx; rx++) w.WriteLine($"new global::System.Span<float>({Phase("row", rx)}, {Wq}).Fill({pad});");
         w.CloseBlock();
         w.WriteLine($"else {EmitContext.RuntimeNs}.StridedCopy.SplitRow{Sx}({src} + y * {g.InW}, {g.InW}, {g.PadLeft}, {pad}, {rows}, {Wq});");
         w.CloseBlock();
-        for (int rx = 0; rx < Sx; rx++) EmitTailFill(w, rx == 0 ? "sp" : $"sp + {EmitContext.Long((long)rx * SubSize)}L", pad, rowCount);
+        for (int rx = 0; rx < Sx; rx++) EmitTailFill(w, Phase("sp", rx), pad, rowCount);
         w.CloseBlock();
         return true;
     }

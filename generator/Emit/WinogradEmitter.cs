@@ -321,16 +321,8 @@ internal static class WinogradEmitter
                     var locals = new[] { ("float*", "S"), ("int", "n"), ("int", "rows"), ("int", "ty0") };
                     var steps = new (string Name, Action<SourceWriter> Emit)[]
                     {
-                        ("SplitTransform", sw =>
-                        {
-                            sw.OpenBlock($"for (int c0 = 0; c0 < {c}; c0++)");
-                            sw.OpenBlock();
-                            sw.WriteLine("int ch = c0;");
-                            p.EmitSplitChannel(sw, pl.Tiles, c, inPlane, "ty0", $"rows + {p.Halo}", oneSlot: true);
-                            sw.CloseBlock();
-                            EmitInputTransform(sw, isa, s, pl, vAt, "c0", "c0 + 1", oneSlot: true);
-                            sw.CloseBlock();
-                        }),
+                        ("SplitTransform", sw => EmitInputTransform(sw, isa, s, pl, vAt, "0", c.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                            split: sb => p.EmitSplitChannel(sb, pl.Tiles, c, inPlane, "ty0", $"rows + {p.Halo}", oneSlot: true))),
                         ("Gemms", sw => gemms.Body(sw, "0", EmitContext.Long(gemms.Count))),
                         ("OutputTransform", sw => EmitOutputTransform(sw, isa, s, pl, mAt, outPlane, bias, residual, "0", EmitContext.Long((long)k * pl.BandRows))),
                     };
@@ -405,7 +397,12 @@ internal static class WinogradEmitter
     }
 
     /// <summary>The input transform of channels <paramref name="lo"/> .. <paramref name="hi"/> (C# expressions) of the band in hand (<c>rows</c> in scope).</summary>
-    private static void EmitInputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long vAt, string lo, string hi, bool oneSlot = false)
+    /// <summary>
+    /// The input transform of channels <paramref name="lo"/> .. <paramref name="hi"/> from their phase planes into V. With
+    /// <paramref name="split"/>, each channel is first split (by it) into the planes of one channel at S, which the
+    /// transform then reads while they are in L1; else each channel's planes are at S + ch x PlaneStride.
+    /// </summary>
+    private static void EmitInputTransform(SourceWriter b, Isa isa, WinogradConvSpec s, Plan pl, long vAt, string lo, string hi, Action<SourceWriter>? split = null)
     {
         PhasePlanes p = pl.Planes;
         string L(long v) => EmitContext.Long(v);
@@ -415,7 +412,13 @@ internal static class WinogradEmitter
         if (pl.Tile == 4)
             b.WriteLine($"var c4 = {isa.Broadcast("4f")}; var cm4 = {isa.Broadcast("-4f")}; var cm5 = {isa.Broadcast("-5f")}; var c2 = {isa.Broadcast("2f")}; var cm2 = {isa.Broadcast("-2f")};");
         b.OpenBlock($"for (int ch = {lo}; ch < {hi}; ch++)");
-        b.WriteLine(oneSlot ? "float* src = S;" : $"float* src = S + ch * {L(p.PlaneStride)}L;");
+        if (split is not null)
+        {
+            b.OpenBlock();
+            split(b);
+            b.CloseBlock();
+        }
+        b.WriteLine(split is not null ? "float* src = S;" : $"float* src = S + ch * {L(p.PlaneStride)}L;");
         b.WriteLine($"float* dst = S + {L(vAt)}L + ch * {L(pl.Pitch)}L;");
         b.OpenBlock($"for (int q = 0; q < cols; q += {isa.Width})");
         // Bᵀ d B: the transform of each window row (w{r}j), then of each column.
