@@ -20,7 +20,23 @@ internal sealed class EmitContext
     }
 
     public ModelSpec Spec { get; }
-    public TargetProfile Profile { get; }
+    public TargetProfile Profile { get; private set; }
+
+    /// <summary>
+    /// Emits with <paramref name="profile"/> (a variant of the model's profile for one layer, e.g. its narrow channel
+    /// panels) until the returned scope is disposed.
+    /// </summary>
+    public IDisposable UseProfile(TargetProfile profile)
+    {
+        var scope = new ProfileScope(this, Profile);
+        Profile = profile;
+        return scope;
+    }
+
+    private sealed class ProfileScope(EmitContext ctx, TargetProfile previous) : IDisposable
+    {
+        public void Dispose() => ctx.Profile = previous;
+    }
 
     /// <summary>Emits a shared helper once (keyed by name); helpers are written in sorted order.</summary>
     public void RequireHelper(string name, Action<SourceWriter> emit)

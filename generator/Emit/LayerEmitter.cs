@@ -121,7 +121,7 @@ internal static class LayerEmitter
         PlaneFilterSpec f => PlaneFilterEmitter.Remarks(f),
         DirectConvSpec d => DirectConvEmitter.Remarks(d, ctx.Profile),
         WinogradConvSpec wc => WinogradEmitter.Remarks(wc, ctx.Profile),
-        ChannelVectorConvSpec cv => ChannelVectorConvEmitter.Remarks(cv, ctx.Profile),
+        ChannelVectorConvSpec cv => ChannelVectorConvEmitter.Remarks(cv, ctx.Profile.WithChannelPanels(cv.Narrow)),
         ExpandDepthwiseSpec e => ExpandDepthwiseEmitter.Remarks(e, ctx.Profile),
         ConvPoolSpec c => ConvPoolEmitter.Remarks(c, ctx.Profile),
         RuntimeTransformSpec t => new[] { $"lowering: WeightTransforms.{t.Transform} at run time ({t.Why})" },
@@ -196,7 +196,7 @@ internal static class LayerEmitter
                 DirectConvEmitter.Emit(d, P("B"), P("R"), w, ctx);
                 break;
             case ChannelVectorConvSpec cv:
-                ChannelVectorConvEmitter.Emit(cv, P("B"), P("R"), w, ctx);
+                using (ctx.UseProfile(ctx.Profile.WithChannelPanels(cv.Narrow))) ChannelVectorConvEmitter.Emit(cv, P("B"), P("R"), w, ctx);
                 break;
             case WinogradConvSpec wc:
                 WinogradEmitter.Emit(wc, P("B"), P("R"), w, ctx);

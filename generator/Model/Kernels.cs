@@ -289,6 +289,8 @@ internal sealed record ChannelVectorConvSpec(
     public bool XBlocked { get; init; }
     /// <summary>Y (and R) channel-blocked: the tiles store their channel vectors as they are, no transposes.</summary>
     public bool YBlocked { get; init; }
+    /// <summary>The profile's narrow panels and tiles (TargetProfile.NarrowsChannelPanels): emitted for TargetProfile.WithChannelPanels(true).</summary>
+    public bool Narrow { get; init; }
 }
 
 /// <summary>

@@ -156,7 +156,10 @@ internal sealed class Conv : OpHandler
             && (blocked || Emit.ChannelVectorConvEmitter.Pays(profile, geometry, oc, unitWindow)))
         {
             // Small output planes: output channels in the vector lanes (Emit/ChannelVectorConvEmitter).
-            // Weights in the panels of the machine's ISA (chosen at construction), the most floats over the ISAs reserved.
+            // Weights in the panels of the machine's ISA (chosen at construction), the most floats over the ISAs reserved;
+            // narrow panels where the wide ones would end in a one-vector block.
+            bool narrow = profile.NarrowsChannelPanels(oc);
+            profile = profile.WithChannelPanels(narrow);
             int panel = profile.ChannelPanel;
             string panelAtConstruction = profile.ChannelPanelAtConstruction();
             long panelRows = profile.ChannelPanelRows(oc);
@@ -166,6 +169,7 @@ internal sealed class Conv : OpHandler
             {
                 XBlocked = x.Blocked,
                 YBlocked = y.Blocked,
+                Narrow = narrow,
             };
             // The bias zero-padded to whole panels (the kernel loads whole vectors of it).
             Operand? padded = b is null ? null : new Operand("B", OperandKind.Weight, ctx.Transform("Scale", b.Name + ":padded", new[] { ctx.In("B", b).Id },

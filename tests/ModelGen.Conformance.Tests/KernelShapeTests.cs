@@ -129,8 +129,13 @@ public sealed class KernelShapeTests
         // deals its FMAs round-robin to accumulator sets: taps of a 3x3 at stride 2 (104 = 4 x 24 + 8), the 4-channel
         // unroll of a 1x1 stride-2 downsample (42 channels: a remainder of 2), and a 1x1 whose last pixel tile also splits.
         { "channels-stride2-tail-sets", 24, 14, 14, 104, 3, 2, 1, 1, 1, false, "Silu", "the last block's 8 channels over 2 accumulator sets" },
-        { "channels-1x1-stride2-tail-sets", 42, 14, 14, 80, 1, 2, 0, 1, 1, true, "Relu", "the last block's 8 channels over 2 accumulator sets" },
-        { "channels-pointwise-tail-sets", 40, 7, 7, 80, 1, 1, 0, 1, 1, true, "Silu", "the last block's 8 channels over 2 accumulator sets" },
+        { "channels-1x1-stride2-tail-sets", 42, 14, 14, 56, 1, 2, 0, 1, 1, true, "Relu", "the last block's 8 channels over 2 accumulator sets" },
+        { "channels-pointwise-tail-sets", 40, 7, 7, 56, 1, 1, 0, 1, 1, true, "Silu", "the last block's 8 channels over 2 accumulator sets" },
+        // Output channels that would leave one vector in the last 24-channel panel and fill whole 16-channel ones (the
+        // profile's ChannelNarrowPanels: 128 = 5 x 24 + 8 = 8 x 16, 80 = 3 x 24 + 8): AVX2 packs and reads 16-channel
+        // panels, 4 x 16 tiles; a 1x1 with a residual, and a 3x3 at stride 2.
+        { "channels-pointwise-narrow-panels", 48, 7, 7, 128, 1, 1, 0, 1, 1, true, "Silu", "weights in panels of 48 (Avx512), 16 (Avx2), 24 (Scalar) output channels" },
+        { "channels-3x3-stride2-narrow-panels", 32, 14, 14, 80, 3, 2, 1, 1, 1, false, "Relu", "4 pixels x 16 channels (Avx2)" },
         // Outputs above the profile's OutputPrefetchBytes (512 KiB): the tiles prefetch their destination lines (a 3-channel
         // stride-2 stem in row mode, and a 1x1 GEMM at 112x112).
         { "rows-prefetch-residual-silu", 3, 224, 224, 24, 3, 2, 1, 1, 1, true, "Silu", "output lines prefetched per tile" },
@@ -578,15 +583,13 @@ public sealed class KernelShapeTests
     }
 
     /// <summary>
-    /// Blocked 1x1s on a 7x7 plane whose weight blocks are too large for L1 (400 input channels: 38 KB per AVX2 block of 24
-    /// output channels) accumulate over chunks of input channels (112, 112, 112 and 64 on AVX2; 64 on AVX-512), the
-    /// partial sums of a group of pixel tiles on the worker's stack: one with a residual, into NCHW (the last chunk's
-    /// transposed epilogue), one with SiLU into the blocked layout; 80 output channels leave a narrower last block (8
-    /// channels, in tiles of 12 pixels on AVX2: 4 whole ones, then the 49th pixel alone) and 49 pixels a 1-pixel tile (its
-    /// input channels over several accumulator sets), batch 2 offsets every chunk's input; a last 80 -> 32 + SiLU into NCHW
-    /// (unchunked) takes 12-pixel tiles for its 8-channel block too, stored through two groups of 8x8 transposes. Reading
-    /// the wrong chunk's weights, dropping the partial sums or storing 4 of a 12-pixel tile's pixels fails it;
-    /// CompareWithOrt also runs 2 threads.
+    /// Blocked 1x1s on a 7x7 plane whose weight blocks are too large for L1 (528 input channels: 33 KB per AVX2 block of 16
+    /// output channels, 99 KB per AVX-512 one of 48) accumulate over chunks of input channels (3 x 176 on AVX2; 64 on
+    /// AVX-512), the partial sums of a group of pixel tiles on the worker's stack: one with a residual, into NCHW (the last
+    /// chunk's transposed epilogue), one with SiLU into the blocked layout; 80 output channels take the profile's narrow
+    /// panels on AVX2 (16 channels, no 8-channel block) and 49 pixels leave a 1-pixel tile (its input channels over several
+    /// accumulator sets), batch 2 offsets every chunk's input; a last 80 -> 32 + SiLU into NCHW (unchunked). Reading the
+    /// wrong chunk's weights or dropping the partial sums fails it; CompareWithOrt also runs 2 threads.
     /// </summary>
     [Fact]
     public void Blocked_pointwise_channel_chunks_match_onnx_runtime()
@@ -598,26 +601,50 @@ public sealed class KernelShapeTests
         string Conv(string input, string output, int c, int oc, int k, int group, string? act, string? residual = null) =>
             ConvNode(b, ref seed, input, output, c, oc, k, 1, group, act, residual);
         string r = Conv("xr", "r", 24, 80, 1, 1, "Relu");
-        string e = Conv(r, "e", 80, 400, 1, 1, "Silu");
-        string d = Conv(e, "d", 400, 400, 3, 400, "Relu");
+        string e = Conv(r, "e", 80, 528, 1, 1, "Silu");
+        string d = Conv(e, "d", 528, 528, 3, 528, "Relu");
         // An Identity after the residual layer keeps its output NCHW (the layout pass stops at it): the transposed epilogue.
-        string p = Conv(d, "p0", 400, 80, 1, 1, null, residual: r);
+        string p = Conv(d, "p0", 528, 80, 1, 1, null, residual: r);
         b.Node("Identity", new[] { p }, new[] { "p" });
         p = "p";
-        string e2 = Conv(p, "e2", 80, 400, 1, 1, "Relu");
-        string d2 = Conv(e2, "d2", 400, 400, 3, 400, "Relu");
-        string q = Conv(d2, "q", 400, 80, 1, 1, "Silu");
+        string e2 = Conv(p, "e2", 80, 528, 1, 1, "Relu");
+        string d2 = Conv(e2, "d2", 528, 528, 3, 528, "Relu");
+        string q = Conv(d2, "q", 528, 80, 1, 1, "Silu");
         Conv(q, "out", 80, 32, 1, 1, "Silu");
         b.Output("out", 2, 32, 7, 7);
-        string sources = CompareWithOrt(b, "blocked-channel-chunks", "input channels accumulated in chunks of 64 (Avx512), 112 (Avx2)");
-        Assert.Contains("F32ConvChannelsPointwise_4x24_BlockedX_Part_Bias_Res_Avx2", sources);
-        Assert.Contains("F32ConvChannelsPointwise_4x24_BlockedX_BlockedY_Part_Bias_Silu_Avx2", sources);
-        Assert.Contains("F32ConvChannelsPointwise_1x24k4_BlockedX_Part_Bias_Res_Avx2", sources);
-        // The 8-channel blocks in 12-pixel tiles: chunked (the 1-pixel tile after the last whole one through the narrow
-        // kernels), and unchunked into NCHW with SiLU (the last layer: 49 pixels, more than its 32 channels).
-        Assert.Contains("F32ConvChannelsPointwise_12x8_BlockedX_Whole_Part_Bias_Res_Avx2", sources);
-        Assert.Contains("F32ConvChannelsPointwise_12x8_BlockedX_BlockedY_Whole_Part_Bias_Silu_Avx2", sources);
-        Assert.Contains("F32ConvChannelsPointwise_1x8k4_BlockedX_BlockedY_Part_Bias_Silu_Avx2", sources);
+        // 80 and 32 output channels take the profile's narrow panels on AVX2 (16 channels: 4 x 16 tiles, no 8-channel block).
+        string sources = CompareWithOrt(b, "blocked-channel-chunks", "input channels accumulated in chunks of 64 (Avx512), 176 (Avx2)");
+        Assert.Contains("F32ConvChannelsPointwise_4x16_BlockedX_Part_Bias_Res_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_4x16_BlockedX_BlockedY_Part_Bias_Silu_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_1x16k4_BlockedX_Part_Bias_Res_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_4x16_BlockedX_Bias_Silu_Avx2", sources);
+    }
+
+    /// <summary>
+    /// A blocked input into 104 NCHW output channels (4 x 24 + 8: not a multiple of 16, so the 24-channel panels stay):
+    /// the 8-channel block in 12-pixel tiles on AVX2, chunked over 528 input channels (the 1-pixel tile after the last
+    /// whole one through the narrow kernels) and unchunked over 80, both with SiLU into NCHW; batch 2. CompareWithOrt also
+    /// runs 2 threads.
+    /// </summary>
+    [Fact]
+    public void Blocked_pointwise_wide_tail_tiles_match_onnx_runtime()
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 2, 24, 7, 7);
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        int seed = 90;
+        string Conv(string input, string output, int c, int oc, int k, int group, string? act, string? residual = null) =>
+            ConvNode(b, ref seed, input, output, c, oc, k, 1, group, act, residual);
+        string r = Conv("xr", "r", 24, 80, 1, 1, "Relu");
+        string e = Conv(r, "e", 80, 400, 1, 1, "Silu");
+        string d = Conv(e, "d", 400, 400, 3, 400, "Relu");
+        Conv(d, "p", 400, 104, 1, 1, "Silu");
+        Conv(r, "q", 80, 104, 1, 1, "Silu");
+        b.Output("p", 2, 104, 7, 7);
+        b.Output("q", 2, 104, 7, 7);
+        string sources = CompareWithOrt(b, "blocked-wide-tail", "the last block's 8 channels in tiles of 12 pixels");
+        Assert.Contains("F32ConvChannelsPointwise_12x8_BlockedX_Whole_Part_Bias_Silu_Avx2", sources);
+        Assert.Contains("F32ConvChannelsPointwise_1x8k4_BlockedX_Part_Bias_Silu_Avx2", sources);
         Assert.Contains("F32ConvChannelsPointwise_12x8_BlockedX_Whole_Bias_Silu_Avx2", sources);
     }
 
