@@ -161,23 +161,28 @@ internal sealed record TargetProfile
 
     /// <summary>
     /// Per ISA: the narrower panel and tile vectors a channel-vectorised layer (not Winograd) takes when its output
-    /// channels fill whole narrow panels but would leave one vector of channels in the last block of the wide ones
-    /// (<see cref="NarrowsChannelPanels"/>); equal to <see cref="ChannelPanels"/> and <see cref="ChannelTileNV"/>: never.
+    /// channels fill whole narrow panels but not whole wide ones (<see cref="NarrowsChannelPanels"/>); equal to
+    /// <see cref="ChannelPanels"/> and <see cref="ChannelTileNV"/>: never.
     /// </summary>
     public IReadOnlyList<int> ChannelNarrowPanels { get; init; } = Array.Empty<int>();
     public IReadOnlyList<int> ChannelNarrowTileNV { get; init; } = Array.Empty<int>();
 
+    /// <summary>Output planes of at most this many pixels take the narrow panels whenever the wide ones leave a partial last block (see <see cref="NarrowsChannelPanels"/>).</summary>
+    public long ChannelNarrowMaxPixels { get; init; }
+
     /// <summary>
-    /// Whether a channel-vectorised layer with <paramref name="outChannels"/> output channels takes the narrow panels:
-    /// on some ISA whose narrow panel differs, its channels leave one vector in the last wide block and fill whole narrow
-    /// panels.
+    /// Whether a channel-vectorised layer with <paramref name="outChannels"/> output channels over <paramref name="pixels"/>
+    /// output pixels takes the narrow panels: on some ISA whose narrow panel differs, its channels fill whole narrow
+    /// panels, and leave one vector in the last wide block, or (planes up to <see cref="ChannelNarrowMaxPixels"/>) any
+    /// partial last wide block.
     /// </summary>
-    public bool NarrowsChannelPanels(int outChannels)
+    public bool NarrowsChannelPanels(int outChannels, long pixels)
     {
         for (int i = 0; i < ChannelNarrowPanels.Count && i < ChannelPanels.Count; i++)
         {
             int wide = ChannelPanels[i], narrow = ChannelNarrowPanels[i];
-            if (narrow != wide && outChannels % wide == Isas[i].Width && outChannels % narrow == 0) return true;
+            if (narrow != wide && outChannels % narrow == 0 &&
+                (outChannels % wide == Isas[i].Width || (outChannels % wide != 0 && pixels <= ChannelNarrowMaxPixels))) return true;
         }
         return false;
     }
@@ -336,13 +341,17 @@ internal sealed record TargetProfile
         ChannelTailMR = new[] { 7, 12, 1 },
         ChannelTileNV = new[] { 3, 3, 8 },
         // AVX2 4 x 16 (8 accumulators, 6 loads per 8 FMAs) where 24-channel panels would end in a block of 8 channels
-        // (32, 80, 128, 320, 512, 1280 outputs), whose 4-pixel tile runs half the FMA rate. In the models (two builds
-        // alternated, 6 rounds, best per layer), every layer on 16-channel panels against 24: MobileNetV2's 960 -> 320
-        // at 7x7 0.375 -> 0.338 ms and 144/192 -> 32 at 28x28 8-9% faster, YOLOX-nano's 256 -> 128 at 13x13 6-8%,
-        // EfficientNet-B0's 320 -> 1280 5%, ResNet-18's 3x3 stride-2 64 -> 128 3%; but ResNet-18's 256- and 512-channel
-        // Winograd layers 7-11% slower, outputs of 24, 40 and 112 channels 6-14% slower, 192 and 480 equal or slower.
+        // (32, 80, 128, 320, 512, 1280 outputs), whose 4-pixel tile runs half the FMA rate, and on planes of up to 13x13
+        // where they would end in a block of 16 (64, 160, 256, 1024). In the models (two builds alternated, 6 rounds,
+        // best per layer), every layer on 16-channel panels against 24: MobileNetV2's 960 -> 320 at 7x7 0.375 -> 0.338 ms
+        // and 144/192 -> 32 at 28x28 8-9% faster, YOLOX-nano's 256 -> 128 at 13x13 6-8%, EfficientNet-B0's 320 -> 1280
+        // 5%, ResNet-18's 3x3 stride-2 64 -> 128 3%; but ResNet-18's 256- and 512-channel Winograd layers 7-11% slower,
+        // outputs of 24, 40 and 112 channels 6-14% slower, 192 and 480 equal or slower. Then (8 rounds) the 16-channel
+        // blocks on small planes: YOLOX-nano's 512 -> 256 at 13x13 0.534 -> 0.493 ms, ShuffleNetV2's 464 -> 1024 at 7x7
+        // 0.564 -> 0.528, MobileNetV2's 960 -> 160 and 576 -> 160 4-5% faster; at 14x14 (384 -> 64, 672 -> 112) 0-2% slower.
         ChannelNarrowPanels = new[] { 48, 16, 24 },
         ChannelNarrowTileNV = new[] { 3, 2, 8 },
+        ChannelNarrowMaxPixels = 169,
         // 4-cycle FMA latency x 2 FMA pipes (Zen 3-5, Intel since Skylake): AVX2's 4-pixel tile of one vector (the 8-channel
         // tail of 80, 128, 320 or 512 channels) runs 4 chains, half the FMA rate.
         ChannelChains = 8,

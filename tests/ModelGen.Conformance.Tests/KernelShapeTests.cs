@@ -136,6 +136,8 @@ public sealed class KernelShapeTests
         // panels, 4 x 16 tiles; a 1x1 with a residual, and a 3x3 at stride 2.
         { "channels-pointwise-narrow-panels", 48, 7, 7, 128, 1, 1, 0, 1, 1, true, "Silu", "weights in panels of 48 (Avx512), 16 (Avx2), 24 (Scalar) output channels" },
         { "channels-3x3-stride2-narrow-panels", 32, 14, 14, 80, 3, 2, 1, 1, 1, false, "Relu", "4 pixels x 16 channels (Avx2)" },
+        // On a plane of at most 13x13 any partial last 24-channel panel: 160 = 6 x 24 + 16 = 10 x 16 at 7x7.
+        { "channels-pointwise-narrow-small-plane", 96, 7, 7, 160, 1, 1, 0, 1, 1, true, "Relu", "weights in panels of 48 (Avx512), 16 (Avx2), 24 (Scalar) output channels" },
         // Outputs above the profile's OutputPrefetchBytes (512 KiB): the tiles prefetch their destination lines (a 3-channel
         // stride-2 stem in row mode, and a 1x1 GEMM at 112x112).
         { "rows-prefetch-residual-silu", 3, 224, 224, 24, 3, 2, 1, 1, 1, true, "Silu", "output lines prefetched per tile" },
