@@ -157,7 +157,7 @@ internal sealed class Conv : OpHandler
         {
             // Small output planes: output channels in the vector lanes (Emit/ChannelVectorConvEmitter).
             // Weights in the panels of the machine's ISA (chosen at construction), the most floats over the ISAs reserved;
-            // narrow panels where the wide ones would end in a one-vector block.
+            // the profile's narrow panels where the wide ones would leave a partial last block (NarrowsChannelPanels).
             bool narrow = profile.NarrowsChannelPanels(oc, outPlane);
             profile = profile.WithChannelPanels(narrow);
             int panel = profile.ChannelPanel;

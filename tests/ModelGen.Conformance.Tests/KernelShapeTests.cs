@@ -624,7 +624,7 @@ public sealed class KernelShapeTests
 
     /// <summary>
     /// A blocked input into 104 NCHW output channels (4 x 24 + 8: not a multiple of 16, so the 24-channel panels stay):
-    /// the 8-channel block in 12-pixel tiles on AVX2, chunked over 528 input channels (the 1-pixel tile after the last
+    /// the 8-channel block in 12-pixel tiles on AVX2, chunked over 400 input channels (the 1-pixel tile after the last
     /// whole one through the narrow kernels) and unchunked over 80, both with SiLU into NCHW; batch 2. CompareWithOrt also
     /// runs 2 threads.
     /// </summary>
