@@ -18,8 +18,26 @@ public static class LayerReport
     /// <summary>The ONNX node part of a layer name (<c>L007_Conv_Name</c> -&gt; <c>Conv_Name</c>).</summary>
     private static string NodeOf(string layer) => layer.IndexOf('_') is int i and >= 0 ? layer.Substring(i + 1) : layer;
 
+    /// <summary>
+    /// The issue's per-layer target: 3x3 and 1x1 convolutions (groups 1) with at least this many input and output channels
+    /// run at <see cref="TargetPercent"/> of the machine's peak or more.
+    /// </summary>
+    public const int TargetMinChannels = 64;
+    public const double TargetPercent = 80;
+
+    /// <summary>
+    /// A layer the per-layer target covers, rated like its table row (over all the layers of its ONNX node); Logistic: its
+    /// epilogue computes a sigmoid (a fused Sigmoid, SiLU = x * sigmoid(x), or Tanh), an exp per output.
+    /// </summary>
+    /// <remarks>
+    /// PercentOfPeak is at the layer's median time (the tables' statistic); PercentAtBest at its best of the runs, the
+    /// statistic <see cref="MachinePeak"/> measures the peak with (another tenant's load only ever adds time).
+    /// </remarks>
+    public sealed record TargetLayer(string Model, string Layer, string Shape, double PercentOfPeak, double PercentAtBest, bool Logistic);
+
     /// <param name="compareOrt">With one thread, ONNX Runtime's per-node profile of the same model and input beside each layer.</param>
-    public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1, int maxRows = int.MaxValue, bool compareOrt = true)
+    /// <param name="targets">Collects the layers the per-layer target covers (<see cref="TargetLayer"/>), when given.</param>
+    public static void Print(BenchModel m, int runs, TextWriter output, int threads = 1, int maxRows = int.MaxValue, bool compareOrt = true, ICollection<TargetLayer>? targets = null)
     {
         using var model = (IProfiledModel)m.Create(threads);
         byte[][] inputs = m.RandomInputs(model.Inputs).Select(f =>
@@ -88,6 +106,12 @@ public static class LayerReport
             }
             l = e;
         }
+        if (targets is not null)
+        {
+            double[] bestMs = Enumerable.Range(0, layers).Select(l => samples.Min(sm => sm[l]) * 1000.0 / Stopwatch.Frequency).ToArray();
+            double[] nodeBestMs = Enumerable.Range(0, layers).Select(l => bestMs.Skip(nodeStart[l]).Take(nodeLayers[l]).Sum()).ToArray();
+            CollectTargets(m, model, nodeMs, nodeBestMs, threads, targets);
+        }
         (double[] Ms, List<(string Name, string Op, double Ms)> Unmatched, int Nodes)? ortNodes = ort ? OrtBeside(m, model, nodeStart, runs) : null;
         bool steps = false;
         foreach (int l in Enumerable.Range(0, layers).OrderByDescending(l => medianMs[l]).Take(maxRows))
@@ -123,6 +147,48 @@ public static class LayerReport
             output.WriteLine();
             output.WriteLine("\\* rated over all the layers of its ONNX node (e.g. a strided 1x1 convolution's input copy, step 1 of 2, and the convolution, step 2).");
         }
+        output.WriteLine();
+    }
+
+    /// <summary>The layers of <paramref name="model"/> that the per-layer target covers, rated over their ONNX node's layers (<paramref name="nodeMs"/>).</summary>
+    private static void CollectTargets(BenchModel m, IProfiledModel model, double[] nodeMs, double[] nodeBestMs, int threads, ICollection<TargetLayer> targets)
+    {
+        IReadOnlyDictionary<string, ConvShape> convs = OnnxGraphInfo.ConvShapes(m.Path);
+        IReadOnlyDictionary<string, string> ops = OnnxGraphInfo.NodeOps(m.Path);
+        for (int l = 0; l < model.LayerNames.Count; l++)
+        {
+            if (model.LayerMacs[l] == 0 || nodeMs[l] <= 0) continue;
+            List<string> nodes = model.LayerNodes[l].Select(OnnxGraphInfo.OrtName).ToList();
+            ConvShape? s = nodes.Select(n => convs.TryGetValue(n, out ConvShape? cs) ? cs : null).FirstOrDefault(cs => cs is not null);
+            if (s is null || s.Group != 1 || s.KernelH != s.KernelW || s.KernelH is not (1 or 3) ||
+                s.OutChannels < TargetMinChannels || s.InChannelsPerGroup < TargetMinChannels) continue;
+            long pixels = model.LayerMacs[l] / ((long)s.OutChannels * s.InChannelsPerGroup * s.KernelH * s.KernelW);
+            string shape = string.Create(CultureInfo.InvariantCulture,
+                $"{s.InChannelsPerGroup} -> {s.OutChannels}, {s.KernelH}x{s.KernelW}{(s.Stride > 1 ? $" stride {s.Stride}" : "")}, {pixels} output pixels");
+            double Percent(double ms) => model.LayerMacs[l] / 1e9 / (ms / 1000) / (PeakGmacPerCore * threads) * 100;
+            bool logistic = nodes.Any(n => ops.TryGetValue(n, out string? op) && op is "Sigmoid" or "Tanh");
+            targets.Add(new TargetLayer(m.Name, model.LayerNames[l], shape, Percent(nodeMs[l]), Percent(nodeBestMs[l]), logistic));
+        }
+    }
+
+    /// <summary>
+    /// The per-layer target's summary over <paramref name="targets"/>: how many layers reach it, and the ones below it, the
+    /// slowest first, with the ones whose epilogue computes a sigmoid counted apart.
+    /// </summary>
+    public static void WriteTargets(IReadOnlyList<TargetLayer> targets, int models, TextWriter output)
+    {
+        CultureInfo c = CultureInfo.InvariantCulture;
+        var below = targets.Where(t => t.PercentOfPeak < TargetPercent).OrderBy(t => t.PercentOfPeak).ToList();
+        var belowAtBest = targets.Where(t => t.PercentAtBest < TargetPercent).ToList();
+        string Count(List<TargetLayer> b) => string.Create(c, $"{b.Count} below ({b.Count(t => t.Logistic)} of them with a sigmoid or SiLU epilogue, {b.Count(t => !t.Logistic)} others)");
+        output.WriteLine(string.Create(c, $"Per-layer target: 3x3 and 1x1 convolutions (groups 1) with at least {TargetMinChannels} input and output channels at {TargetPercent:F0}% of peak or more, one thread, {models} models, {targets.Count} layers. " +
+            $"At their median time: {Count(below)}. At their best time of the runs (the statistic the peak is measured with): {Count(belowAtBest)}."));
+        if (below.Count == 0) return;
+        output.WriteLine();
+        output.WriteLine("| model | layer | convolution | % of peak (median) | % of peak (best) | epilogue |");
+        output.WriteLine("|---|---|---|---:|---:|---|");
+        foreach (TargetLayer t in below)
+            output.WriteLine(string.Create(c, $"| {t.Model} | {t.Layer} | {t.Shape} | {t.PercentOfPeak:F0}% | {t.PercentAtBest:F0}% | {(t.Logistic ? "sigmoid / SiLU" : "")} |"));
         output.WriteLine();
     }
 

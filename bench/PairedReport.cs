@@ -82,7 +82,8 @@ public static class PairedReport
         sb.AppendLine("| model | pairs | ONNX Runtime (ms) | ModelGen (ms) | paired ratio ORT/ModelGen | quartiles |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (Result r in ort) sb.AppendLine(string.Create(c, $"| {r.Model} | {r.Pairs} | {r.BaseMs:F3} | {r.CandidateMs:F3} | {r.Ratio:F2} | {r.RatioQ1:F2}-{r.RatioQ3:F2} |"));
-        if (ort.Count > 0) sb.AppendLine(string.Create(c, $"| **geometric mean** | | | | **{Math.Exp(ort.Average(r => Math.Log(r.Ratio))):F2}** | |"));
+        foreach ((string label, double mean) in PerformanceReport.GeometricMeans(ort.Select(r => (r.Model, r.Ratio)).ToList()))
+            sb.AppendLine(string.Create(c, $"| **{label}** | | | | **{mean:F2}** | |"));
         if (threads.Count > 0)
         {
             sb.AppendLine();

@@ -19,10 +19,13 @@ if (args.Contains("--layers"))
 {
     int threadsAt = Array.IndexOf(args, "--threads");
     int threads = threadsAt >= 0 && threadsAt + 1 < args.Length ? int.Parse(args[threadsAt + 1], CultureInfo.InvariantCulture) : 1;
-    foreach (BenchModel m in ModelsNamedIn(args.Where((_, i) => threadsAt < 0 || i != threadsAt + 1)))
+    var targets = new List<LayerReport.TargetLayer>();
+    var chosen = ModelsNamedIn(args.Where((_, i) => threadsAt < 0 || i != threadsAt + 1)).ToList();
+    foreach (BenchModel m in chosen)
     {
-        LayerReport.Print(m, runs: 30, Console.Out, threads);
+        LayerReport.Print(m, runs: 30, Console.Out, threads, targets: targets);
     }
+    if (targets.Count > 0) LayerReport.WriteTargets(targets, chosen.Count, Console.Out);
     return 0;
 }
 
@@ -79,7 +82,14 @@ layers.WriteLine("## Per-layer figures");
 layers.WriteLine();
 layers.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The slowest layers of two models, one thread (median of 30 profiled runs; GMAC/s against this machine's peak of {LayerReport.PeakGmacPerCore:F1} GMAC/s per core, measured at start-up with {MachinePeak.Isa} chains, see bench/MachinePeak.cs), and ONNX Runtime's time for the same ONNX nodes (its profiler, same input). All layers of any model: `dotnet run --project bench -c Release -- --layers <model>`."));
 layers.WriteLine();
-foreach (string name in new[] { "tv-resnet18", "squeezenet1.1" }) LayerReport.Print(BenchModels.Find(name), runs: 30, layers, threads: 1, maxRows: 12);
+// Every listed model's layers for the per-layer target; the tables of two of them in the report.
+var listedTargets = new List<LayerReport.TargetLayer>();
+foreach (string name in BenchModels.Listed)
+{
+    bool table = name is "tv-resnet18" or "squeezenet1.1";
+    LayerReport.Print(BenchModels.Find(name), runs: 30, table ? layers : TextWriter.Null, threads: 1, maxRows: 12, compareOrt: table, targets: listedTargets);
+}
+LayerReport.WriteTargets(listedTargets, BenchModels.Listed.Count, layers);
 string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling) + Environment.NewLine + paired + Environment.NewLine + layers;
 string path = Path.Combine(ModelGen.TestSupport.Paths.RepoRoot, "docs", "performance.md");
 // A hand-written section after the notes marker (analysis of the runs) survives regeneration.

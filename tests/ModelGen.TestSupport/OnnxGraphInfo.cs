@@ -26,6 +26,43 @@ public static class OnnxGraphInfo
         return producers;
     }
 
+    /// <summary>The operator type of every node of the graph, by its name as <see cref="ProducerNames"/> gives it.</summary>
+    public static IReadOnlyDictionary<string, string> NodeOps(string path)
+    {
+        OnnxModelProto model = OnnxParser.ParseModel(File.ReadAllBytes(path));
+        var ops = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (model.Graph is null) return ops;
+        for (int i = 0; i < model.Graph.Nodes.Count; i++)
+        {
+            OnnxNodeProto n = model.Graph.Nodes[i];
+            ops.TryAdd(n.Name.Length > 0 ? n.Name : $"{n.OpType}_{i}", n.OpType);
+        }
+        return ops;
+    }
+
+    /// <summary>
+    /// The weight geometry of every Conv node whose weights are an initializer, by its name as <see cref="ProducerNames"/>
+    /// gives it: output channels, input channels per group, kernel height and width (the weight's dims) groups and the largest stride.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ConvShape> ConvShapes(string path)
+    {
+        OnnxModelProto model = OnnxParser.ParseModel(File.ReadAllBytes(path));
+        var shapes = new Dictionary<string, ConvShape>(StringComparer.Ordinal);
+        if (model.Graph is null) return shapes;
+        var dims = new Dictionary<string, List<long>>(StringComparer.Ordinal);
+        foreach (OnnxTensorProto t in model.Graph.Initializers) dims.TryAdd(t.Name, t.Dims);
+        for (int i = 0; i < model.Graph.Nodes.Count; i++)
+        {
+            OnnxNodeProto n = model.Graph.Nodes[i];
+            if (n.OpType != "Conv" || n.Domain.Length != 0 || n.Inputs.Count < 2 || !dims.TryGetValue(n.Inputs[1], out List<long>? w) || w.Count != 4) continue;
+            long group = n.Attributes.FirstOrDefault(a => a.Name == "group")?.I ?? 1;
+            List<long>? strides = n.Attributes.FirstOrDefault(a => a.Name == "strides")?.Ints;
+            int stride = strides is { Count: > 0 } ? (int)strides.Max() : 1;
+            shapes.TryAdd(n.Name.Length > 0 ? n.Name : $"{n.OpType}_{i}", new ConvShape((int)w[0], (int)w[1], (int)w[2], (int)w[3], (int)group, stride));
+        }
+        return shapes;
+    }
+
     /// <summary>
     /// The name ONNX Runtime gives a node the generator named <c>{op}#{index} -&gt; {output}</c> (an unnamed node):
     /// <c>{op}_{index}</c>; other names unchanged.
@@ -39,3 +76,6 @@ public static class OnnxGraphInfo
         return index.Length > 0 && index.All(char.IsDigit) ? generatorNodeName.Substring(0, hash) + "_" + index : generatorNodeName;
     }
 }
+
+/// <summary>A Conv node's weight geometry: output channels, input channels per group, kernel height and width, groups, and its largest stride.</summary>
+public sealed record ConvShape(int OutChannels, int InChannelsPerGroup, int KernelH, int KernelW, int Group, int Stride);
