@@ -43,8 +43,83 @@ internal static class DataMovementEmitter
         yield return $"lowering: concatenation of {c.InnerSizes.Count} inputs, {c.Outer} blocks of [{string.Join(", ", c.InnerSizes)}] elements";
     }
 
-    public static void EmitConcat(ConcatSpec c, IReadOnlyList<string> inputs, string y, SourceWriter w)
+    /// <summary>Rows of a transpose per part of a parallel layer (a multiple of its 8 x 8 blocks).</summary>
+    private const int TransposeRows = 64;
+
+    /// <summary>
+    /// The output elements of a data-movement or element-wise layer, and the parts a parallel layer splits it into (rows of
+    /// a strided copy, blocks of a transpose's rows, one input's block of a concatenation, blocks of an element-wise
+    /// operation's rows; 0: it does not split).
+    /// </summary>
+    public static (long Elements, long Parts) Parts(KernelSpec kernel)
     {
+        switch (kernel)
+        {
+            case StridedCopySpec c:
+            {
+                int rank = c.Shape.Count;
+                long elements = Product(c.Shape, 0, rank);
+                return IsTranspose(c)
+                    ? (elements, Product(c.Shape, 0, rank - 2) * ((c.Shape[rank - 2] + TransposeRows - 1) / TransposeRows))
+                    : (elements, Product(c.Shape, 0, rank - 1));
+            }
+            case ConcatSpec c:
+                return (c.Outer * c.OutInner, c.Outer * c.InnerSizes.Count);
+            case BroadcastSpec b:
+            {
+                int rank = b.Shape.Count;
+                return (Product(b.Shape, 0, rank), Product(b.Shape, 0, rank - 1) * ElementwiseEmitter.InnerBlocks(b.Shape[rank - 1]));
+            }
+            default:
+                return (0, 0);
+        }
+    }
+
+    private static long Product(IReadOnlyList<int> shape, int from, int to)
+    {
+        long p = 1;
+        for (int i = from; i < to; i++) p *= shape[i];
+        return p;
+    }
+
+    /// <summary>
+    /// In a parallel layer's part: the indices <c>i0</c>..<c>i{axes - 1}</c> of the flat outer index <paramref name="flat"/>
+    /// over the first <paramref name="axes"/> axes of <paramref name="shape"/> (row-major).
+    /// </summary>
+    internal static void EmitOuterIndices(IReadOnlyList<int> shape, int axes, string flat, SourceWriter w)
+    {
+        if (axes == 0) return;
+        w.WriteLine($"long rest = {flat};");
+        for (int i = axes - 1; i > 0; i--)
+        {
+            w.WriteLine($"int i{i} = (int)(rest % {shape[i]});");
+            w.WriteLine($"rest /= {shape[i]};");
+        }
+        w.WriteLine("int i0 = (int)rest;");
+    }
+
+    public static void EmitConcat(ConcatSpec c, IReadOnlyList<string> inputs, string y, SourceWriter w, EmitContext ctx)
+    {
+        if (ctx.InParallelLayer)
+        {
+            // A part copies one input's block of one outer index.
+            ctx.ParallelFor(w, c.Outer * inputs.Count, b =>
+            {
+                b.OpenBlock("for (long t = pb; t < pe; t++)");
+                b.WriteLine($"long o = t / {inputs.Count};");
+                b.OpenBlock($"switch ((int)(t % {inputs.Count}))");
+                long at = 0;
+                for (int j = 0; j < inputs.Count; j++)
+                {
+                    long inner = c.InnerSizes[j], bytes = inner * 4;
+                    b.WriteLine($"case {j}: {MemoryCopy}({inputs[j]} + o * {EmitContext.Long(inner)}L, {y} + o * {EmitContext.Long(c.OutInner)}L + {EmitContext.Long(at)}L, {EmitContext.Long(bytes)}L, {EmitContext.Long(bytes)}L); break;");
+                    at += inner;
+                }
+                b.CloseBlock();
+                b.CloseBlock();
+            });
+            return;
+        }
         if (c.Outer > 1) w.OpenBlock($"for (long o = 0; o < {EmitContext.Long(c.Outer)}L; o++)");
         string o = c.Outer > 1 ? "o" : "0";
         long offset = 0;
@@ -73,17 +148,38 @@ internal static class DataMovementEmitter
         return rank >= 2 && c.InStrides[rank - 2] == 1 && c.InStrides[rank - 1] > 1 && c.InStrides[rank - 1] <= int.MaxValue && c.Shape[rank - 2] >= 8 && c.Shape[rank - 1] >= 8;
     }
 
-    public static void EmitStridedCopy(StridedCopySpec c, string x, string y, SourceWriter w)
+    public static void EmitStridedCopy(StridedCopySpec c, string x, string y, SourceWriter w, EmitContext ctx)
     {
         int rank = c.Shape.Count;
         if (IsTranspose(c))
         {
-            EmitTranspose(c, x, y, w);
+            EmitTranspose(c, x, y, w, ctx);
             return;
         }
+        if (ctx.InParallelLayer)
+        {
+            // A part copies one row (the outer axes flattened).
+            ctx.ParallelFor(w, Product(c.Shape, 0, rank - 1), b =>
+            {
+                b.OpenBlock("for (long t = pb; t < pe; t++)");
+                EmitOuterIndices(c.Shape, rank - 1, "t", b);
+                OuterPointers(c, rank - 1, c.Shape[rank - 1], x, y, b);
+                EmitRow(c, b);
+                b.CloseBlock();
+            });
+            return;
+        }
+        OpenOuterLoops(c, rank - 1, c.Shape[rank - 1], x, y, w);
+        EmitRow(c, w);
+        for (int i = 0; i < rank - 1; i++) w.CloseBlock();
+    }
+
+    /// <summary>The copy of one output row (the last axis) from <c>xs</c> to <c>yd</c>.</summary>
+    private static void EmitRow(StridedCopySpec c, SourceWriter w)
+    {
+        int rank = c.Shape.Count;
         int inner = c.Shape[rank - 1];
         long innerStride = c.InStrides[rank - 1];
-        OpenOuterLoops(c, rank - 1, inner, x, y, w);
         if (innerStride == 1)
         {
             w.WriteLine($"{MemoryCopy}(xs, yd, {EmitContext.Long((long)inner * 4)}L, {EmitContext.Long((long)inner * 4)}L);");
@@ -95,14 +191,30 @@ internal static class DataMovementEmitter
                 ? $"{EmitContext.RuntimeNs}.StridedCopy.Strided(xs, yd, {inner}, {innerStride});"
                 : $"for (int j = 0; j < {inner}; j++) yd[j] = xs[j * {EmitContext.Long(innerStride)}L];");
         }
-        for (int i = 0; i < rank - 1; i++) w.CloseBlock();
     }
 
-    /// <summary>The last two axes transposed (the input's unit stride on the second-last): blocks through StridedCopy.Transpose, per outer index.</summary>
-    private static void EmitTranspose(StridedCopySpec c, string x, string y, SourceWriter w)
+    /// <summary>
+    /// The last two axes transposed (the input's unit stride on the second-last): blocks through StridedCopy.Transpose, per
+    /// outer index; in a parallel layer, per block of <see cref="TransposeRows"/> output rows.
+    /// </summary>
+    private static void EmitTranspose(StridedCopySpec c, string x, string y, SourceWriter w, EmitContext ctx)
     {
         int rank = c.Shape.Count;
         int rows = c.Shape[rank - 2], cols = c.Shape[rank - 1];
+        if (ctx.InParallelLayer)
+        {
+            int blocks = (rows + TransposeRows - 1) / TransposeRows;
+            ctx.ParallelFor(w, Product(c.Shape, 0, rank - 2) * blocks, b =>
+            {
+                b.OpenBlock("for (long t = pb; t < pe; t++)");
+                EmitOuterIndices(c.Shape, rank - 2, $"t / {blocks}", b);
+                OuterPointers(c, rank - 2, (long)rows * cols, x, y, b);
+                b.WriteLine($"int r0 = (int)(t % {blocks}) * {TransposeRows};");
+                b.WriteLine($"{EmitContext.RuntimeNs}.StridedCopy.Transpose(xs + r0, {EmitContext.Long(c.InStrides[rank - 1])}L, yd + (long)r0 * {cols}, {cols}L, {EmitContext.Math}.Min({TransposeRows}, {rows} - r0), {cols});");
+                b.CloseBlock();
+            });
+            return;
+        }
         OpenOuterLoops(c, rank - 2, (long)rows * cols, x, y, w);
         w.WriteLine($"{EmitContext.RuntimeNs}.StridedCopy.Transpose(xs, {EmitContext.Long(c.InStrides[rank - 1])}L, yd, {cols}L, {rows}, {cols});");
         for (int i = 0; i < rank - 2; i++) w.CloseBlock();
@@ -115,6 +227,12 @@ internal static class DataMovementEmitter
     private static void OpenOuterLoops(StridedCopySpec c, int outer, long innerElements, string x, string y, SourceWriter w)
     {
         for (int i = 0; i < outer; i++) w.OpenBlock($"for (int i{i} = 0; i{i} < {c.Shape[i]}; i{i}++)");
+        OuterPointers(c, outer, innerElements, x, y, w);
+    }
+
+    /// <summary><c>xs</c> and <c>yd</c>: the input and output at the outer index <c>i0</c>..<c>i{outer - 1}</c>.</summary>
+    private static void OuterPointers(StridedCopySpec c, int outer, long innerElements, string x, string y, SourceWriter w)
+    {
         var src = new List<string> { EmitContext.Long(c.Offset) + "L" };
         var dst = new List<string>();
         long outStride = innerElements;

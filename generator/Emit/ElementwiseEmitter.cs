@@ -69,8 +69,42 @@ internal static class ElementwiseEmitter
         _ => null,
     };
 
+    /// <summary>Elements of the innermost axis per part of a parallel element-wise layer (a multiple of every vector width).</summary>
+    internal const int InnerBlock = 4096;
+
+    /// <summary>The parts of a parallel element-wise layer's innermost axis of <paramref name="inner"/> elements.</summary>
+    internal static long InnerBlocks(int inner) => (inner + InnerBlock - 1) / InnerBlock;
+
     public static void EmitBroadcast(BroadcastSpec b, IReadOnlyList<string> inputs, IReadOnlyList<string> inputTypes, string y, string outputType,
         SourceWriter w, EmitContext ctx)
+    {
+        int rank = b.Shape.Count;
+        int inner = b.Shape[rank - 1];
+        if (ctx.InParallelLayer)
+        {
+            // A part runs one block of InnerBlock elements of one row (the outer axes flattened).
+            long blocks = InnerBlocks(inner), rows = 1;
+            for (int i = 0; i < rank - 1; i++) rows *= b.Shape[i];
+            ctx.ParallelFor(w, rows * blocks, pw =>
+            {
+                pw.OpenBlock("for (long t = pb; t < pe; t++)");
+                DataMovementEmitter.EmitOuterIndices(b.Shape, rank - 1, blocks == 1 ? "t" : $"t / {blocks}", pw);
+                EmitBroadcastRow(b, inputs, inputTypes, y, outputType, pw, ctx, blocks == 1 ? null : $"(int)(t % {blocks}) * {InnerBlock}");
+                pw.CloseBlock();
+            });
+            return;
+        }
+        for (int i = 0; i < rank - 1; i++) w.OpenBlock($"for (int i{i} = 0; i{i} < {b.Shape[i]}; i{i}++)");
+        EmitBroadcastRow(b, inputs, inputTypes, y, outputType, w, ctx, null);
+        for (int i = 0; i < rank - 1; i++) w.CloseBlock();
+    }
+
+    /// <summary>
+    /// One row of an element-wise layer (the innermost axis at the outer index <c>i0</c>..): all of it, or from
+    /// <paramref name="blockStart"/> the <see cref="InnerBlock"/> elements of one block.
+    /// </summary>
+    private static void EmitBroadcastRow(BroadcastSpec b, IReadOnlyList<string> inputs, IReadOnlyList<string> inputTypes, string y, string outputType,
+        SourceWriter w, EmitContext ctx, string? blockStart)
     {
         int rank = b.Shape.Count;
         int inner = b.Shape[rank - 1];
@@ -82,7 +116,6 @@ internal static class ElementwiseEmitter
             outStrides[i] = acc;
             acc *= b.Shape[i];
         }
-        for (int i = 0; i < rank - 1; i++) w.OpenBlock($"for (int i{i} = 0; i{i} < {b.Shape[i]}; i{i}++)");
         string Offset(IReadOnlyList<long> s)
         {
             var parts = new List<string>();
@@ -91,7 +124,17 @@ internal static class ElementwiseEmitter
         }
         for (int k = 0; k < n; k++) w.WriteLine($"{inputTypes[k]}* p{k} = {inputs[k]}{Offset(b.Strides[k])};");
         w.WriteLine($"{outputType}* py = {y}{Offset(outStrides)};");
-        w.WriteLine("int j = 0;");
+        if (blockStart is null)
+        {
+            w.WriteLine("int j = 0;");
+        }
+        else
+        {
+            w.WriteLine($"int j = {blockStart};");
+            w.WriteLine($"int end = {EmitContext.Math}.Min({inner}, j + {InnerBlock});");
+        }
+        string vectorEnd(int width) => blockStart is null ? $"{inner - width}" : $"end - {width}";
+        string scalarEnd = blockStart is null ? $"{inner}" : "end";
         var innerStrides = b.Strides.Select(s => s[rank - 1]).ToList();
         bool allFloat = inputTypes.All(t => t == "float") && outputType == "float";
         bool vectorizable = allFloat && VectorOp(b.Op, Isa.Scalar, b.Op == "Axpy" ? inputs.Concat(new[] { "a" }).ToList() : inputs) is not null
@@ -118,7 +161,7 @@ internal static class ElementwiseEmitter
                 }
                 if (b.Op == "Axpy") operands.Add(isa.Broadcast(LoweringContext.FloatLiteral(b.Alpha)));
                 string expr = ActivationEmitter.Apply(b.Activation, isa, "(" + VectorOp(b.Op, isa, operands) + ")");
-                w.WriteLine($"for (; j <= {inner - isa.Width}; j += {isa.Width}) {isa.Store(expr, "py + j")}");
+                w.WriteLine($"for (; j <= {vectorEnd(isa.Width)}; j += {isa.Width}) {isa.Store(expr, "py + j")}");
             });
         }
         var scalars = innerStrides.Select((s, k) => s == 0 ? $"p{k}[0]" : s == 1 ? $"p{k}[j]" : $"p{k}[j * {EmitContext.Long(s)}L]").ToList();
@@ -130,8 +173,7 @@ internal static class ElementwiseEmitter
         string scalar = ScalarOp(b.Op, scalars, dataType);
         if (allFloat) scalar = ActivationEmitter.ApplyScalar(b.Activation, "(" + scalar + ")");
         else if (outputType != "bool") scalar = $"({outputType})({scalar})";
-        w.WriteLine($"for (; j < {inner}; j++) py[j] = {scalar};");
-        for (int i = 0; i < rank - 1; i++) w.CloseBlock();
+        w.WriteLine($"for (; j < {scalarEnd}; j++) py[j] = {scalar};");
     }
 
     public static IEnumerable<string> Remarks(UnarySpec u)

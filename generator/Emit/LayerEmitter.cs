@@ -20,7 +20,7 @@ internal static class LayerEmitter
         w.WriteLine($"/// <summary>Layer {layer.Index}: {Identifiers.XmlText(layer.Remarks.Count > 0 ? layer.Remarks[0] : layer.MethodName)}.</summary>");
         w.WriteLine("/// <remarks>");
         w.WriteLine("/// <code>");
-        foreach (string line in layer.Remarks.Skip(1).Concat(KernelRemarks(layer.Kernel, ctx)))
+        foreach (string line in layer.Remarks.Skip(1).Concat(KernelRemarks(layer.Kernel, ctx)).Concat(SplitRemarks(layer, ctx.Profile)))
         {
             w.WriteLine("/// " + Identifiers.XmlText(line));
         }
@@ -70,8 +70,21 @@ internal static class LayerEmitter
         Col2ImSpec c => (long)c.Batch * c.Groups * c.OutChannelsPerGroup * c.Geometry.KernelH * c.Geometry.KernelW * c.Geometry.InH * c.Geometry.InW >= profile.ParallelMinMacs,
         // Pooling has no MACs: count its window reads.
         PlaneFilterSpec f => (long)f.Batch * f.Channels * f.Multiplier * f.Geometry.OutH * f.Geometry.OutW * f.Geometry.KernelH * f.Geometry.KernelW >= profile.ParallelMinMacs,
+        // Data movement and element-wise layers: by output elements, when they split into enough parts.
+        StridedCopySpec or ConcatSpec or BroadcastSpec => profile.ParallelMinElements > 0 &&
+            DataMovementEmitter.Parts(layer.Kernel) is var (elements, parts) && elements >= profile.ParallelMinElements && parts >= MinParts,
         _ => false,
     };
+
+    /// <summary>How a parallel data-movement or element-wise layer splits (the compute layers' tiles say it themselves).</summary>
+    private static IEnumerable<string> SplitRemarks(LayerSpec layer, Targets.TargetProfile profile)
+    {
+        if (layer.Kernel is StridedCopySpec or ConcatSpec or BroadcastSpec && IsParallel(layer, profile))
+            yield return $"workers: {DataMovementEmitter.Parts(layer.Kernel).Parts} parts (rows, row blocks or input blocks) shared by the instance's workers";
+    }
+
+    /// <summary>Parts a data-movement layer must split into to be worth a fork (two workers, a few chunks each).</summary>
+    private const long MinParts = 8;
 
     /// <summary>Bytes of private scratch each worker needs for this layer (0 when the layer's scratch is shared or absent).</summary>
     public static long WorkerScratchBytes(LayerSpec layer, ModelSpec spec, Targets.TargetProfile profile)
@@ -223,10 +236,10 @@ internal static class LayerEmitter
                 DataMovementEmitter.EmitCast(c, "X", ElementTypeOf(layer.Operands[0], ctx.Spec), "Y", ElementTypeOf(layer.Operands[1], ctx.Spec), w);
                 break;
             case ConcatSpec c:
-                DataMovementEmitter.EmitConcat(c, layer.Operands.Where(o => !o.Writes).Select(o => o.Parameter).ToList(), "Y", w);
+                DataMovementEmitter.EmitConcat(c, layer.Operands.Where(o => !o.Writes).Select(o => o.Parameter).ToList(), "Y", w, ctx);
                 break;
             case StridedCopySpec c:
-                DataMovementEmitter.EmitStridedCopy(c, "X", "Y", w);
+                DataMovementEmitter.EmitStridedCopy(c, "X", "Y", w, ctx);
                 break;
             case GatherSpec g:
                 DataMovementEmitter.EmitGather(g, "X", "Y", w);

@@ -473,6 +473,36 @@ public sealed class KernelShapeTests
         Assert.Single(Regex.Matches(sources, "composed with Slice '[^']*', Slice '[^']*' "));
     }
 
+    /// <summary>
+    /// Data movement and element-wise layers large enough to split across the workers (profile ParallelMinElements): a
+    /// strided slice (rows), a transpose (blocks of 64 rows, the last one partial), element-wise adds over one merged axis
+    /// and with a per-channel operand (blocks of 4096, partial ones at the row ends), a concatenation copy along rows (input blocks).
+    /// </summary>
+    [Fact]
+    public void Parallel_data_movement_matches_onnx_runtime()
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, 16, 128, 130);
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        string[] names = { "s", "e", "a", "t" };
+        long[][] values = { new long[] { 0, 1 }, new long[] { long.MaxValue, long.MaxValue }, new long[] { 2, 3 }, new long[] { 2, 2 } };
+        for (int i = 0; i < 4; i++) b.Initializer(OnnxTensor.Int64s("sl_" + names[i], new long[] { 2 }, values[i]));
+        b.Node("Slice", new[] { "xr", "sl_s", "sl_e", "sl_a", "sl_t" }, new[] { "strided" });
+        b.Node("Transpose", new[] { "xr" }, new[] { "transposed" }, attributes: OnnxAttribute.Ints("perm", 0, 1, 3, 2));
+        b.Node("Sigmoid", new[] { "xr" }, new[] { "xs" });
+        b.Node("Add", new[] { "xr", "xs" }, new[] { "sum" });
+        b.Initializer(OnnxTensor.RandomFloats("bias", new long[] { 1, 16, 1, 1 }, 3));
+        b.Node("Mul", new[] { "xs", "bias" }, new[] { "scaled" });
+        b.Node("Concat", new[] { "x", "sum" }, new[] { "joined" }, attributes: OnnxAttribute.Int("axis", 2));
+        b.Output("strided", 1, 16, 64, 65);
+        b.Output("transposed", 1, 16, 130, 128);
+        b.Output("scaled", 1, 16, 128, 130);
+        b.Output("joined", 1, 16, 256, 130);
+        string sources = CompareWithOrt(b, "parallel-data-movement", "workers: ");
+        Assert.Contains("the last two axes transposed", sources);
+        Assert.Equal(5, Regex.Matches(sources, "workers: ").Count);
+    }
+
     /// <summary>Nested in-place concatenations with graph outputs on both sides of the slicing.</summary>
     internal static OnnxBuilder ConcatModel()
     {
