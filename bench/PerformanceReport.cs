@@ -59,7 +59,8 @@ public static class PerformanceReport
         sb.AppendLine("## Intra-op parallelism and startup");
         sb.AppendLine();
         sb.AppendLine("The generated class constructed with `degreeOfParallelism: 2` (the calling thread and one worker share every");
-        sb.AppendLine("convolution, GEMM and depthwise/pooling layer of at least 300K MACs) against one thread; and the time to construct");
+        sb.AppendLine("convolution, GEMM and depthwise/pooling layer of at least 300K MACs, and every strided copy, transpose,");
+        sb.AppendLine("concatenation copy and element-wise layer of at least 64K elements) against one thread; and the time to construct");
         sb.AppendLine("an instance (map the embedded model, allocate the arena, pack the weights) and dispose it. Same BenchmarkDotNet");
         sb.AppendLine("process. Speedup = 1-thread time / 2-thread time.");
         sb.AppendLine();
