@@ -95,6 +95,48 @@ internal static class TensorEmitter
             string fill = r.Taps[r.Taps.Count - 1] == 0 ? "copied" : IsRepeat2(r) ? "each element twice (vectorised)" : "gathered through the index table";
             yield return $"nearest, by rows of the last axis: a row with the previous row's source is a copy of that output row; other rows {fill}";
         }
+        if (IsLinearRows(r)) yield return "linear over the last two axes, by rows: each output row blends two source rows, 4 taps per element";
+    }
+
+    /// <summary>Linear over the last two axes only (the others unchanged), without extrapolation: a bilinear up- or downsampling.</summary>
+    private static bool IsLinearRows(ResizeSpec r)
+    {
+        int rank = r.Taps.Count;
+        return rank >= 2 && r.Taps[rank - 1] == 2 && r.Taps[rank - 2] == 2 && r.Taps.Take(rank - 2).All(t => t == 0)
+            && r.Weights[rank - 1].Count > 0 && r.Weights[rank - 2].Count > 0 && r.Indices.All(t => t.All(i => i >= 0));
+    }
+
+    /// <summary>
+    /// <see cref="IsLinearRows"/>: per plane and output row, its two source rows and weights once, then per element its two
+    /// columns: the general path's sum in its order (acc += wH * wW * x, the rows outer), so the results are the same.
+    /// </summary>
+    private static void EmitLinearRows(string method, ResizeSpec r, string x, string y, SourceWriter w)
+    {
+        int rank = r.InShape.Count, hAxis = rank - 2, wAxis = rank - 1;
+        int inH = r.InShape[hAxis], inW = r.InShape[wAxis], outH = r.OutShape[hAxis], outW = r.OutShape[wAxis];
+        long planes = 1;
+        for (int d = 0; d < hAxis; d++) planes *= r.InShape[d];
+        string L(long v) => EmitContext.Long(v);
+        w.WriteLine($"global::System.ReadOnlySpan<int> rowIndex = {method}_Index{hAxis}, columnIndex = {method}_Index{wAxis};");
+        w.WriteLine($"global::System.ReadOnlySpan<float> rowWeight = {method}_Weight{hAxis}, columnWeight = {method}_Weight{wAxis};");
+        w.OpenBlock($"for (long p = 0; p < {L(planes)}L; p++)");
+        w.WriteLine($"float* xp = {x} + p * {L((long)inH * inW)}L;");
+        w.WriteLine($"float* yr = {y} + p * {L((long)outH * outW)}L;");
+        w.OpenBlock($"for (int oh = 0; oh < {outH}; oh++, yr += {outW})");
+        w.WriteLine($"float* r0 = xp + rowIndex[oh * 2] * {L(inW)}L, r1 = xp + rowIndex[oh * 2 + 1] * {L(inW)}L;");
+        w.WriteLine("float a0 = rowWeight[oh * 2], a1 = rowWeight[oh * 2 + 1];");
+        w.OpenBlock($"for (int ow = 0; ow < {outW}; ow++)");
+        w.WriteLine("int c0 = columnIndex[ow * 2], c1 = columnIndex[ow * 2 + 1];");
+        w.WriteLine("float b0 = columnWeight[ow * 2], b1 = columnWeight[ow * 2 + 1];");
+        w.WriteLine("float acc = 0f;");
+        w.WriteLine("acc += a0 * b0 * r0[c0];");
+        w.WriteLine("acc += a0 * b1 * r0[c1];");
+        w.WriteLine("acc += a1 * b0 * r1[c0];");
+        w.WriteLine("acc += a1 * b1 * r1[c1];");
+        w.WriteLine("yr[ow] = acc;");
+        w.CloseBlock();
+        w.CloseBlock();
+        w.CloseBlock();
     }
 
     /// <summary>Nearest mode without extrapolation: one source element per output element, so whole rows can be reused.</summary>
@@ -125,6 +167,11 @@ internal static class TensorEmitter
         if (IsNearestRows(r))
         {
             EmitNearestRows(method, r, x, y, w);
+            return;
+        }
+        if (IsLinearRows(r))
+        {
+            EmitLinearRows(method, r, x, y, w);
             return;
         }
         int rank = r.InShape.Count;

@@ -185,13 +185,33 @@ internal sealed class Resize : OpHandler
         for (int d = 0; d < s.Length; d++)
         {
             (int t, int[] idx, float[] w) = Axis(mode, coordinates, nearest, a, exclude, s[d], plan.Output[d], plan.Scales[d], plan.RoiStart[d], plan.RoiEnd[d]);
-            bool identity = t == 1 && s[d] == plan.Output[d] && idx.Select((v, i) => v == i).All(b => b) && w.All(v => v == 1f);
+            bool identity = s[d] == plan.Output[d] && IsIdentity(t, idx, w);
             taps.Add(identity ? 0 : t);
             indices.Add(identity ? EquatableArray<int>.Empty : idx.ToEquatableArray());
             weights.Add(identity || mode == "nearest" ? EquatableArray<string>.Empty : w.Select(LoweringContext.FloatLiteral).ToEquatableArray());
         }
         ctx.AddLayer(node, new ResizeSpec(s.ToEquatableArray(), plan.Output.ToEquatableArray(), taps.ToEquatableArray(),
             indices.ToEquatableArray(), weights.ToEquatableArray(), extrapolation), new[] { ctx.In("X", x), ctx.Out("Y", node.Outputs[0]) });
+    }
+
+    /// <summary>
+    /// Whether an axis's taps give every output coordinate its own source element: at each, the taps on that index weigh
+    /// exactly 1 together and every other tap 0 (nearest, or linear and cubic at scale 1, e.g. the batch and channel axes
+    /// of a 4-D linear resize: interpolating them took 16 taps per output where 4 do).
+    /// </summary>
+    private static bool IsIdentity(int taps, int[] idx, float[] w)
+    {
+        for (int o = 0; o < idx.Length / taps; o++)
+        {
+            float sum = 0f;
+            for (int t = o * taps; t < (o + 1) * taps; t++)
+            {
+                if (idx[t] == o) sum += w[t];
+                else if (w[t] != 0f) return false;
+            }
+            if (sum != 1f) return false;
+        }
+        return true;
     }
 
     /// <summary>Taps per output coordinate of one axis: source indices (-1 = extrapolate) and weights, in float32.</summary>

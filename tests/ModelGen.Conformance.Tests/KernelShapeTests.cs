@@ -503,6 +503,39 @@ public sealed class KernelShapeTests
         Assert.Equal(5, Regex.Matches(sources, "workers: ").Count);
     }
 
+    /// <summary>
+    /// Linear and cubic resizes of the last two axes of 4-D tensors (the scale-1 batch and channel axes are left alone, not
+    /// interpolated): bilinear up- and downsampling by rows with three coordinate modes, and a cubic upsampling.
+    /// </summary>
+    [Fact]
+    public void Bilinear_and_bicubic_resizes_match_onnx_runtime()
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, 24, 14, 18);
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        b.Initializer(OnnxTensor.Floats("roi", new long[] { 0 }, System.Array.Empty<float>()));
+        void Resize(string output, string mode, string coordinates, params float[] scales)
+        {
+            b.Initializer(OnnxTensor.Floats(output + "_scales", new long[] { 4 }, scales));
+            b.Node("Resize", new[] { "xr", "roi", output + "_scales" }, new[] { output }, attributes: new[]
+            {
+                OnnxAttribute.String("mode", mode), OnnxAttribute.String("coordinate_transformation_mode", coordinates),
+            });
+        }
+        Resize("up", "linear", "half_pixel", 1, 1, 2, 3);
+        Resize("corners", "linear", "align_corners", 1, 1, 2.5f, 1.5f);
+        Resize("down", "linear", "pytorch_half_pixel", 1, 1, 0.5f, 0.5f);
+        Resize("cubic", "cubic", "half_pixel", 1, 1, 2, 2);
+        b.Output("up", 1, 24, 28, 54);
+        b.Output("corners", 1, 24, 35, 27);
+        b.Output("down", 1, 24, 7, 9);
+        b.Output("cubic", 1, 24, 28, 36);
+        string sources = CompareWithOrt(b, "resize-bilinear", "linear over the last two axes, by rows");
+        Assert.Equal(3, Regex.Matches(sources, "linear over the last two axes, by rows").Count);
+        Assert.Equal(3, Regex.Matches(sources, @"taps per axis \[0,0,2,2\]").Count);
+        Assert.Single(Regex.Matches(sources, @"taps per axis \[0,0,4,4\]"));
+    }
+
     /// <summary>Nested in-place concatenations with graph outputs on both sides of the slicing.</summary>
     internal static OnnxBuilder ConcatModel()
     {
