@@ -180,7 +180,7 @@ internal static class LayerEmitter
                 ElementwiseEmitter.EmitChannelAffine(c, "X", "Scale", "Shift", "Y", w, ctx);
                 break;
             case SoftmaxSpec s:
-                ReductionEmitter.EmitSoftmax(s, "X", "Y", w);
+                ReductionEmitter.EmitSoftmax(s, "X", "Y", w, ctx);
                 break;
             case InstanceNormSpec n:
                 NormalizationEmitter.EmitInstanceNorm(n, w, ctx);

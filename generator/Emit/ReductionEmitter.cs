@@ -11,14 +11,44 @@ internal static class ReductionEmitter
 {
     public static IEnumerable<string> Remarks(SoftmaxSpec s)
     {
-        yield return $"lowering: {s.Op} over the middle axis of [{s.Outer}x{s.Axis}x{s.Inner}]" + (s.Op == "Hardmax" ? "" : " (max-subtracted)");
+        yield return $"lowering: {s.Op} over the middle axis of [{s.Outer}x{s.Axis}x{s.Inner}]" + (s.Op == "Hardmax" ? "" : " (max-subtracted)") +
+            (VectorSoftmax(s) ? "; a vector of neighbouring positions at a time (exp by VectorMath), the positions left over one by one" : "");
     }
 
-    public static void EmitSoftmax(SoftmaxSpec s, string x, string y, SourceWriter w)
+    /// <summary>A Softmax whose positions (the axis after the softmax one) fill at least an AVX2 vector runs in vectors.</summary>
+    private static bool VectorSoftmax(SoftmaxSpec s) => s.Op == "Softmax" && s.Inner >= 8;
+
+    public static void EmitSoftmax(SoftmaxSpec s, string x, string y, SourceWriter w, EmitContext ctx)
     {
         string M = EmitContext.MathF;
         w.OpenBlock($"for (int o = 0; o < {s.Outer}; o++)");
-        w.OpenBlock($"for (int i = 0; i < {s.Inner}; i++)");
+        bool vectors = VectorSoftmax(s);
+        if (vectors)
+        {
+            // Softmax over a middle axis (a segmentation head's classes, each pixel's scores a plane apart): a vector of
+            // neighbouring positions at a time, the three passes over the axis in vectors; the positions left over below.
+            w.WriteLine("int i = 0;");
+            ctx.PerIsa(w, (isa, _) =>
+            {
+                if (isa.IsScalar || s.Inner < isa.Width) return;
+                string V = isa.VectorType;
+                w.OpenBlock($"for (; i <= {s.Inner - isa.Width}; i += {isa.Width})");
+                w.WriteLine($"float* xp = {x} + (long)o * {(long)s.Axis * s.Inner}L + i;");
+                w.WriteLine($"float* yp = {y} + (long)o * {(long)s.Axis * s.Inner}L + i;");
+                w.WriteLine($"{V} max = {isa.Load("xp")};");
+                w.WriteLine($"for (int a = 1; a < {s.Axis}; a++) max = {isa.Max("max", isa.Load($"xp + (long)a * {s.Inner}"))};");
+                w.WriteLine($"{V} sum = {isa.Zero};");
+                w.WriteLine($"for (int a = 0; a < {s.Axis}; a++) {{ {V} e = {EmitContext.RuntimeNs}.VectorMath.Exp({isa.Load($"xp + (long)a * {s.Inner}")} - max); {isa.Store("e", $"yp + (long)a * {s.Inner}")} sum += e; }}");
+                w.WriteLine($"{V} inv = {isa.Broadcast("1f")} / sum;");
+                w.WriteLine($"for (int a = 0; a < {s.Axis}; a++) {isa.Store($"{isa.Load($"yp + (long)a * {s.Inner}")} * inv", $"yp + (long)a * {s.Inner}")}");
+                w.CloseBlock();
+            });
+            w.OpenBlock($"for (; i < {s.Inner}; i++)");
+        }
+        else
+        {
+            w.OpenBlock($"for (int i = 0; i < {s.Inner}; i++)");
+        }
         w.WriteLine($"float* xp = {x} + (long)o * {(long)s.Axis * s.Inner}L + i;");
         w.WriteLine($"float* yp = {y} + (long)o * {(long)s.Axis * s.Inner}L + i;");
         if (s.Op != "Hardmax")

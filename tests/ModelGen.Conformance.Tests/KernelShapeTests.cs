@@ -536,6 +536,28 @@ public sealed class KernelShapeTests
         Assert.Single(Regex.Matches(sources, @"taps per axis \[0,0,4,4\]"));
     }
 
+    /// <summary>
+    /// Softmax over the channel axis (a segmentation head's classes per pixel): in vectors of neighbouring positions, with
+    /// positions left over after the last whole vector, and over the last axis (one position per row: the scalar loop).
+    /// </summary>
+    [Fact]
+    public void Softmax_over_channels_matches_onnx_runtime()
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, 21, 12, 13);
+        b.Input("z", 1, 6, 3, 5);
+        b.Node("Mul", new[] { "x", "x" }, new[] { "x2" });
+        b.Node("Softmax", new[] { "x2" }, new[] { "classes" }, attributes: OnnxAttribute.Int("axis", 1));
+        b.Node("Softmax", new[] { "z" }, new[] { "few" }, attributes: OnnxAttribute.Int("axis", 1));
+        b.Node("Softmax", new[] { "z" }, new[] { "rows" }, attributes: OnnxAttribute.Int("axis", -1));
+        b.Output("classes", 1, 21, 12, 13);
+        b.Output("few", 1, 6, 3, 5);
+        b.Output("rows", 1, 6, 3, 5);
+        string sources = CompareWithOrt(b, "softmax-channels", "a vector of neighbouring positions at a time");
+        Assert.Equal(2, Regex.Matches(sources, "a vector of neighbouring positions at a time").Count);
+        Assert.Equal(3, Regex.Matches(sources, "lowering: Softmax over the middle axis").Count);
+    }
+
     /// <summary>Nested in-place concatenations with graph outputs on both sides of the slicing.</summary>
     internal static OnnxBuilder ConcatModel()
     {
