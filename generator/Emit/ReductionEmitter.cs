@@ -88,19 +88,98 @@ internal static class ReductionEmitter
     public static void EmitReduce(ReduceSpec r, string x, string y, string type, SourceWriter w, EmitContext ctx)
     {
         // float32 reductions use MathF and the vector paths; double ones (rare) run as plain loops in double.
+        string T = type;
+        long count = 1;
+        foreach (int d in r.Reduced) count *= d;
+        // Kept loops, with a running output index.
+        w.WriteLine("long o = 0;");
+        if (KeptVectors(r, type, count))
+        {
+            // The innermost kept axis is contiguous (a reduction over channels, e.g. a segmentation head's ArgMax over its
+            // classes): a vector of neighbouring kept positions at a time, each lane the scalar loop's sum in its order;
+            // the positions after the last whole vector one by one below.
+            int last = r.Kept.Count - 1, extent = r.Kept[last];
+            w.WriteLine("// The innermost kept axis is contiguous: a vector of neighbouring kept positions at a time, the rest one by one.");
+            for (int i = 0; i < last; i++) w.OpenBlock($"for (int k{i} = 0; k{i} < {r.Kept[i]}; k{i}++)");
+            var outerTerms = new List<string>();
+            for (int i = 0; i < last; i++) if (r.KeptStrides[i] != 0) outerTerms.Add($"k{i} * {EmitContext.Long(r.KeptStrides[i])}L");
+            w.WriteLine($"float* xb = {x}{(outerTerms.Count == 0 ? "" : " + " + string.Join(" + ", outerTerms))};");
+            w.WriteLine($"int k{last} = 0;");
+            ctx.PerIsa(w, (isa, _) =>
+            {
+                if (isa.IsScalar || extent < isa.Width) return;
+                w.OpenBlock($"for (; k{last} <= {extent - isa.Width}; k{last} += {isa.Width}, o += {isa.Width})");
+                w.WriteLine($"float* xp = xb + k{last};");
+                EmitKeptVector(r, isa, count, y, w);
+                w.CloseBlock();
+            });
+            w.OpenBlock($"for (; k{last} < {extent}; k{last}++)");
+            w.WriteLine($"float* xp = xb + k{last};");
+            EmitReduceBody(r, x, y, type, w, ctx, count);
+            w.CloseBlock();
+            for (int i = 0; i < last; i++) w.CloseBlock();
+            return;
+        }
+        for (int i = 0; i < r.Kept.Count; i++) w.OpenBlock($"for (int k{i} = 0; k{i} < {r.Kept[i]}; k{i}++)");
+        var keptTerms = new List<string>();
+        for (int i = 0; i < r.Kept.Count; i++) if (r.KeptStrides[i] != 0) keptTerms.Add($"k{i} * {EmitContext.Long(r.KeptStrides[i])}L");
+        w.WriteLine($"{T}* xp = {x}{(keptTerms.Count == 0 ? "" : " + " + string.Join(" + ", keptTerms))};");
+        EmitReduceBody(r, x, y, type, w, ctx, count);
+        for (int i = 0; i < r.Kept.Count; i++) w.CloseBlock();
+    }
+
+    /// <summary>
+    /// float32 reductions whose innermost kept axis is contiguous and at least an AVX2 vector long, and whose reduced
+    /// elements are not (the contiguous ones have their own vector loop): the sums, extremes and norms without a logarithm
+    /// or exp, and ArgMax/ArgMin over one axis (the index kept exactly in a float lane).
+    /// </summary>
+    private static bool KeptVectors(ReduceSpec r, string type, long count) =>
+        type == "float" && r.Kept.Count > 0 && r.KeptStrides[r.Kept.Count - 1] == 1 && r.Kept[r.Kept.Count - 1] >= 8 &&
+        System.Linq.Enumerable.All(r.ReducedStrides, stride => stride != 1) &&
+        (r.Op is "ReduceSum" or "ReduceMean" or "ReduceMax" or "ReduceMin" or "ReduceL1" or "ReduceL2" or "ReduceSumSquare" ||
+         r.Op is "ArgMax" or "ArgMin" && r.Reduced.Count == 1 && count < (1 << 24));
+
+    /// <summary>One vector of kept positions at <c>xp</c> into <c>y + o</c> (<see cref="KeptVectors"/>).</summary>
+    private static void EmitKeptVector(ReduceSpec r, Targets.Isa isa, long count, string y, SourceWriter w)
+    {
+        string V = isa.VectorType, S = isa.StaticType;
+        if (r.Op is "ArgMax" or "ArgMin")
+        {
+            string cmp = r.Op == "ArgMax" ? (r.SelectLastIndex ? "GreaterThanOrEqual" : "GreaterThan") : (r.SelectLastIndex ? "LessThanOrEqual" : "LessThan");
+            w.WriteLine($"{V} best = {isa.Load("xp")}, index = {isa.Zero};");
+            w.OpenBlock($"for (int t = 1; t < {count}; t++)");
+            w.WriteLine($"{V} v = {isa.Load($"xp + (long)t * {EmitContext.Long(r.ReducedStrides[0])}L")};");
+            w.WriteLine($"{V} take = {S}.{cmp}(v, best);");
+            w.WriteLine($"best = {S}.ConditionalSelect(take, v, best);");
+            w.WriteLine($"index = {S}.ConditionalSelect(take, {isa.Broadcast("(float)t")}, index);");
+            w.CloseBlock();
+            w.WriteLine($"for (int l = 0; l < {isa.Width}; l++) {y}[o + l] = (long){isa.GetElement("index", "l")};");
+            return;
+        }
+        (string init, System.Func<string, string> step, string finish) = r.Op switch
+        {
+            "ReduceSum" => ("0f", (System.Func<string, string>)(v => $"acc += {v};"), "acc"),
+            "ReduceMean" => ("0f", v => $"acc += {v};", $"acc / {isa.Broadcast($"{count}f")}"),
+            "ReduceMax" => ("float.NegativeInfinity", v => $"acc = {S}.Max(acc, {v});", "acc"),
+            "ReduceMin" => ("float.PositiveInfinity", v => $"acc = {S}.Min(acc, {v});", "acc"),
+            "ReduceL1" => ("0f", v => $"acc += {S}.Abs({v});", "acc"),
+            "ReduceL2" => ("0f", v => $"{{ {V} t = {v}; acc += t * t; }}", $"{S}.Sqrt(acc)"),
+            "ReduceSumSquare" => ("0f", v => $"{{ {V} t = {v}; acc += t * t; }}", "acc"),
+            _ => throw new System.InvalidOperationException(r.Op),
+        };
+        w.WriteLine($"{V} acc = {isa.Broadcast(init)};");
+        EmitReducedLoops(r, w, step, offset => isa.Load($"xp + {offset}"));
+        w.WriteLine(isa.Store(finish, $"{y} + o"));
+    }
+
+    /// <summary>The scalar reduction of the kept position at <c>xp</c> into <c>y[o++]</c>.</summary>
+    private static void EmitReduceBody(ReduceSpec r, string x, string y, string type, SourceWriter w, EmitContext ctx, long count)
+    {
         bool isFloat = type == "float";
         string M = isFloat ? EmitContext.MathF : EmitContext.Math;
         string T = type;
         string Lit(string f) => isFloat ? f : f.Replace("float.", "double.").TrimEnd('f');
         bool arg = r.Op is "ArgMax" or "ArgMin";
-        long count = 1;
-        foreach (int d in r.Reduced) count *= d;
-        // Kept loops, with a running output index.
-        w.WriteLine("long o = 0;");
-        for (int i = 0; i < r.Kept.Count; i++) w.OpenBlock($"for (int k{i} = 0; k{i} < {r.Kept[i]}; k{i}++)");
-        var keptTerms = new List<string>();
-        for (int i = 0; i < r.Kept.Count; i++) if (r.KeptStrides[i] != 0) keptTerms.Add($"k{i} * {EmitContext.Long(r.KeptStrides[i])}L");
-        w.WriteLine($"{T}* xp = {x}{(keptTerms.Count == 0 ? "" : " + " + string.Join(" + ", keptTerms))};");
         bool contiguous = isFloat && r.Reduced.Count == 1 && r.ReducedStrides[0] == 1;
         if (r.Op == "ReduceLogSumExp")
         {
@@ -173,10 +252,10 @@ internal static class ReductionEmitter
             }
             w.WriteLine($"{y}[o++] = {finish("acc")};");
         }
-        for (int i = 0; i < r.Kept.Count; i++) w.CloseBlock();
     }
 
-    private static void EmitReducedLoops(ReduceSpec r, SourceWriter w, System.Func<string, string> step)
+    /// <param name="element">The value at an offset from <c>xp</c> (default <c>xp[offset]</c>).</param>
+    private static void EmitReducedLoops(ReduceSpec r, SourceWriter w, System.Func<string, string> step, System.Func<string, string>? element = null)
     {
         var terms = new List<string>();
         for (int i = 0; i < r.Reduced.Count; i++)
@@ -184,7 +263,8 @@ internal static class ReductionEmitter
             w.OpenBlock($"for (int r{i} = 0; r{i} < {r.Reduced[i]}; r{i}++)");
             if (r.ReducedStrides[i] != 0) terms.Add($"r{i} * {EmitContext.Long(r.ReducedStrides[i])}L");
         }
-        w.WriteLine(step(terms.Count == 0 ? "xp[0]" : $"xp[{string.Join(" + ", terms)}]"));
+        string offset = terms.Count == 0 ? "0" : string.Join(" + ", terms);
+        w.WriteLine(step(element is null ? $"xp[{offset}]" : element(offset)));
         for (int i = 0; i < r.Reduced.Count; i++) w.CloseBlock();
     }
 }

@@ -558,6 +558,41 @@ public sealed class KernelShapeTests
         Assert.Equal(3, Regex.Matches(sources, "lowering: Softmax over the middle axis").Count);
     }
 
+    /// <summary>
+    /// Reductions over the channel axis, whose kept pixels are contiguous (a segmentation head's ArgMax over its classes):
+    /// in vectors of neighbouring pixels and one by one after the last whole vector; ArgMax with ties (first and last
+    /// index), ArgMin, and the extremes, mean and L2 norm.
+    /// </summary>
+    [Fact]
+    public void Reductions_over_channels_match_onnx_runtime()
+    {
+        var b = new OnnxBuilder();
+        b.Input("x", 1, 21, 12, 13);
+        // Rounded to quarters, so that channels tie and the first-or-last index choice matters.
+        b.Node("Relu", new[] { "x" }, new[] { "xr" });
+        b.Initializer(OnnxTensor.Floats("four", new long[] { 1 }, new[] { 4f }));
+        b.Node("Mul", new[] { "xr", "four" }, new[] { "x4" });
+        b.Node("Floor", new[] { "x4" }, new[] { "xf" });
+        b.Node("ArgMax", new[] { "xf" }, new[] { "i1" }, attributes: new[] { OnnxAttribute.Int("axis", 1) });
+        b.Node("ArgMax", new[] { "xf" }, new[] { "i2" }, attributes: new[] { OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("select_last_index", 1) });
+        b.Node("ArgMin", new[] { "x" }, new[] { "i3" }, attributes: new[] { OnnxAttribute.Int("axis", 1), OnnxAttribute.Int("keepdims", 0) });
+        // The indices as floats (exact), for the float comparison with ONNX Runtime.
+        b.Node("Cast", new[] { "i1" }, new[] { "first" }, attributes: new[] { OnnxAttribute.Int("to", 1) });
+        b.Node("Cast", new[] { "i2" }, new[] { "lastIndex" }, attributes: new[] { OnnxAttribute.Int("to", 1) });
+        b.Node("Cast", new[] { "i3" }, new[] { "least" }, attributes: new[] { OnnxAttribute.Int("to", 1) });
+        b.Node("ReduceMax", new[] { "x" }, new[] { "max" }, attributes: new[] { OnnxAttribute.Ints("axes", 1) });
+        b.Node("ReduceMean", new[] { "x" }, new[] { "mean" }, attributes: new[] { OnnxAttribute.Ints("axes", 1) });
+        b.Node("ReduceL2", new[] { "x" }, new[] { "norm" }, attributes: new[] { OnnxAttribute.Ints("axes", 1) });
+        b.Output("first", 1, 1, 12, 13);
+        b.Output("lastIndex", 1, 1, 12, 13);
+        b.Output("least", 1, 12, 13);
+        b.Output("max", 1, 1, 12, 13);
+        b.Output("mean", 1, 1, 12, 13);
+        b.Output("norm", 1, 1, 12, 13);
+        string sources = CompareWithOrt(b, "reduce-channels", "a vector of neighbouring kept positions at a time");
+        Assert.Equal(6, Regex.Matches(sources, "a vector of neighbouring kept positions at a time").Count);
+    }
+
     /// <summary>Nested in-place concatenations with graph outputs on both sides of the slicing.</summary>
     internal static OnnxBuilder ConcatModel()
     {
