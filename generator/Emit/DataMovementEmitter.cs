@@ -75,7 +75,8 @@ internal static class DataMovementEmitter
         }
     }
 
-    private static long Product(IReadOnlyList<int> shape, int from, int to)
+    /// <summary>The product of <paramref name="shape"/>[<paramref name="from"/>..<paramref name="to"/>).</summary>
+    internal static long Product(IReadOnlyList<int> shape, int from, int to)
     {
         long p = 1;
         for (int i = from; i < to; i++) p *= shape[i];

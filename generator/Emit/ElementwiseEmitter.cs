@@ -83,9 +83,8 @@ internal static class ElementwiseEmitter
         if (ctx.InParallelLayer)
         {
             // A part runs one block of InnerBlock elements of one row (the outer axes flattened).
-            long blocks = InnerBlocks(inner), rows = 1;
-            for (int i = 0; i < rank - 1; i++) rows *= b.Shape[i];
-            ctx.ParallelFor(w, rows * blocks, pw =>
+            long blocks = InnerBlocks(inner);
+            ctx.ParallelFor(w, DataMovementEmitter.Product(b.Shape, 0, rank - 1) * blocks, pw =>
             {
                 pw.OpenBlock("for (long t = pb; t < pe; t++)");
                 DataMovementEmitter.EmitOuterIndices(b.Shape, rank - 1, blocks == 1 ? "t" : $"t / {blocks}", pw);

@@ -100,10 +100,7 @@ internal static class ReductionEmitter
             // the positions after the last whole vector one by one below.
             int last = r.Kept.Count - 1, extent = r.Kept[last];
             w.WriteLine("// The innermost kept axis is contiguous: a vector of neighbouring kept positions at a time, the rest one by one.");
-            for (int i = 0; i < last; i++) w.OpenBlock($"for (int k{i} = 0; k{i} < {r.Kept[i]}; k{i}++)");
-            var outerTerms = new List<string>();
-            for (int i = 0; i < last; i++) if (r.KeptStrides[i] != 0) outerTerms.Add($"k{i} * {EmitContext.Long(r.KeptStrides[i])}L");
-            w.WriteLine($"float* xb = {x}{(outerTerms.Count == 0 ? "" : " + " + string.Join(" + ", outerTerms))};");
+            OpenKeptLoops(r, last, x, "float", "xb", w);
             w.WriteLine($"int k{last} = 0;");
             ctx.PerIsa(w, (isa, _) =>
             {
@@ -115,17 +112,29 @@ internal static class ReductionEmitter
             });
             w.OpenBlock($"for (; k{last} < {extent}; k{last}++)");
             w.WriteLine($"float* xp = xb + k{last};");
-            EmitReduceBody(r, x, y, type, w, ctx, count);
+            EmitReduceBody(r, y, type, w, ctx, count);
             w.CloseBlock();
             for (int i = 0; i < last; i++) w.CloseBlock();
             return;
         }
-        for (int i = 0; i < r.Kept.Count; i++) w.OpenBlock($"for (int k{i} = 0; k{i} < {r.Kept[i]}; k{i}++)");
-        var keptTerms = new List<string>();
-        for (int i = 0; i < r.Kept.Count; i++) if (r.KeptStrides[i] != 0) keptTerms.Add($"k{i} * {EmitContext.Long(r.KeptStrides[i])}L");
-        w.WriteLine($"{T}* xp = {x}{(keptTerms.Count == 0 ? "" : " + " + string.Join(" + ", keptTerms))};");
-        EmitReduceBody(r, x, y, type, w, ctx, count);
+        OpenKeptLoops(r, r.Kept.Count, x, T, "xp", w);
+        EmitReduceBody(r, y, type, w, ctx, count);
         for (int i = 0; i < r.Kept.Count; i++) w.CloseBlock();
+    }
+
+    /// <summary>
+    /// Loops over the first <paramref name="axes"/> kept axes (closed by the caller) and, inside, <paramref name="pointer"/>:
+    /// the input at that kept index.
+    /// </summary>
+    private static void OpenKeptLoops(ReduceSpec r, int axes, string x, string type, string pointer, SourceWriter w)
+    {
+        var terms = new List<string>();
+        for (int i = 0; i < axes; i++)
+        {
+            w.OpenBlock($"for (int k{i} = 0; k{i} < {r.Kept[i]}; k{i}++)");
+            if (r.KeptStrides[i] != 0) terms.Add($"k{i} * {EmitContext.Long(r.KeptStrides[i])}L");
+        }
+        w.WriteLine($"{type}* {pointer} = {x}{(terms.Count == 0 ? "" : " + " + string.Join(" + ", terms))};");
     }
 
     /// <summary>
@@ -173,7 +182,7 @@ internal static class ReductionEmitter
     }
 
     /// <summary>The scalar reduction of the kept position at <c>xp</c> into <c>y[o++]</c>.</summary>
-    private static void EmitReduceBody(ReduceSpec r, string x, string y, string type, SourceWriter w, EmitContext ctx, long count)
+    private static void EmitReduceBody(ReduceSpec r, string y, string type, SourceWriter w, EmitContext ctx, long count)
     {
         bool isFloat = type == "float";
         string M = isFloat ? EmitContext.MathF : EmitContext.Math;
