@@ -32,7 +32,7 @@ internal static class GemmEmitter
         for (int i = 0; i < profile.Isas.Count; i++)
         {
             GemmTile t = TileFor(g, profile, i);
-            tiles.Add($"{t.Describe()} ({t.Isa.Name})");
+            tiles.Add($"{t.Describe()} ({t.Isa.Name}{(ColumnTail(g, t) is int columns ? $"; the last column tile's {columns} column{(columns > 1 ? "s" : "")} as a GEMV, {g.MR} rows in the vector lanes" : "")})");
             int kc = KChunk(g, t, profile);
             if (kc < g.K) chunks.Add($"{kc} ({t.Isa.Name})");
         }
@@ -269,7 +269,101 @@ internal static class GemmEmitter
     private static (string Kernel, string? Tail) Kernels(GemmSpec g, GemmTile tile, EmitContext ctx)
     {
         int full = FullColumns(g, tile), tailNv = (g.N - full + tile.Isa.Width - 1) / tile.Isa.Width;
+        if (ColumnTail(g, tile) is int columns)
+        {
+            string gemv = RequireColumnTail(g, tile, columns, ctx);
+            return full == 0 ? (gemv, null) : (RequireKernel(g, tile, ctx), gemv);
+        }
         return (RequireKernel(g, tile, ctx), g.N > full && tailNv < tile.NV ? RequireKernel(g, tile with { NV = tailNv }, ctx) : null);
+    }
+
+    /// <summary>
+    /// The columns of the last column tile when they run as a matrix-vector product with the rows in the vector lanes
+    /// (<see cref="EmitColumnTail"/>), else null: packed A whose panel is one vector of rows (or more than half of one), a
+    /// per-row or no bias, and at most one vector of columns left. The tile's own kernel would compute a whole vector of columns per row, in passes
+    /// of 4 rows (4 FMA dependency chains per k); the GEMV loads the panel's k-th row once, broadcasts one B element per
+    /// column and spreads K over enough accumulator sets for 8 chains.
+    /// </summary>
+    internal static int? ColumnTail(GemmSpec g, GemmTile tile)
+    {
+        int columns = g.N - FullColumns(g, tile);
+        if (columns == 0 || tile.Isa.IsScalar || !tile.Isa.HasMaskedMemory || columns > tile.Isa.Width) return null;
+        // Panels of fewer rows than a vector (6 of 8) take masked loads; not half a vector or less (AVX-512's 8-row panels).
+        return g.ALayout == GemmALayout.Packed && g.MR <= tile.Isa.Width && 2 * g.MR > tile.Isa.Width && g.Bias != GemmBias.PerColumn ? columns : null;
+    }
+
+    /// <summary>Accumulator sets of the column-tail GEMV: 8 FMA chains or more, at most 12 accumulators.</summary>
+    private static int ColumnTailSets(int columns) => System.Math.Max(1, System.Math.Min((8 + columns - 1) / columns, 12 / columns));
+
+    /// <summary>Registers the column-tail GEMV (see <see cref="ColumnTail"/>) for this spec; returns its name.</summary>
+    private static string RequireColumnTail(GemmSpec g, GemmTile tile, int columns, EmitContext ctx)
+    {
+        string biasName = g.Bias == GemmBias.PerRow ? "_BiasRow" : "";
+        string name = $"F32Gemv_{g.MR}x{columns}_PackedA" + EpilogueSuffix(biasName, g.Residual, g.Activation, tile.Isa);
+        ctx.RequireHelper(name, w => EmitColumnTail(name, g, tile.Isa, columns, w));
+        return name;
+    }
+
+    /// <summary>
+    /// The last column tile's <paramref name="columns"/> columns (the caller's nc) as MR-row vectors: acc{s}x{j} holds
+    /// rows 0..MR-1 of column j over the k of set s (k mod sets), summed in set order, then bias, residual and activation
+    /// as vectors, stored row by row (mc valid rows).
+    /// </summary>
+    private static void EmitColumnTail(string name, GemmSpec g, Isa isa, int columns, SourceWriter w)
+    {
+        int mr = g.MR, sets = ColumnTailSets(columns);
+        string V = isa.VectorType;
+        w.WriteLine($"/// <summary>{mr}-row x {columns}-column fp32 GEMV ({isa.Name}), rows in the vector lanes: C = act(A x B{(g.Bias != GemmBias.None ? " + bias" : "")}{(g.Residual ? " + R" : "")}).</summary>");
+        w.WriteLine($"/// <remarks>A packed [k][{mr}]; B rows of {columns} floats every ldb; K over {sets} accumulator set{(sets > 1 ? "s" : "")}; mc valid rows (nc is {columns}).</remarks>");
+        w.WriteLine(EmitContext.MethodImpl);
+        w.WriteLine(EmitContext.SkipLocalsInit);
+        w.OpenBlock($"private static void {name}{GemmSignature}");
+        for (int s = 0; s < sets; s++) w.WriteLine($"{V} {string.Join(", ", Range(columns, j => $"acc{s}x{j} = {isa.Zero}"))};");
+        bool masked = mr < isa.Width;
+        if (masked) w.WriteLine($"var rowMask = {isa.TailMask(mr.ToString(System.Globalization.CultureInfo.InvariantCulture))};");
+        w.WriteLine("int p = 0;");
+        void Step(SourceWriter body, int s)
+        {
+            string row = s == 0 ? "a" : $"a + {s * mr}";
+            body.WriteLine($"{V} va{s} = {(masked ? isa.MaskLoad(row, "rowMask") : isa.Load(row))};");
+            for (int j = 0; j < columns; j++)
+            {
+                string element = s == 0 ? $"b[{j}]" : $"b[{s} * ldb + {j}]";
+                body.WriteLine($"acc{s}x{j} = {isa.Fma($"va{s}", isa.Broadcast(element), $"acc{s}x{j}")};");
+            }
+        }
+        if (sets > 1)
+        {
+            w.OpenBlock($"for (; p <= k - {sets}; p += {sets})");
+            for (int s = 0; s < sets; s++) Step(w, s);
+            w.WriteLine($"a += {sets * mr};");
+            w.WriteLine($"b += {sets} * ldb;");
+            w.CloseBlock();
+        }
+        w.OpenBlock("for (; p < k; p++)");
+        Step(w, 0);
+        w.WriteLine($"a += {mr};");
+        w.WriteLine("b += ldb;");
+        w.CloseBlock();
+        string? pro = ActivationEmitter.Prologue(g.Activation, isa);
+        if (pro is not null) w.WriteLine(pro);
+        if (g.Bias == GemmBias.PerRow) w.WriteLine($"{V} bv = {(masked ? "" : $"mc == {mr} ? {isa.Load("bias")} : ")}{isa.MaskLoad("bias", isa.TailMask("mc"))};");
+        w.WriteLine($"float* t = stackalloc float[{isa.Width}];");
+        for (int j = 0; j < columns; j++)
+        {
+            w.OpenBlock();
+            string sum = string.Join(" + ", Range(sets, s => $"acc{s}x{j}"));
+            w.WriteLine($"{V} v = {sum}{(g.Bias == GemmBias.PerRow ? " + bv" : "")};");
+            if (g.Residual)
+            {
+                w.WriteLine($"for (int i = 0; i < mc; i++) t[i] = r[i * ldr + {j}];");
+                w.WriteLine($"v += {isa.Load("t")};");
+            }
+            w.WriteLine(isa.Store(ActivationEmitter.Apply(g.Activation, isa, "v"), "t"));
+            w.WriteLine($"for (int i = 0; i < mc; i++) c[i * ldc + {j}] = t[i];");
+            w.CloseBlock();
+        }
+        w.CloseBlock();
     }
 
     /// <summary>Rows per row tile (the packed panel's MR when A is packed), and the column and row tile counts.</summary>

@@ -33,6 +33,17 @@ public sealed class KernelShapeTests
         { "lanes-partial-panel-small", 4, 7, 7, 40, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
         { "channels-7x7-tail-block", 4, 7, 7, 70, 3, 1, 1, 1, 1, true, "Relu", "lowering: channel-vectorised" },
         { "pointwise-residual", 32, 10, 17, 40, 1, 1, 0, 1, 1, true, "Relu", "lowering (x64): GEMM" },
+        // 8-row weight panels with columns left after the last whole 24-column tile, as a GEMV with the rows in the lanes:
+        // 1 column (13x13 = 7 x 24 + 1, SqueezeNet's squeezes; with 512 input channels in K chunks, partial sums in Y), 4
+        // (26x26) and a whole vector of 8 (8x10 = 3 x 24 + 8), with residuals and exp-based activations.
+        { "pointwise-column-tail-1", 64, 13, 13, 64, 1, 1, 0, 1, 1, true, "Relu", "the last column tile's 1 column as a GEMV" },
+        { "pointwise-column-tail-k-chunks", 512, 13, 13, 48, 1, 1, 0, 1, 1, false, "Silu", "the last column tile's 1 column as a GEMV" },
+        { "pointwise-column-tail-4", 40, 26, 26, 64, 1, 1, 0, 1, 1, true, "Silu", "the last column tile's 4 columns as a GEMV" },
+        { "pointwise-column-tail-8", 16, 8, 10, 32, 1, 1, 0, 1, 1, false, "Relu", "the last column tile's 8 columns as a GEMV" },
+        // 6-row panels (masked loads of A's rows) after 16-column tiles: ShuffleNetV2's 116 channels at 14x14 (the last
+        // panel 2 rows), and 200 rows over 512 input channels with B's column tiles copied into panels.
+        { "pointwise-column-tail-6-rows", 116, 14, 14, 116, 1, 1, 0, 1, 1, true, "Relu", "the last column tile's 4 columns as a GEMV, 6 rows" },
+        { "pointwise-column-tail-packed-b", 512, 10, 10, 200, 1, 1, 0, 1, 1, false, "Silu", "the last column tile's 4 columns as a GEMV, 6 rows" },
         { "depthwise-stride2", 24, 33, 47, 24, 3, 2, 1, 1, 24, false, "Relu", "lowering: DepthwiseConv" },
         // Depthwise row by row: edge vectors with masked loads, a clean middle loop (112 and 113 wide), rows shorter than
         // a vector (7, 5), 5x5 windows at both strides, an unpadded window, SiLU epilogues; a dilated depthwise keeps the
@@ -629,6 +640,7 @@ public sealed class KernelShapeTests
     [InlineData("blocked-edge-tile-pack", 48, 96, 52, "Relu", "each pixel tile packed channel-major into scratch, weight blocks innermost", true)]
     [InlineData("blocked-edge-whole-pack", 256, 64, 26, "Silu", "all pixel tiles packed channel-major into scratch first", true)]
     [InlineData("blocked-edge-gemm", 64, 48, 52, "Silu", "output channel-blocked [C/16][H][W][16]: each column tile's rows into the worker's scratch, then transposed into Y", true)]
+    [InlineData("blocked-edge-gemm-column-tail", 64, 64, 26, "Silu", "the last column tile's 4 columns as a GEMV, 8 rows in the vector lanes", true)]
     [InlineData("blocked-edge-partial-panel", 64, 32, 52, "Relu", "lowering (x64): GEMM M=32 N=2704 K=64", false)]
     public void Blocked_edge_pointwise_matches_onnx_runtime(string name, int c, int oc, int hw, string act, string lowering, bool blockedOut)
     {
