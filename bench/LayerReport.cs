@@ -180,7 +180,7 @@ public static class LayerReport
         CultureInfo c = CultureInfo.InvariantCulture;
         var below = targets.Where(t => t.PercentOfPeak < TargetPercent).OrderBy(t => t.PercentOfPeak).ToList();
         var belowAtBest = targets.Where(t => t.PercentAtBest < TargetPercent).ToList();
-        string Count(List<TargetLayer> b) => string.Create(c, $"{b.Count} below ({b.Count(t => t.Logistic)} of them with a sigmoid or SiLU epilogue, {b.Count(t => !t.Logistic)} others)");
+        string Count(List<TargetLayer> b) => string.Create(c, $"{b.Count} below ({b.Count(t => t.Logistic)} of them with a sigmoid or SiLU epilogue, {b.Count(t => !t.Logistic)} other{(b.Count(t => !t.Logistic) == 1 ? "" : "s")})");
         output.WriteLine($"## Per-layer target ({models} model{(models == 1 ? "" : "s")})");
         output.WriteLine();
         output.WriteLine(string.Create(c, $"3x3 and 1x1 convolutions (groups 1) with at least {TargetMinChannels} input and output channels at {TargetPercent:F0}% of peak or more, one thread: {targets.Count} layers. " +
