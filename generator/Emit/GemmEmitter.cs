@@ -280,9 +280,10 @@ internal static class GemmEmitter
     /// <summary>
     /// The columns of the last column tile when they run as a matrix-vector product with the rows in the vector lanes
     /// (<see cref="EmitColumnTail"/>), else null: packed A whose panel is one vector of rows (or more than half of one), a
-    /// per-row or no bias, and at most one vector of columns left. The tile's own kernel would compute a whole vector of columns per row, in passes
-    /// of 4 rows (4 FMA dependency chains per k); the GEMV loads the panel's k-th row once, broadcasts one B element per
-    /// column and spreads K over enough accumulator sets for 8 chains.
+    /// per-row or no bias, and at most one vector of columns left. The tile's own kernel would compute a whole vector of
+    /// columns per row (AVX2's 8-row panels in passes of 4 rows: 4 FMA dependency chains per k; 6 for the 6-row panels);
+    /// the GEMV loads the panel's k-th row once, broadcasts one B element per column and spreads K over enough
+    /// accumulator sets for 8 chains.
     /// </summary>
     internal static int? ColumnTail(GemmSpec g, GemmTile tile)
     {
@@ -348,7 +349,9 @@ internal static class GemmEmitter
         string? pro = ActivationEmitter.Prologue(g.Activation, isa);
         if (pro is not null) w.WriteLine(pro);
         if (g.Bias == GemmBias.PerRow) w.WriteLine($"{V} bv = {(masked ? "" : $"mc == {mr} ? {isa.Load("bias")} : ")}{isa.MaskLoad("bias", isa.TailMask("mc"))};");
+        // The row staging vector, zeroed once: its lanes past mc are never read from C or R (nor stored), and stay finite.
         w.WriteLine($"float* t = stackalloc float[{isa.Width}];");
+        w.WriteLine(isa.Store(isa.Zero, "t"));
         for (int j = 0; j < columns; j++)
         {
             w.OpenBlock();
