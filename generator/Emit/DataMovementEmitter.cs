@@ -49,7 +49,7 @@ internal static class DataMovementEmitter
     /// <summary>
     /// The output elements of a data-movement or element-wise layer, and the parts a parallel layer splits it into (rows of
     /// a strided copy, blocks of a transpose's rows, one input's block of a concatenation, blocks of an element-wise
-    /// operation's rows; 0: it does not split).
+    /// operation's rows; 0: it does not split): what decides that it splits and its remark, and its parallel loop's range.
     /// </summary>
     public static (long Elements, long Parts) Parts(KernelSpec kernel)
     {
@@ -104,7 +104,7 @@ internal static class DataMovementEmitter
         if (ctx.InParallelLayer)
         {
             // A part copies one input's block of one outer index.
-            ctx.ParallelFor(w, c.Outer * inputs.Count, b =>
+            ctx.ParallelFor(w, Parts(c).Parts, b =>
             {
                 b.OpenBlock("for (long t = pb; t < pe; t++)");
                 b.WriteLine($"long o = t / {inputs.Count};");
@@ -160,7 +160,7 @@ internal static class DataMovementEmitter
         if (ctx.InParallelLayer)
         {
             // A part copies one row (the outer axes flattened).
-            ctx.ParallelFor(w, Product(c.Shape, 0, rank - 1), b =>
+            ctx.ParallelFor(w, Parts(c).Parts, b =>
             {
                 b.OpenBlock("for (long t = pb; t < pe; t++)");
                 EmitOuterIndices(c.Shape, rank - 1, "t", b);
@@ -205,7 +205,7 @@ internal static class DataMovementEmitter
         if (ctx.InParallelLayer)
         {
             int blocks = (rows + TransposeRows - 1) / TransposeRows;
-            ctx.ParallelFor(w, Product(c.Shape, 0, rank - 2) * blocks, b =>
+            ctx.ParallelFor(w, Parts(c).Parts, b =>
             {
                 b.OpenBlock("for (long t = pb; t < pe; t++)");
                 EmitOuterIndices(c.Shape, rank - 2, $"t / {blocks}", b);

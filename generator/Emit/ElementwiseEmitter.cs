@@ -84,7 +84,7 @@ internal static class ElementwiseEmitter
         {
             // A part runs one block of InnerBlock elements of one row (the outer axes flattened).
             long blocks = InnerBlocks(inner);
-            ctx.ParallelFor(w, DataMovementEmitter.Product(b.Shape, 0, rank - 1) * blocks, pw =>
+            ctx.ParallelFor(w, DataMovementEmitter.Parts(b).Parts, pw =>
             {
                 pw.OpenBlock("for (long t = pb; t < pe; t++)");
                 DataMovementEmitter.EmitOuterIndices(b.Shape, rank - 1, blocks == 1 ? "t" : $"t / {blocks}", pw);
