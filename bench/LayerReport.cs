@@ -33,7 +33,20 @@ public static class LayerReport
     /// PercentOfPeak is at the layer's median time (the tables' statistic); PercentAtBest at its best of the runs, the
     /// statistic <see cref="MachinePeak"/> measures the peak with (another tenant's load only ever adds time).
     /// </remarks>
-    public sealed record TargetLayer(string Model, string Layer, string Shape, double PercentOfPeak, double PercentAtBest, bool Logistic);
+    public sealed record TargetLayer(string Model, string Layer, string Shape, double PercentOfPeak, double PercentAtBest, bool Logistic, int MacsPerOutput)
+    {
+        /// <summary>
+        /// For a sigmoid or SiLU epilogue, the percentage of peak the layer reaches with its convolution at the peak and
+        /// the epilogue at its measured price, not overlapped: K / (K + <see cref="MachinePeak.LogisticMacs"/>); else null.
+        /// </summary>
+        public double? Ceiling => Logistic ? 100.0 * MacsPerOutput / (MacsPerOutput + MachinePeak.LogisticMacs) : null;
+
+        /// <summary>
+        /// For a sigmoid or SiLU epilogue, the percentage of peak the convolution alone needs for the layer to reach
+        /// <see cref="TargetPercent"/> with the epilogue at its measured price, not overlapped (above 100: never); else null.
+        /// </summary>
+        public double? ConvolutionNeeds => Logistic ? 100.0 / (100.0 / TargetPercent - MachinePeak.LogisticMacs / MacsPerOutput) : null;
+    }
 
     /// <param name="compareOrt">With one thread, ONNX Runtime's per-node profile of the same model and input beside each layer.</param>
     /// <param name="targets">Collects the layers the per-layer target covers (<see cref="TargetLayer"/>), when given.</param>
@@ -167,7 +180,7 @@ public static class LayerReport
                 $"{s.InChannelsPerGroup} -> {s.OutChannels}, {s.KernelH}x{s.KernelW}{(s.Stride > 1 ? $" stride {s.Stride}" : "")}, {pixels} output pixels");
             double Percent(double ms) => model.LayerMacs[l] / 1e9 / (ms / 1000) / (PeakGmacPerCore * threads) * 100;
             bool logistic = nodes.Any(n => ops.TryGetValue(n, out string? op) && op is "Sigmoid" or "Tanh");
-            targets.Add(new TargetLayer(m.Name, model.LayerNames[l], shape, Percent(nodeMs[l]), Percent(nodeBestMs[l]), logistic));
+            targets.Add(new TargetLayer(m.Name, model.LayerNames[l], shape, Percent(nodeMs[l]), Percent(nodeBestMs[l]), logistic, s.InChannelsPerGroup * s.KernelH * s.KernelW));
         }
     }
 
@@ -186,11 +199,24 @@ public static class LayerReport
         output.WriteLine(string.Create(c, $"3x3 and 1x1 convolutions (groups 1) with at least {TargetMinChannels} input and output channels at {TargetPercent:F0}% of peak or more, one thread: {targets.Count} layers. " +
             $"At their median time: {Count(below)}. At their best time of the runs (the statistic the peak is measured with): {Count(belowAtBest)}."));
         if (below.Count == 0) return;
+        var logistic = belowAtBest.Where(t => t.Logistic).ToList();
+        if (logistic.Count > 0)
+        {
+            output.WriteLine();
+            output.WriteLine(string.Create(c, $"A sigmoid or SiLU epilogue costs {MachinePeak.LogisticMacs:F1} multiply-accumulates of this core's peak per output (`VectorMath.Silu` over L1-resident data, measured at start-up): " +
+                $"with K multiply-accumulates per output, such a layer runs at most K / (K + {MachinePeak.LogisticMacs:F1}) of the peak unless the core overlaps the two (the ceiling column), " +
+                $"and reaches {TargetPercent:F0}% only with its convolution alone at 1 / (1/{TargetPercent / 100:F1} - {MachinePeak.LogisticMacs:F1}/K) of the peak or more (the last column). " +
+                $"Of the {logistic.Count} below the target at their best time, {logistic.Count(t => t.Ceiling < TargetPercent)} have a ceiling under {TargetPercent:F0}%, " +
+                $"{logistic.Count(t => t.ConvolutionNeeds >= 90)} need their convolution at 90% of peak or more and {logistic.Count(t => t.ConvolutionNeeds >= 85)} at 85% or more."));
+        }
         output.WriteLine();
-        output.WriteLine("| model | layer | convolution | % of peak (median) | % of peak (best) | epilogue |");
-        output.WriteLine("|---|---|---|---:|---:|---|");
+        output.WriteLine("| model | layer | convolution | % of peak (median) | % of peak (best) | epilogue | ceiling | convolution needs |");
+        output.WriteLine("|---|---|---|---:|---:|---|---:|---:|");
         foreach (TargetLayer t in below)
-            output.WriteLine(string.Create(c, $"| {t.Model} | {t.Layer} | {t.Shape} | {t.PercentOfPeak:F0}% | {t.PercentAtBest:F0}% | {(t.Logistic ? "sigmoid / SiLU" : "")} |"));
+        {
+            output.WriteLine(string.Create(c, $"| {t.Model} | {t.Layer} | {t.Shape} | {t.PercentOfPeak:F0}% | {t.PercentAtBest:F0}% | {(t.Logistic ? "sigmoid / SiLU" : "")} | " +
+                $"{(t.Ceiling is double x ? $"{x:F0}%" : "")} | {(t.ConvolutionNeeds is double n ? n is > 0 and <= 100 ? $"{n:F0}%" : "over 100%" : "")} |"));
+        }
         output.WriteLine();
     }
 
