@@ -43,9 +43,12 @@ public static class LayerReport
 
         /// <summary>
         /// For a sigmoid or SiLU epilogue, the percentage of peak the convolution alone needs for the layer to reach
-        /// <see cref="TargetPercent"/> with the epilogue at its measured price, not overlapped (above 100: never); else null.
+        /// <see cref="TargetPercent"/> with the epilogue at its measured price, not overlapped (above 100, or infinite: never);
+        /// else null. A sigmoid is priced as the SiLU (the same exp and reciprocal, one multiply apart).
         /// </summary>
-        public double? ConvolutionNeeds => Logistic ? 100.0 / (100.0 / TargetPercent - MachinePeak.LogisticMacs / MacsPerOutput) : null;
+        public double? ConvolutionNeeds => Logistic
+            ? 100.0 / TargetPercent - MachinePeak.LogisticMacs / MacsPerOutput is var d && d > 0 ? 100.0 / d : double.PositiveInfinity
+            : null;
     }
 
     /// <param name="compareOrt">With one thread, ONNX Runtime's per-node profile of the same model and input beside each layer.</param>
@@ -215,7 +218,7 @@ public static class LayerReport
         foreach (TargetLayer t in below)
         {
             output.WriteLine(string.Create(c, $"| {t.Model} | {t.Layer} | {t.Shape} | {t.PercentOfPeak:F0}% | {t.PercentAtBest:F0}% | {(t.Logistic ? "sigmoid / SiLU" : "")} | " +
-                $"{(t.Ceiling is double x ? $"{x:F0}%" : "")} | {(t.ConvolutionNeeds is double n ? n is > 0 and <= 100 ? $"{n:F0}%" : "over 100%" : "")} |"));
+                $"{(t.Ceiling is double x ? $"{x:F0}%" : "")} | {(t.ConvolutionNeeds is double n ? n <= 100 ? $"{n:F0}%" : "over 100%" : "")} |"));
         }
         output.WriteLine();
     }
