@@ -46,6 +46,9 @@ public static class LayerReport
         /// <see cref="TargetPercent"/> with the epilogue at its measured price, not overlapped (above 100, or infinite: never);
         /// else null. A sigmoid is priced as the SiLU (the same exp and reciprocal, one multiply apart).
         /// </summary>
+        /// <summary>ONNX Runtime's share of peak on the same ONNX nodes, at its profiler's median per-node time (one thread), when measured.</summary>
+        public double? OrtPercent { get; init; }
+
         public double? ConvolutionNeeds => Logistic
             ? 100.0 / TargetPercent - MachinePeak.LogisticMacs / MacsPerOutput is var d && d > 0 ? 100.0 / d : double.PositiveInfinity
             : null;
@@ -122,13 +125,14 @@ public static class LayerReport
             }
             l = e;
         }
+        (double[] Ms, List<(string Name, string Op, double Ms)> Unmatched, int Nodes)? ortNodes = ort ? OrtBeside(m, model, nodeStart, runs) : null;
         if (targets is not null)
         {
             double[] bestMs = Enumerable.Range(0, layers).Select(l => samples.Min(sm => sm[l]) * 1000.0 / Stopwatch.Frequency).ToArray();
             double[] nodeBestMs = Enumerable.Range(0, layers).Select(l => bestMs.Skip(nodeStart[l]).Take(nodeLayers[l]).Sum()).ToArray();
-            CollectTargets(m, model, nodeMs, nodeBestMs, threads, targets);
+            double[]? nodeOrtMs = ortNodes is { } measured ? Enumerable.Range(0, layers).Select(l => measured.Ms[nodeStart[l]]).ToArray() : null;
+            CollectTargets(m, model, nodeMs, nodeBestMs, nodeOrtMs, threads, targets);
         }
-        (double[] Ms, List<(string Name, string Op, double Ms)> Unmatched, int Nodes)? ortNodes = ort ? OrtBeside(m, model, nodeStart, runs) : null;
         bool steps = false;
         foreach (int l in Enumerable.Range(0, layers).OrderByDescending(l => medianMs[l]).Take(maxRows))
         {
@@ -167,7 +171,8 @@ public static class LayerReport
     }
 
     /// <summary>The layers of <paramref name="model"/> that the per-layer target covers, rated over their ONNX node's layers (<paramref name="nodeMs"/>).</summary>
-    private static void CollectTargets(BenchModel m, IProfiledModel model, double[] nodeMs, double[] nodeBestMs, int threads, ICollection<TargetLayer> targets)
+    /// <param name="nodeOrtMs">ONNX Runtime's median per-node time for each layer's ONNX nodes (one thread), or null.</param>
+    private static void CollectTargets(BenchModel m, IProfiledModel model, double[] nodeMs, double[] nodeBestMs, double[]? nodeOrtMs, int threads, ICollection<TargetLayer> targets)
     {
         IReadOnlyDictionary<string, ConvShape> convs = OnnxGraphInfo.ConvShapes(m.Path);
         IReadOnlyDictionary<string, string> ops = OnnxGraphInfo.NodeOps(m.Path);
@@ -183,7 +188,11 @@ public static class LayerReport
                 $"{s.InChannelsPerGroup} -> {s.OutChannels}, {s.KernelH}x{s.KernelW}{(s.Stride > 1 ? $" stride {s.Stride}" : "")}, {pixels} output pixels");
             double Percent(double ms) => model.LayerMacs[l] / 1e9 / (ms / 1000) / (PeakGmacPerCore * threads) * 100;
             bool logistic = nodes.Any(n => ops.TryGetValue(n, out string? op) && op is "Sigmoid" or "Tanh");
-            targets.Add(new TargetLayer(m.Name, model.LayerNames[l], shape, Percent(nodeMs[l]), Percent(nodeBestMs[l]), logistic, s.InChannelsPerGroup * s.KernelH * s.KernelW));
+            double? ortPercent = nodeOrtMs is not null && nodeOrtMs[l] > 0 ? Percent(nodeOrtMs[l]) : null;
+            targets.Add(new TargetLayer(m.Name, model.LayerNames[l], shape, Percent(nodeMs[l]), Percent(nodeBestMs[l]), logistic, s.InChannelsPerGroup * s.KernelH * s.KernelW)
+            {
+                OrtPercent = ortPercent,
+            });
         }
     }
 
@@ -200,7 +209,7 @@ public static class LayerReport
         output.WriteLine($"## Per-layer target ({models} model{(models == 1 ? "" : "s")})");
         output.WriteLine();
         output.WriteLine(string.Create(c, $"3x3 and 1x1 convolutions (groups 1) with at least {TargetMinChannels} input and output channels at {TargetPercent:F0}% of peak or more, one thread: {targets.Count} layers. " +
-            $"At their median time: {Count(below)}. At their best time of the runs (the statistic the peak is measured with): {Count(belowAtBest)}."));
+            $"At their median time: {Count(below)}. At their best time of the runs (the statistic the peak is measured with): {Count(belowAtBest)}.{OrtSummary(targets)}"));
         if (below.Count == 0) return;
         var logistic = belowAtBest.Where(t => t.Logistic).ToList();
         if (logistic.Count > 0)
@@ -213,14 +222,29 @@ public static class LayerReport
                 $"{logistic.Count(t => t.ConvolutionNeeds >= 90)} need their convolution at 90% of peak or more and {logistic.Count(t => t.ConvolutionNeeds >= 85)} at 85% or more."));
         }
         output.WriteLine();
-        output.WriteLine("| model | layer | convolution | % of peak (median) | % of peak (best) | epilogue | ceiling | convolution needs |");
-        output.WriteLine("|---|---|---|---:|---:|---|---:|---:|");
+        output.WriteLine("| model | layer | convolution | % of peak (median) | % of peak (best) | ONNX Runtime (median) | epilogue | ceiling | convolution needs |");
+        output.WriteLine("|---|---|---|---:|---:|---:|---|---:|---:|");
         foreach (TargetLayer t in below)
         {
-            output.WriteLine(string.Create(c, $"| {t.Model} | {t.Layer} | {t.Shape} | {t.PercentOfPeak:F0}% | {t.PercentAtBest:F0}% | {(t.Logistic ? "sigmoid / SiLU" : "")} | " +
+            output.WriteLine(string.Create(c, $"| {t.Model} | {t.Layer} | {t.Shape} | {t.PercentOfPeak:F0}% | {t.PercentAtBest:F0}% | {(t.OrtPercent is double o ? $"{o:F0}%" : "")} | {(t.Logistic ? "sigmoid / SiLU" : "")} | " +
                 $"{(t.Ceiling is double x ? $"{x:F0}%" : "")} | {(t.ConvolutionNeeds is double n ? n <= 100 ? $"{n:F0}%" : "over 100%" : "")} |"));
         }
         output.WriteLine();
+    }
+
+    /// <summary>
+    /// How many of <paramref name="targets"/> ONNX Runtime runs below the target on the same ONNX nodes (at its profiler's
+    /// median), those with a sigmoid or SiLU counted apart; empty when it was not measured.
+    /// </summary>
+    private static string OrtSummary(IReadOnlyList<TargetLayer> targets)
+    {
+        var measured = targets.Where(t => t.OrtPercent is not null).ToList();
+        if (measured.Count == 0) return "";
+        var logistic = measured.Where(t => t.Logistic).ToList();
+        CultureInfo c = CultureInfo.InvariantCulture;
+        string head = string.Create(c, $" ONNX Runtime on the same ONNX nodes (its profiler's median per-node time, same input, one thread): {measured.Count(t => t.OrtPercent < TargetPercent)} of the {measured.Count} below");
+        return head + (logistic.Count == 0 ? "." : string.Create(c,
+            $", {logistic.Count(t => t.OrtPercent < TargetPercent)} of the {logistic.Count} with a sigmoid or SiLU epilogue (at most {logistic.Max(t => t.OrtPercent!.Value):F0}% on those)."));
     }
 
     /// <summary>
