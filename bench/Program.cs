@@ -82,12 +82,13 @@ layers.WriteLine("## Per-layer figures");
 layers.WriteLine();
 layers.WriteLine(string.Create(CultureInfo.InvariantCulture, $"The slowest layers of two models, one thread (median of 30 profiled runs; GMAC/s against this machine's peak of {LayerReport.PeakGmacPerCore:F1} GMAC/s per core, measured at start-up with {MachinePeak.Isa} chains, see bench/MachinePeak.cs), and ONNX Runtime's time for the same ONNX nodes (its profiler, same input). All layers of any model: `dotnet run --project bench -c Release -- --layers <model>`."));
 layers.WriteLine();
-// Every listed model's layers for the per-layer target; the tables of two of them in the report.
+// Every listed model's layers for the per-layer target, each beside ONNX Runtime's per-node profile; the tables of two of
+// them in the report.
 var listedTargets = new List<LayerReport.TargetLayer>();
 foreach (string name in BenchModels.Listed)
 {
     bool table = name is "tv-resnet18" or "squeezenet1.1";
-    LayerReport.Print(BenchModels.Find(name), runs: 30, table ? layers : TextWriter.Null, threads: 1, maxRows: 12, compareOrt: table, targets: listedTargets);
+    LayerReport.Print(BenchModels.Find(name), runs: 30, table ? layers : TextWriter.Null, threads: 1, maxRows: 12, compareOrt: true, targets: listedTargets);
 }
 LayerReport.WriteTargets(listedTargets, BenchModels.Listed.Count, layers);
 string report = PerformanceReport.Write(summary) + Environment.NewLine + PerformanceReport.WriteScaling(scaling) + Environment.NewLine + paired + Environment.NewLine + layers;
