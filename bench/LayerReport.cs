@@ -46,12 +46,12 @@ public static class LayerReport
         /// <see cref="TargetPercent"/> with the epilogue at its measured price, not overlapped (above 100, or infinite: never);
         /// else null. A sigmoid is priced as the SiLU (the same exp and reciprocal, one multiply apart).
         /// </summary>
-        /// <summary>ONNX Runtime's share of peak on the same ONNX nodes, at its profiler's median per-node time (one thread), when measured.</summary>
-        public double? OrtPercent { get; init; }
-
         public double? ConvolutionNeeds => Logistic
             ? 100.0 / TargetPercent - MachinePeak.LogisticMacs / MacsPerOutput is var d && d > 0 ? 100.0 / d : double.PositiveInfinity
             : null;
+
+        /// <summary>ONNX Runtime's share of peak on the same ONNX nodes, at its profiler's median per-node time (one thread), when measured.</summary>
+        public double? OrtPercent { get; init; }
     }
 
     /// <param name="compareOrt">With one thread, ONNX Runtime's per-node profile of the same model and input beside each layer.</param>
